@@ -1,0 +1,222 @@
+/**
+ * Commands that run nodes: `node` (one node) and `up` (a local cluster in the foreground),
+ * and `status`.
+ */
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { createLogger } from "../observability/logger.ts";
+import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
+import {
+  hostPort,
+  nonNegativeInteger,
+  positiveInteger,
+  UsageError,
+  withClient,
+  withCluster,
+} from "./cli-support.ts";
+
+interface NodeFlags {
+  id: string;
+  listen: string;
+  dataDir: string;
+  topology: string;
+  peers?: string;
+  membership: string;
+  chunkSize?: number;
+  gcIntervalMs?: number;
+  gcGraceMs?: number;
+  logLevel: string;
+  quiet?: boolean;
+}
+
+function checkTopology(name: string, membership: string): void {
+  if (PLANNED_TOPOLOGIES[name]) {
+    throw new UsageError(
+      `topology "${name}" is not available yet (${PLANNED_TOPOLOGIES[name]}); use --topology single`,
+    );
+  }
+  if (!TOPOLOGIES[name])
+    throw new UsageError(
+      `unknown topology "${name}"; known: ${Object.keys(TOPOLOGIES).join(", ")}`,
+    );
+  if (membership !== "static") {
+    throw new UsageError(
+      `membership "${membership}" is not available yet; the single topology uses static membership`,
+    );
+  }
+}
+
+/** Stops `nodes` on SIGINT or SIGTERM; a second signal exits at once. Resolves when stopped. */
+function stopOnSignal(nodes: RunningNode[], log: (message: string) => void): Promise<void> {
+  return new Promise((done) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      log(`${signal}: stopping`);
+      Promise.all(nodes.map((node) => node.stop())).then(
+        () => done(),
+        (error) => {
+          log(`stop failed: ${String(error)}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command("node")
+    .description("run one node in the foreground")
+    .requiredOption("--id <id>", "this node's id")
+    .requiredOption("--listen <host:port>", "address for RPC", hostPort)
+    .requiredOption("--data-dir <dir>", "where the node keeps everything")
+    .addOption(new Option("--topology <name>", "topology").default("single"))
+    .option("--peers <list>", "other nodes, id=host:port,... (replicated topologies)")
+    .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
+    .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
+    .option("--gc-interval-ms <ms>", "time between garbage collection passes", nonNegativeInteger)
+    .option(
+      "--gc-grace-ms <ms>",
+      "age below which unreferenced chunks are kept",
+      nonNegativeInteger,
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["debug", "info", "warn", "error"])
+        .default("info"),
+    )
+    .option("--quiet", "log only to the data directory")
+    .action(async (flags: NodeFlags) => {
+      checkTopology(flags.topology, flags.membership);
+      if (flags.peers && flags.topology === "single") {
+        throw new UsageError("the single topology has no peers; remove --peers");
+      }
+      const dataDir = resolve(flags.dataDir);
+      await mkdir(dataDir, { recursive: true });
+      const logger = createLogger({
+        file: join(dataDir, "node.log"),
+        pretty: !flags.quiet,
+        level: flags.logLevel,
+        nodeId: flags.id,
+      });
+      const node = await TOPOLOGIES[flags.topology]!({
+        id: flags.id,
+        listen: flags.listen,
+        dataDir,
+        chunkSize: flags.chunkSize,
+        gcIntervalMs: flags.gcIntervalMs,
+        gcGraceMs: flags.gcGraceMs,
+        logger,
+      });
+      // Test harnesses wait for this line to learn the real port.
+      console.log(`sandstore node ${node.id} listening on ${node.address}`);
+      await stopOnSignal([node], (message) => logger.info(message));
+    });
+
+  program
+    .command("up")
+    .description("run a local cluster in the foreground; Ctrl-C stops it")
+    .option("--nodes <n>", "how many nodes", positiveInteger)
+    .addOption(new Option("--topology <name>", "topology").default("single"))
+    .option("--data-dir <dir>", "data directory; node i keeps its data in DIR/nI", "./.sandstore")
+    .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
+    .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
+    .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
+    .action(
+      async (flags: {
+        nodes?: number;
+        topology: string;
+        dataDir: string;
+        basePort: number;
+        membership: string;
+        chunkSize?: number;
+      }) => {
+        checkTopology(flags.topology, flags.membership);
+        const count = flags.nodes ?? 1;
+        if (flags.topology === "single" && count !== 1) {
+          throw new UsageError("the single topology runs exactly one node; drop --nodes");
+        }
+        const nodes: RunningNode[] = [];
+        for (let i = 1; i <= count; i++) {
+          const id = `n${i}`;
+          const dataDir = resolve(flags.dataDir, id);
+          await mkdir(dataDir, { recursive: true });
+          const logger = createLogger({
+            file: join(dataDir, "node.log"),
+            pretty: true,
+            nodeId: id,
+          });
+          nodes.push(
+            await TOPOLOGIES[flags.topology]!({
+              id,
+              listen: `127.0.0.1:${flags.basePort + i - 1}`,
+              dataDir,
+              chunkSize: flags.chunkSize,
+              logger,
+            }),
+          );
+        }
+        const seeds = nodes.map((node) => node.address).join(",");
+        console.log(`
+Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}
+${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
+
+Try, in another terminal:
+  npx sandstore put README.md /readme.md
+  npx sandstore ls -l /
+  npx sandstore cat /readme.md
+  npx sandstore status
+(commands talk to ${seeds}; set SANDSTORE_CLUSTER or --cluster for another address)
+Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
+`);
+        await stopOnSignal(nodes, (message) => console.log(message));
+      },
+    );
+
+  withCluster(program.command("status"))
+    .description("show the cluster: nodes, roles, indexes, chunks, the leader")
+    .option("--json", "machine-readable output")
+    .action(async (options: { cluster: string; json?: boolean }) => {
+      await withClient(options, async (client) => {
+        const status = await client.status();
+        if (options.json) {
+          console.log(JSON.stringify(status));
+          return;
+        }
+        console.log(
+          `topology ${status.topology}, chunk size ${status.chunkSize} B, R=${status.replicationFactor}, leader ${status.leaderId || "(none)"}`,
+        );
+        const rows = [
+          ["ID", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LIVE", "CHUNKS", "BYTES"],
+        ];
+        for (const n of status.nodes) {
+          rows.push(
+            [
+              n.id,
+              n.address,
+              n.role,
+              n.term,
+              n.commitIndex,
+              n.appliedIndex,
+              n.live ? "yes" : "no",
+              n.chunkCount,
+              n.chunkBytes,
+            ].map(String),
+          );
+        }
+        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+        for (const row of rows)
+          console.log(
+            row
+              .map((cell, i) => cell.padEnd(widths[i]!))
+              .join("  ")
+              .trimEnd(),
+          );
+      });
+    });
+}

@@ -1,0 +1,92 @@
+/**
+ * Typed errors shared by every layer. Callers branch on `code`, never on message text.
+ */
+
+/** The POSIX error names Sandstore reports (SPEC §3). */
+export const ERRNO_CODES = [
+  "ENOENT",
+  "EEXIST",
+  "ENOTDIR",
+  "EISDIR",
+  "ENOTEMPTY",
+  "EINVAL",
+  "ENAMETOOLONG",
+  "EBADF",
+  "EACCES",
+  "ENOSPC",
+  "EIO",
+  "EAGAIN",
+  "ETIMEDOUT",
+  "EXDEV",
+] as const;
+
+/** One POSIX error name. */
+export type Errno = (typeof ERRNO_CODES)[number];
+
+const DESCRIPTIONS: Record<Errno, string> = {
+  ENOENT: "no such file or directory",
+  EEXIST: "file exists",
+  ENOTDIR: "not a directory",
+  EISDIR: "is a directory",
+  ENOTEMPTY: "directory not empty",
+  EINVAL: "invalid argument",
+  ENAMETOOLONG: "file name too long",
+  EBADF: "bad file descriptor",
+  EACCES: "permission denied",
+  ENOSPC: "no space left on device",
+  EIO: "input/output error",
+  EAGAIN: "resource temporarily unavailable",
+  ETIMEDOUT: "operation timed out",
+  EXDEV: "invalid cross-device link",
+};
+
+/** True when `value` is one of the POSIX error names Sandstore reports. */
+export function isErrno(value: string): value is Errno {
+  return (ERRNO_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * A file-system error with a POSIX code and the path it is about. The message reads like
+ * the C library's (`stat /a/b: no such file or directory`), with an optional detail.
+ */
+export class SandstoreError extends Error {
+  override readonly name = "SandstoreError";
+  readonly code: Errno;
+  readonly path: string;
+  readonly detail: string;
+
+  constructor(code: Errno, path: string, detail = "") {
+    const base = DESCRIPTIONS[code];
+    super(`${path ? `${path}: ` : ""}${base}${detail ? ` (${detail})` : ""}`);
+    this.code = code;
+    this.path = path;
+    this.detail = detail;
+  }
+
+  /** The description of the code alone, as strerror(3) gives it. */
+  get description(): string {
+    return DESCRIPTIONS[this.code];
+  }
+}
+
+/**
+ * The node that received a request is not the leader. `leaderAddress` is the address of the
+ * node believed to lead, or empty while no leader is known.
+ */
+export class NotLeaderError extends Error {
+  override readonly name = "NotLeaderError";
+  readonly code = "NOT_LEADER";
+  readonly leaderId: string;
+  readonly leaderAddress: string;
+
+  constructor(leaderId: string, leaderAddress: string) {
+    super(leaderAddress ? `not the leader; the leader is ${leaderAddress}` : "no leader known");
+    this.leaderId = leaderId;
+    this.leaderAddress = leaderAddress;
+  }
+}
+
+/** Shorthand for `new SandstoreError(code, path, detail)`. */
+export function fsError(code: Errno, path: string, detail = ""): SandstoreError {
+  return new SandstoreError(code, path, detail);
+}

@@ -1,0 +1,219 @@
+/**
+ * The `replicated` ControlPlane: validates requests, turns them into metadata commands
+ * proposed through the `MetadataReplicator`, and answers reads from the local store behind
+ * the replicator's read barrier. Used by every topology; the replicator decides whether
+ * "replicated" means one node or a Raft group.
+ */
+import { randomBytes } from "node:crypto";
+import { type Errno, fsError, isErrno, SandstoreError } from "../common/errors.ts";
+import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
+import type { Membership } from "../membership/membership.ts";
+import type { CommandResult, DirPage, Inode, MetadataStore } from "../metadata/metadata-store.ts";
+import type { PlacementStrategy } from "../placement/placement-strategy.ts";
+import type { MetadataReplicator } from "../replication/metadata-replicator.ts";
+import type {
+  AttrChanges,
+  CommitOutcome,
+  ControlPlane,
+  CreateOptions,
+  ReadOptions,
+  ReadPlan,
+  WriteIntent,
+  WrittenChunk,
+} from "./control-plane.ts";
+
+export interface ReplicatedControlPlaneOptions {
+  readonly store: MetadataStore;
+  readonly replicator: MetadataReplicator;
+  readonly membership: Membership;
+  readonly placement: PlacementStrategy;
+  /** Copies of each chunk (R). */
+  readonly replicationFactor: number;
+  /** Durable copies before a commit (W); default a majority of R. */
+  readonly writeQuorum?: number;
+  /** The wall clock stamped into commands; injectable for deterministic tests. */
+  readonly now?: () => number;
+}
+
+export class ReplicatedControlPlane implements ControlPlane {
+  private readonly now: () => number;
+  private readonly writeQuorum: number;
+
+  constructor(private readonly o: ReplicatedControlPlaneOptions) {
+    if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1) {
+      throw new RangeError("replication factor must be a positive integer");
+    }
+    this.writeQuorum = o.writeQuorum ?? Math.floor(o.replicationFactor / 2) + 1;
+    if (this.writeQuorum < 1 || this.writeQuorum > o.replicationFactor) {
+      throw new RangeError("write quorum must be from 1 to the replication factor");
+    }
+    this.now = o.now ?? Date.now;
+  }
+
+  chunkSize(): number {
+    return this.o.store.chunkSize();
+  }
+
+  async stat(path: string, options?: ReadOptions): Promise<Inode> {
+    await this.barrier(options);
+    return this.o.store.stat(path);
+  }
+
+  async create(path: string, options: CreateOptions): Promise<Inode> {
+    return this.mutate(path, {
+      command: {
+        $case: "create",
+        value: {
+          path,
+          mode: options.mode,
+          uid: 0,
+          gid: 0,
+          exclusive: options.exclusive,
+          truncate: options.truncate,
+          nowMs: this.now(),
+        },
+      },
+    });
+  }
+
+  async mkdir(path: string, mode: number, recursive: boolean): Promise<Inode> {
+    return this.mutate(path, {
+      command: {
+        $case: "mkdir",
+        value: { path, mode, uid: 0, gid: 0, recursive, nowMs: this.now() },
+      },
+    });
+  }
+
+  async rmdir(path: string): Promise<void> {
+    await this.propose(path, { command: { $case: "rmdir", value: { path, nowMs: this.now() } } });
+  }
+
+  async unlink(path: string): Promise<void> {
+    await this.propose(path, { command: { $case: "unlink", value: { path, nowMs: this.now() } } });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.propose(from, {
+      command: { $case: "rename", value: { from, to, nowMs: this.now() } },
+    });
+  }
+
+  async setAttr(path: string, changes: AttrChanges): Promise<Inode> {
+    return this.mutate(path, {
+      command: { $case: "setAttr", value: { path, ...changes, nowMs: this.now() } },
+    });
+  }
+
+  async readDir(
+    path: string,
+    afterName: string,
+    limit: number,
+    options?: ReadOptions,
+  ): Promise<DirPage> {
+    await this.barrier(options);
+    return this.o.store.readDir(path, afterName, limit);
+  }
+
+  async prepareWrite(inodeId: number, slotIndex: number, path: string): Promise<WriteIntent> {
+    await this.o.replicator.readBarrier();
+    const inode = this.regularFile(inodeId, path);
+    const [current] = this.o.store.chunkSlots(inode.id, slotIndex, slotIndex + 1);
+    const live = this.o.membership.liveMembers();
+    const chunkId = randomBytes(16).toString("hex");
+    const targets = this.o.placement.place(
+      chunkId,
+      live,
+      Math.min(this.o.replicationFactor, live.length),
+    );
+    const writeQuorum = Math.min(this.writeQuorum, this.o.membership.members().length);
+    if (targets.length < writeQuorum) {
+      throw fsError("EAGAIN", path, `${targets.length} live nodes, a write needs ${writeQuorum}`);
+    }
+    return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum };
+  }
+
+  async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
+    const result = await this.o.replicator.propose({
+      command: {
+        $case: "commitChunk",
+        value: {
+          inodeId: intent.inodeId,
+          slotIndex: intent.slotIndex,
+          expectedVersion: intent.current?.version ?? 0,
+          chunkId: intent.chunkId,
+          length: written.length,
+          checksum: written.checksum,
+          replicas: [...written.replicas],
+          minFileSize: written.minFileSize,
+          nowMs: this.now(),
+        },
+      },
+    });
+    // EAGAIN from a commit means the slot's version moved: another writer won the race.
+    if (result.errno === "EAGAIN") return { committed: false };
+    return { committed: true, inode: this.unwrap(intent.path, result) };
+  }
+
+  async resolveRead(
+    inodeId: number,
+    offset: number,
+    length: number,
+    path: string,
+    options?: ReadOptions,
+  ): Promise<ReadPlan> {
+    await this.barrier(options);
+    const inode = this.regularFile(inodeId, path);
+    const chunkSize = this.chunkSize();
+    const end = Math.min(inode.size, offset + length);
+    const slots =
+      end > offset
+        ? this.o.store.chunkSlots(
+            inode.id,
+            Math.floor(offset / chunkSize),
+            Math.ceil(end / chunkSize),
+          )
+        : [];
+    return { inode, slots, chunkSize };
+  }
+
+  isChunkReferenced(chunkId: string): boolean {
+    return this.o.store.isChunkReferenced(chunkId);
+  }
+
+  status() {
+    return { ...this.o.replicator.status(), ...this.o.store.counts() };
+  }
+
+  private regularFile(inodeId: number, path: string): Inode {
+    const inode = this.o.store.getInode(inodeId);
+    if (!inode) throw fsError("ENOENT", path, "the file was removed");
+    if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", path);
+    return inode;
+  }
+
+  private async barrier(options: ReadOptions | undefined): Promise<void> {
+    if (!options?.stale) await this.o.replicator.readBarrier();
+  }
+
+  private async propose(path: string, command: MetadataCommand): Promise<CommandResult> {
+    const result = await this.o.replicator.propose(command);
+    this.unwrap(path, result);
+    return result;
+  }
+
+  private async mutate(path: string, command: MetadataCommand): Promise<Inode> {
+    const result = await this.propose(path, command);
+    if (!result.inode) throw new Error(`command on ${path} applied without an inode in its result`);
+    return result.inode;
+  }
+
+  /** Turns a rejected command's result into a SandstoreError; returns the inode otherwise. */
+  private unwrap(path: string, result: CommandResult): Inode {
+    if (result.errno) {
+      const code: Errno = isErrno(result.errno) ? result.errno : "EIO";
+      throw new SandstoreError(code, result.errorPath || path);
+    }
+    return result.inode as Inode;
+  }
+}

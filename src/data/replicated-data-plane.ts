@@ -1,0 +1,129 @@
+/**
+ * The `replicated` DataPlane: writes a new chunk version per slot through the transaction
+ * coordinator and reads from the first replica that returns verified bytes.
+ */
+import { fsError, SandstoreError } from "../common/errors.ts";
+import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
+import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
+import type { ChunkSlot, Inode } from "../metadata/metadata-store.ts";
+import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
+import type { ReplicaAccess } from "./replica-access.ts";
+
+/** Lost races to retry before giving up with EAGAIN: each retry means another writer won. */
+const MAX_WRITE_CONFLICTS = 16;
+
+export class ReplicatedDataPlane implements DataPlane {
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly coordinator: TransactionCoordinator,
+    private readonly replicas: ReplicaAccess,
+  ) {}
+
+  async writeRange(
+    inodeId: number,
+    slotIndex: number,
+    offsetInSlot: number,
+    data: Buffer,
+    path: string,
+  ): Promise<Inode> {
+    const chunkSize = this.control.chunkSize();
+    if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
+      throw fsError("EINVAL", path, "write range leaves its chunk slot");
+    }
+    const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
+    for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
+      const intent = await this.control.prepareWrite(inodeId, slotIndex, path);
+      const chunk = await this.merge(intent.current, offsetInSlot, data, path);
+      this.inFlight.add(intent.chunkId);
+      try {
+        const outcome = await this.coordinator.execute(intent, chunk, minFileSize);
+        if (outcome.kind === "committed") return outcome.inode;
+      } finally {
+        this.inFlight.delete(intent.chunkId);
+      }
+    }
+    throw fsError("EAGAIN", path, "too many concurrent writers of one chunk");
+  }
+
+  /** The new chunk: the slot's valid old bytes with `data` laid over them at `offset`. */
+  private async merge(
+    current: ChunkSlot | undefined,
+    offset: number,
+    data: Buffer,
+    path: string,
+  ): Promise<Buffer> {
+    const oldLength = current?.length ?? 0;
+    if (offset === 0 && data.length >= oldLength) return data;
+    const chunk = Buffer.alloc(Math.max(oldLength, offset + data.length));
+    if (current && oldLength > 0) {
+      // Only the bytes the new data does not cover need reading.
+      if (offset > 0)
+        (await this.readSlot(current, 0, Math.min(offset, oldLength), path)).copy(chunk, 0);
+      const tail = offset + data.length;
+      if (tail < oldLength)
+        (await this.readSlot(current, tail, oldLength - tail, path)).copy(chunk, tail);
+    }
+    data.copy(chunk, offset);
+    return chunk;
+  }
+
+  async *readRange(
+    inodeId: number,
+    offset: number,
+    length: number,
+    path: string,
+    options?: ReadOptions,
+  ): AsyncIterable<Buffer> {
+    const plan = await this.control.resolveRead(inodeId, offset, length, path, options);
+    const { chunkSize } = plan;
+    const end = Math.min(plan.inode.size, offset + length);
+    const bySlot = new Map(plan.slots.map((slot) => [slot.index, slot]));
+    let position = offset;
+    while (position < end) {
+      const slotIndex = Math.floor(position / chunkSize);
+      const inSlot = position - slotIndex * chunkSize;
+      const take = Math.min(end - position, chunkSize - inSlot, MAX_DATA_PIECE);
+      const slot = bySlot.get(slotIndex);
+      const piece = Buffer.alloc(take);
+      if (slot && inSlot < slot.length) {
+        (await this.readSlot(slot, inSlot, Math.min(take, slot.length - inSlot), path)).copy(
+          piece,
+          0,
+        );
+      }
+      yield piece;
+      position += take;
+    }
+  }
+
+  isWriteInFlight(chunkId: string): boolean {
+    return this.inFlight.has(chunkId);
+  }
+
+  /** Reads a range of a slot's chunk from its replicas in order, failing over on any error. */
+  private async readSlot(
+    slot: ChunkSlot,
+    offset: number,
+    length: number,
+    path: string,
+  ): Promise<Buffer> {
+    let lastError: unknown;
+    for (const nodeId of slot.replicas) {
+      try {
+        const bytes = await this.replicas.readChunk(nodeId, slot.chunkId, offset, length);
+        if (bytes.length === length) return bytes;
+        lastError = fsError(
+          "EIO",
+          `chunk ${slot.chunkId}`,
+          `replica ${nodeId} returned ${bytes.length} of ${length} bytes`,
+        );
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    const detail = lastError instanceof SandstoreError ? lastError.message : String(lastError);
+    throw fsError("EIO", path, `no replica returned chunk ${slot.chunkId}: ${detail}`);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The `sandstore` package: the SDK and its errors.
+ */
+export { connect } from "./client/connect.ts";
+export {
+  type DirEntry,
+  O_APPEND,
+  O_CREAT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+  SandstoreClient,
+  type SandstoreClientOptions,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
+  type Stats,
+} from "./client/sandstore-client.ts";
+export { type Errno, NotLeaderError, SandstoreError } from "./common/errors.ts";

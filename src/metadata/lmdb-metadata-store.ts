@@ -1,0 +1,132 @@
+/**
+ * The `lmdb` MetadataStore: the namespace in an LMDB environment under one directory.
+ *
+ * Keys use lmdb-js's ordered encoding, so `[parentId, name]` keys list a directory in name
+ * order and `[inodeId, slotIndex]` keys list a chunk map in slot order. Values are the
+ * protobuf encodings of the records in proto/sandstore/v1/metadata.proto.
+ */
+import { type Database, open, type RootDatabase } from "lmdb";
+import { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import { Namespace } from "./namespace.ts";
+import type { CounterName, NamespaceTables } from "./namespace-tables.ts";
+
+type Key = [number, string] | [number, number];
+
+class LmdbTables implements NamespaceTables {
+  constructor(
+    private readonly root: RootDatabase,
+    private readonly inodes: Database<Buffer, number>,
+    private readonly entries: Database<number, Key>,
+    private readonly slots: Database<Buffer, Key>,
+    private readonly chunkRefs: Database<number, string>,
+    private readonly counters: Database<number, string>,
+  ) {}
+
+  getInode(id: number): Inode | undefined {
+    const bytes = this.inodes.getBinary(id);
+    return bytes ? Inode.decode(bytes) : undefined;
+  }
+  putInode(inode: Inode): void {
+    this.inodes.putSync(inode.id, Buffer.from(Inode.encode(inode).finish()));
+  }
+  deleteInode(id: number): void {
+    this.inodes.removeSync(id);
+  }
+  getChild(parentId: number, name: string): number | undefined {
+    return this.entries.get([parentId, name]);
+  }
+  putChild(parentId: number, name: string, childId: number): void {
+    this.entries.putSync([parentId, name], childId);
+  }
+  deleteChild(parentId: number, name: string): void {
+    this.entries.removeSync([parentId, name]);
+  }
+  listChildren(parentId: number, afterName: string, limit: number) {
+    const out: Array<{ name: string; id: number }> = [];
+    const range = this.entries.getRange({ start: [parentId, afterName], end: [parentId + 1] });
+    for (const { key, value } of range) {
+      const name = key[1] as string;
+      if (name === afterName) continue;
+      out.push({ name, id: value });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  getSlots(inodeId: number, from: number, end: number): ChunkSlot[] {
+    const out: ChunkSlot[] = [];
+    for (const { value } of this.slots.getRange({ start: [inodeId, from], end: [inodeId, end] })) {
+      out.push(ChunkSlot.decode(value));
+    }
+    return out;
+  }
+  putSlot(inodeId: number, slot: ChunkSlot): void {
+    this.slots.putSync([inodeId, slot.index], Buffer.from(ChunkSlot.encode(slot).finish()));
+  }
+  deleteSlot(inodeId: number, index: number): void {
+    this.slots.removeSync([inodeId, index]);
+  }
+  hasChunkRef(chunkId: string): boolean {
+    return this.chunkRefs.doesExist(chunkId);
+  }
+  putChunkRef(chunkId: string, inodeId: number): void {
+    this.chunkRefs.putSync(chunkId, inodeId);
+  }
+  deleteChunkRef(chunkId: string): void {
+    this.chunkRefs.removeSync(chunkId);
+  }
+  getCounter(name: CounterName): number | undefined {
+    return this.counters.get(name);
+  }
+  putCounter(name: CounterName, value: number): void {
+    this.counters.putSync(name, value);
+  }
+  transaction<T>(fn: () => T): T {
+    return this.root.transactionSync(fn);
+  }
+}
+
+/** Options of `LmdbMetadataStore`. */
+export interface LmdbMetadataStoreOptions {
+  /** Directory of the LMDB environment; created when missing. Owned by the store. */
+  readonly path: string;
+  /** Chunk size in bytes; recorded at creation, checked on later opens. Default: as created, or 8 MiB. */
+  readonly chunkSize?: number;
+  /** Largest size the map may grow to, in bytes. Default 64 GiB (address space, not disk). */
+  readonly mapSize?: number;
+}
+
+/** The namespace in LMDB. One process may open a given path at a time. */
+export class LmdbMetadataStore extends Namespace {
+  protected readonly tables: NamespaceTables;
+  private readonly root: RootDatabase;
+
+  constructor(options: LmdbMetadataStoreOptions) {
+    super();
+    this.root = open({
+      path: options.path,
+      maxDbs: 8,
+      mapSize: options.mapSize ?? 64 * 1024 ** 3,
+      compression: false,
+    });
+    const binary = { encoding: "binary", compression: false } as const;
+    this.tables = new LmdbTables(
+      this.root,
+      this.root.openDB<Buffer, number>({ name: "inodes", ...binary }),
+      this.root.openDB<number, Key>({ name: "entries", encoding: "ordered-binary" }),
+      this.root.openDB<Buffer, Key>({ name: "slots", ...binary }),
+      this.root.openDB<number, string>({ name: "chunk-refs", encoding: "ordered-binary" }),
+      this.root.openDB<number, string>({ name: "counters", encoding: "ordered-binary" }),
+    );
+    this.initialize(options.chunkSize);
+  }
+
+  async flush(): Promise<number> {
+    const applied = this.appliedIndex();
+    await this.root.flushed;
+    return applied;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The `memory` MetadataStore: the namespace in maps, for tests and simulation. Nothing
+ * survives the process; `flush` is immediate.
+ */
+import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import { Namespace } from "./namespace.ts";
+import type { CounterName, NamespaceTables } from "./namespace-tables.ts";
+
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** Maps with an undo log, so that a transaction that throws leaves nothing behind. */
+class MemoryTables implements NamespaceTables {
+  private readonly inodes = new Map<number, Inode>();
+  private readonly children = new Map<number, Map<string, number>>();
+  private readonly slots = new Map<number, Map<number, ChunkSlot>>();
+  private readonly chunkRefs = new Map<string, number>();
+  private readonly counters = new Map<CounterName, number>();
+  private undo: Array<() => void> | undefined;
+
+  private record<K, V>(map: Map<K, V>, key: K): void {
+    if (!this.undo) return;
+    const had = map.has(key);
+    const old = map.get(key);
+    this.undo.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+  }
+  private set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    this.record(map, key);
+    map.set(key, value);
+  }
+  private delete<K, V>(map: Map<K, V>, key: K): void {
+    this.record(map, key);
+    map.delete(key);
+  }
+  private inner<V>(outer: Map<number, Map<string | number, V>>, id: number) {
+    let map = outer.get(id);
+    if (!map) {
+      map = new Map();
+      outer.set(id, map);
+    }
+    return map;
+  }
+
+  getInode(id: number) {
+    return this.inodes.get(id);
+  }
+  putInode(inode: Inode) {
+    this.set(this.inodes, inode.id, inode);
+  }
+  deleteInode(id: number) {
+    this.delete(this.inodes, id);
+  }
+  getChild(parentId: number, name: string) {
+    return this.children.get(parentId)?.get(name);
+  }
+  putChild(parentId: number, name: string, childId: number) {
+    this.set(this.inner(this.children, parentId) as Map<string, number>, name, childId);
+  }
+  deleteChild(parentId: number, name: string) {
+    const map = this.children.get(parentId);
+    if (map) this.delete(map, name);
+  }
+  listChildren(parentId: number, afterName: string, limit: number) {
+    const map = this.children.get(parentId);
+    if (!map) return [];
+    return [...map.keys()]
+      .filter((name) => utf8Order(name, afterName) > 0)
+      .sort(utf8Order)
+      .slice(0, limit)
+      .map((name) => ({ name, id: map.get(name)! }));
+  }
+  getSlots(inodeId: number, from: number, end: number) {
+    const map = this.slots.get(inodeId);
+    if (!map) return [];
+    return [...map.values()]
+      .filter((slot) => slot.index >= from && slot.index < end)
+      .sort((a, b) => a.index - b.index);
+  }
+  putSlot(inodeId: number, slot: ChunkSlot) {
+    this.set(this.inner(this.slots, inodeId) as Map<number, ChunkSlot>, slot.index, slot);
+  }
+  deleteSlot(inodeId: number, index: number) {
+    const map = this.slots.get(inodeId);
+    if (map) this.delete(map, index);
+  }
+  hasChunkRef(chunkId: string) {
+    return this.chunkRefs.has(chunkId);
+  }
+  putChunkRef(chunkId: string, inodeId: number) {
+    this.set(this.chunkRefs, chunkId, inodeId);
+  }
+  deleteChunkRef(chunkId: string) {
+    this.delete(this.chunkRefs, chunkId);
+  }
+  getCounter(name: CounterName) {
+    return this.counters.get(name);
+  }
+  putCounter(name: CounterName, value: number) {
+    this.set(this.counters, name, value);
+  }
+  transaction<T>(fn: () => T): T {
+    if (this.undo) return fn();
+    this.undo = [];
+    try {
+      const result = fn();
+      this.undo = undefined;
+      return result;
+    } catch (error) {
+      const steps = this.undo ?? [];
+      this.undo = undefined;
+      for (let i = steps.length - 1; i >= 0; i--) steps[i]!();
+      throw error;
+    }
+  }
+}
+
+/** The namespace in memory. */
+export class MemoryMetadataStore extends Namespace {
+  protected readonly tables: NamespaceTables = new MemoryTables();
+
+  constructor(options: { readonly chunkSize?: number } = {}) {
+    super();
+    this.initialize(options.chunkSize);
+  }
+
+  async flush(): Promise<number> {
+    return this.appliedIndex();
+  }
+
+  async close(): Promise<void> {}
+}

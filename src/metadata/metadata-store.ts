@@ -1,0 +1,84 @@
+/**
+ * The `MetadataStore` seam: the namespace state (inodes, directory entries, chunk maps and
+ * the applied index) and the deterministic state machine that changes it.
+ *
+ * Only a `MetadataReplicator` calls `apply`, with committed entries in log order. Everyone
+ * else reads. Implementations: `lmdb` (durable) and `memory` (tests and simulation).
+ */
+import type {
+  ChunkSlot,
+  CommandResult,
+  Inode,
+  MetadataCommand,
+} from "../gen/sandstore/v1/metadata.ts";
+
+export type { ChunkSlot, CommandResult, Inode, MetadataCommand };
+
+/** A committed command and its position in the log (indexes start at 1, no gaps). */
+export interface LogEntry {
+  readonly index: number;
+  readonly command: MetadataCommand;
+}
+
+/** One directory entry with the attributes of the inode it names. */
+export interface DirEntry {
+  readonly name: string;
+  readonly inode: Inode;
+}
+
+/** One page of a directory listing, in byte order of the UTF-8 names. */
+export interface DirPage {
+  readonly entries: DirEntry[];
+  /** True when no entry follows the last one of this page. */
+  readonly done: boolean;
+}
+
+/** The inode number of `/`. */
+export const ROOT_INODE_ID = 1;
+
+export interface MetadataStore {
+  /**
+   * Applies committed entries in order. Entries at or below `appliedIndex()` are skipped (so
+   * replay after a crash is a no-op for what was applied); the rest must follow it without a
+   * gap. The changes and the new applied index are written in one atomic transaction, visible
+   * when this returns and durable once `flush()` resolves (until then a crash may roll the
+   * store back to an earlier applied index, never to a mix; the replicator replays from its
+   * log). Returns one result per entry that was applied, in order; a rejected command is
+   * applied as a no-op whose result carries its errno.
+   */
+  apply(entries: readonly LogEntry[]): CommandResult[];
+
+  /** Resolves when everything applied so far is durable; the applied index it covers. */
+  flush(): Promise<number>;
+
+  /** Index of the last applied entry; 0 for a new store. */
+  appliedIndex(): number;
+
+  /** The cluster's chunk size in bytes, fixed when the store was created. */
+  chunkSize(): number;
+
+  /** The inode at a normalized path. Throws SandstoreError ENOENT or ENOTDIR. */
+  stat(path: string): Inode;
+
+  /** The inode with this id, or undefined when there is none (it was removed). */
+  getInode(id: number): Inode | undefined;
+
+  /**
+   * Up to `limit` entries of the directory at `path` whose names sort after `afterName`
+   * (empty: from the start). Paging by name means concurrent changes never make a listing
+   * skip or repeat an entry that existed throughout. Throws ENOENT or ENOTDIR.
+   */
+  readDir(path: string, afterName: string, limit: number): DirPage;
+
+  /** The slots of file `inodeId` with index in [firstSlot, endSlot), in order; holes absent. */
+  chunkSlots(inodeId: number, firstSlot: number, endSlot: number): ChunkSlot[];
+
+  /** True when some slot of some file points at this chunk id. */
+  isChunkReferenced(chunkId: string): boolean;
+
+  /** Counts for status: inodes (files and directories) and referenced chunks. */
+  counts(): { inodes: number; chunks: number };
+
+  /** Releases files and handles. The store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * The storage a namespace state machine needs, as tables of keys and values. The state
+ * machine (`Namespace`) is written once against this; each `MetadataStore` implementation
+ * only provides these tables.
+ */
+import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+
+/** Named counters kept with the state. */
+export type CounterName = "applied" | "nextInode" | "chunkSize" | "inodeCount" | "chunkCount";
+
+export interface NamespaceTables {
+  getInode(id: number): Inode | undefined;
+  putInode(inode: Inode): void;
+  deleteInode(id: number): void;
+
+  getChild(parentId: number, name: string): number | undefined;
+  putChild(parentId: number, name: string, childId: number): void;
+  deleteChild(parentId: number, name: string): void;
+  /** Up to `limit` children whose names sort (by UTF-8 bytes) after `afterName`, in order. */
+  listChildren(
+    parentId: number,
+    afterName: string,
+    limit: number,
+  ): Array<{ name: string; id: number }>;
+
+  /** Slots with index in [from, end), in index order. */
+  getSlots(inodeId: number, from: number, end: number): ChunkSlot[];
+  putSlot(inodeId: number, slot: ChunkSlot): void;
+  deleteSlot(inodeId: number, index: number): void;
+
+  hasChunkRef(chunkId: string): boolean;
+  putChunkRef(chunkId: string, inodeId: number): void;
+  deleteChunkRef(chunkId: string): void;
+
+  getCounter(name: CounterName): number | undefined;
+  putCounter(name: CounterName, value: number): void;
+
+  /** Runs `fn` atomically: every write in it lands, durably, or none does. */
+  transaction<T>(fn: () => T): T;
+}

@@ -1,0 +1,461 @@
+/**
+ * The namespace state machine: applies metadata commands to `NamespaceTables` with POSIX
+ * rules checked at apply time (never before consensus), deterministically: the only inputs
+ * are the tables and the command, which carries the proposer's clock.
+ */
+import { type Errno, SandstoreError } from "../common/errors.ts";
+import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
+import {
+  type ChunkSlot,
+  type CommandResult,
+  type CommitChunkCommand,
+  type CreateCommand,
+  FileType,
+  type Inode,
+  type MetadataCommand,
+  type MkdirCommand,
+  type RenameCommand,
+  type SetAttrCommand,
+} from "../gen/sandstore/v1/metadata.ts";
+import {
+  type DirPage,
+  type LogEntry,
+  type MetadataStore,
+  ROOT_INODE_ID,
+} from "./metadata-store.ts";
+import type { NamespaceTables } from "./namespace-tables.ts";
+
+/** Largest directory page a caller may ask for: bounds one reply's size. */
+export const MAX_READDIR_PAGE = 1000;
+/** Chunk size of a new cluster unless set at first start (SPEC §3). */
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/** Largest chunk size a cluster may be created with: a chunk is held in memory whole. */
+export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+
+/** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
+class Rejection {
+  constructor(
+    readonly errno: Errno,
+    readonly path: string,
+  ) {}
+}
+
+function reject(errno: Errno, path: string): never {
+  throw new Rejection(errno, path);
+}
+
+/**
+ * The namespace over a set of tables. `MetadataStore` implementations extend it and supply
+ * the tables; everything that decides what a command does lives here, once.
+ */
+export abstract class Namespace implements MetadataStore {
+  protected abstract readonly tables: NamespaceTables;
+
+  /**
+   * Creates the root directory and records the chunk size on first open (default 8 MiB); on
+   * later opens checks that a requested chunk size is the one the store was created with. Call once from the constructor
+   * of the implementation, after its tables exist.
+   */
+  protected initialize(requestedChunkSize: number | undefined): void {
+    const t = this.tables;
+    const existing = t.getCounter("chunkSize");
+    const chunkSize = requestedChunkSize ?? existing ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isInteger(chunkSize) || chunkSize < 4096 || chunkSize > MAX_CHUNK_SIZE) {
+      throw new RangeError(`chunk size must be an integer from 4096 to ${MAX_CHUNK_SIZE}`);
+    }
+    if (existing !== undefined && existing !== chunkSize) {
+      throw new RangeError(
+        `this store was created with chunk size ${existing}, not ${chunkSize}; the chunk size is fixed at first start`,
+      );
+    }
+    if (existing !== undefined) return;
+    t.transaction(() => {
+      t.putCounter("chunkSize", chunkSize);
+      t.putCounter("applied", 0);
+      t.putCounter("nextInode", ROOT_INODE_ID + 1);
+      t.putCounter("inodeCount", 1);
+      t.putCounter("chunkCount", 0);
+      t.putInode(
+        newInode(ROOT_INODE_ID, FileType.FILE_TYPE_DIRECTORY, 0o755, 0, 0, 0, ROOT_INODE_ID),
+      );
+    });
+  }
+
+  apply(entries: readonly LogEntry[]): CommandResult[] {
+    const t = this.tables;
+    return t.transaction(() => {
+      let applied = this.appliedIndex();
+      const results: CommandResult[] = [];
+      for (const entry of entries) {
+        if (entry.index <= applied) continue;
+        if (entry.index !== applied + 1) {
+          throw new Error(`log gap: applied index is ${applied}, next entry is ${entry.index}`);
+        }
+        results.push(this.applyOne(entry.command));
+        applied = entry.index;
+      }
+      t.putCounter("applied", applied);
+      return results;
+    });
+  }
+
+  appliedIndex(): number {
+    return this.tables.getCounter("applied") ?? 0;
+  }
+
+  chunkSize(): number {
+    const size = this.tables.getCounter("chunkSize");
+    if (size === undefined) throw new Error("namespace used before initialize()");
+    return size;
+  }
+
+  stat(path: string): Inode {
+    try {
+      return this.resolve(path);
+    } catch (error) {
+      if (error instanceof Rejection) throw new SandstoreError(error.errno, error.path);
+      throw error;
+    }
+  }
+
+  getInode(id: number): Inode | undefined {
+    return this.tables.getInode(id);
+  }
+
+  readDir(path: string, afterName: string, limit: number): DirPage {
+    const dir = this.stat(path);
+    if (dir.type !== FileType.FILE_TYPE_DIRECTORY) throw new SandstoreError("ENOTDIR", path);
+    const pageSize = Math.max(1, Math.min(limit, MAX_READDIR_PAGE));
+    // One more than asked tells whether the page is the last without a second query.
+    const children = this.tables.listChildren(dir.id, afterName, pageSize + 1);
+    const entries = children.slice(0, pageSize).map(({ name, id }) => {
+      const inode = this.tables.getInode(id);
+      if (!inode) throw new Error(`directory entry ${path}/${name} names missing inode ${id}`);
+      return { name, inode };
+    });
+    return { entries, done: children.length <= pageSize };
+  }
+
+  chunkSlots(inodeId: number, firstSlot: number, endSlot: number): ChunkSlot[] {
+    return this.tables.getSlots(inodeId, firstSlot, endSlot);
+  }
+
+  isChunkReferenced(chunkId: string): boolean {
+    return this.tables.hasChunkRef(chunkId);
+  }
+
+  counts(): { inodes: number; chunks: number } {
+    return {
+      inodes: this.tables.getCounter("inodeCount") ?? 0,
+      chunks: this.tables.getCounter("chunkCount") ?? 0,
+    };
+  }
+
+  abstract flush(): Promise<number>;
+
+  abstract close(): Promise<void>;
+
+  private applyOne(command: MetadataCommand): CommandResult {
+    try {
+      const inode = this.dispatch(command);
+      return { errno: "", errorPath: "", inode };
+    } catch (error) {
+      if (error instanceof Rejection) {
+        return { errno: error.errno, errorPath: error.path, inode: undefined };
+      }
+      throw error;
+    }
+  }
+
+  private dispatch(command: MetadataCommand): Inode | undefined {
+    const c = command.command;
+    switch (c?.$case) {
+      case "create":
+        return this.create(c.value);
+      case "mkdir":
+        return this.mkdir(c.value);
+      case "rmdir":
+        this.rmdir(c.value.path, c.value.nowMs);
+        return undefined;
+      case "unlink":
+        this.unlink(c.value.path, c.value.nowMs);
+        return undefined;
+      case "rename":
+        this.rename(c.value);
+        return undefined;
+      case "setAttr":
+        return this.setAttr(c.value);
+      case "commitChunk":
+        return this.commitChunk(c.value);
+      case undefined:
+        return reject("EINVAL", "");
+    }
+  }
+
+  /** Walks `path` from the root. Rejects ENOENT for a missing name, ENOTDIR through a file. */
+  private resolve(path: string): Inode {
+    let inode = this.tables.getInode(ROOT_INODE_ID);
+    if (!inode) throw new Error("root inode missing");
+    for (const name of splitPath(path)) {
+      if (inode.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
+      const childId = this.tables.getChild(inode.id, name);
+      if (childId === undefined) reject("ENOENT", path);
+      const child = this.tables.getInode(childId);
+      if (!child) throw new Error(`entry ${name} names missing inode ${childId}`);
+      inode = child;
+    }
+    return inode;
+  }
+
+  /** The directory that would hold `path`, and the last name. */
+  private resolveParent(path: string): { parent: Inode; name: string } {
+    if (path === "/") reject("EEXIST", path);
+    const { parent: parentPath, name } = parentAndName(path);
+    const parent = this.resolve(parentPath);
+    if (parent.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
+    return { parent, name };
+  }
+
+  private allocateInodeId(): number {
+    const id = this.tables.getCounter("nextInode") ?? ROOT_INODE_ID + 1;
+    this.tables.putCounter("nextInode", id + 1);
+    this.tables.putCounter("inodeCount", (this.tables.getCounter("inodeCount") ?? 0) + 1);
+    return id;
+  }
+
+  private touch(inode: Inode, nowMs: number, nlinkDelta = 0): void {
+    this.tables.putInode({
+      ...inode,
+      mtimeMs: nowMs,
+      ctimeMs: nowMs,
+      nlink: inode.nlink + nlinkDelta,
+    });
+  }
+
+  private create(c: CreateCommand): Inode {
+    const { parent, name } = this.resolveParent(c.path);
+    const existingId = this.tables.getChild(parent.id, name);
+    if (existingId !== undefined) {
+      if (c.exclusive) reject("EEXIST", c.path);
+      const existing = this.tables.getInode(existingId);
+      if (!existing) throw new Error(`entry names missing inode ${existingId}`);
+      if (existing.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
+      return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
+    }
+    const inode = newInode(
+      this.allocateInodeId(),
+      FileType.FILE_TYPE_REGULAR,
+      c.mode,
+      c.uid,
+      c.gid,
+      c.nowMs,
+      parent.id,
+    );
+    this.tables.putInode(inode);
+    this.tables.putChild(parent.id, name, inode.id);
+    this.touch(parent, c.nowMs);
+    return inode;
+  }
+
+  private mkdir(c: MkdirCommand): Inode {
+    if (!c.recursive) return this.mkdirOne(c.path, c);
+    if (c.path === "/") return this.resolve("/");
+    let current = this.resolve("/");
+    let walked = "";
+    for (const name of splitPath(c.path)) {
+      walked += `/${name}`;
+      const childId = this.tables.getChild(current.id, name);
+      if (childId === undefined) {
+        current = this.mkdirOne(walked, c);
+        continue;
+      }
+      const child = this.tables.getInode(childId);
+      if (!child) throw new Error(`entry names missing inode ${childId}`);
+      if (child.type !== FileType.FILE_TYPE_DIRECTORY) {
+        reject(walked === c.path ? "EEXIST" : "ENOTDIR", c.path);
+      }
+      current = child;
+    }
+    return current;
+  }
+
+  private mkdirOne(path: string, c: MkdirCommand): Inode {
+    const { parent, name } = this.resolveParent(path);
+    if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", path);
+    const dir = newInode(
+      this.allocateInodeId(),
+      FileType.FILE_TYPE_DIRECTORY,
+      c.mode,
+      c.uid,
+      c.gid,
+      c.nowMs,
+      parent.id,
+    );
+    this.tables.putInode(dir);
+    this.tables.putChild(parent.id, name, dir.id);
+    this.touch(parent, c.nowMs, 1);
+    return dir;
+  }
+
+  private rmdir(path: string, nowMs: number): void {
+    if (path === "/") reject("EINVAL", path);
+    const { parent, name } = this.resolveParent(path);
+    const dir = this.resolve(path);
+    if (dir.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
+    if (this.tables.listChildren(dir.id, "", 1).length > 0) reject("ENOTEMPTY", path);
+    this.removeEntry(parent, name, dir, nowMs);
+  }
+
+  private unlink(path: string, nowMs: number): void {
+    if (path === "/") reject("EISDIR", path);
+    const { parent, name } = this.resolveParent(path);
+    const file = this.resolve(path);
+    if (file.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", path);
+    this.removeEntry(parent, name, file, nowMs);
+  }
+
+  /** Removes the entry `name` of `parent` and the inode it names, with its chunk map. */
+  private removeEntry(parent: Inode, name: string, inode: Inode, nowMs: number): void {
+    this.tables.deleteChild(parent.id, name);
+    this.dropSlotsFrom(inode.id, 0);
+    this.tables.deleteInode(inode.id);
+    this.tables.putCounter("inodeCount", (this.tables.getCounter("inodeCount") ?? 1) - 1);
+    const fresh = this.tables.getInode(parent.id) ?? parent;
+    this.touch(fresh, nowMs, inode.type === FileType.FILE_TYPE_DIRECTORY ? -1 : 0);
+  }
+
+  private rename(c: RenameCommand): void {
+    if (c.from === "/" || c.to === "/") reject("EINVAL", c.from === "/" ? c.from : c.to);
+    const source = this.resolve(c.from);
+    const { parent: fromParent, name: fromName } = this.resolveParent(c.from);
+    const { parent: toParent, name: toName } = this.resolveParent(c.to);
+    if (c.from === c.to) return;
+    const isDir = source.type === FileType.FILE_TYPE_DIRECTORY;
+    if (isDir && isSameOrBelow(c.to, c.from)) reject("EINVAL", c.to);
+    const targetId = this.tables.getChild(toParent.id, toName);
+    if (targetId !== undefined) {
+      const target = this.tables.getInode(targetId);
+      if (!target) throw new Error(`entry names missing inode ${targetId}`);
+      if (target.id === source.id) return;
+      const targetIsDir = target.type === FileType.FILE_TYPE_DIRECTORY;
+      if (isDir && !targetIsDir) reject("ENOTDIR", c.to);
+      if (!isDir && targetIsDir) reject("EISDIR", c.to);
+      if (targetIsDir && this.tables.listChildren(target.id, "", 1).length > 0) {
+        reject("ENOTEMPTY", c.to);
+      }
+      this.removeEntry(toParent, toName, target, c.nowMs);
+    }
+    this.tables.deleteChild(fromParent.id, fromName);
+    this.tables.putChild(toParent.id, toName, source.id);
+    this.tables.putInode({ ...source, parentId: toParent.id, ctimeMs: c.nowMs });
+    const linkDelta = isDir ? 1 : 0;
+    if (fromParent.id === toParent.id) {
+      this.touch(this.tables.getInode(fromParent.id) ?? fromParent, c.nowMs);
+    } else {
+      this.touch(this.tables.getInode(fromParent.id) ?? fromParent, c.nowMs, -linkDelta);
+      this.touch(this.tables.getInode(toParent.id) ?? toParent, c.nowMs, linkDelta);
+    }
+  }
+
+  private setAttr(c: SetAttrCommand): Inode {
+    let inode = this.resolve(c.path);
+    if (c.size !== undefined) {
+      if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
+      inode = this.truncate(inode, c.size, c.nowMs);
+    }
+    const updated: Inode = {
+      ...inode,
+      mode: c.mode === undefined ? inode.mode : c.mode & 0o7777,
+      atimeMs: c.atimeMs ?? inode.atimeMs,
+      mtimeMs: c.mtimeMs ?? inode.mtimeMs,
+      ctimeMs: c.nowMs,
+    };
+    this.tables.putInode(updated);
+    return updated;
+  }
+
+  /**
+   * Sets a file's size. Slots wholly past the new end are dropped; the slot holding the new
+   * end keeps only the bytes before it, so growing the file again reads zeros there.
+   */
+  private truncate(inode: Inode, size: number, nowMs: number): Inode {
+    const chunkSize = this.chunkSize();
+    if (size < inode.size) {
+      const keepWhole = Math.floor(size / chunkSize);
+      const tail = size % chunkSize;
+      if (tail > 0) {
+        const [slot] = this.tables.getSlots(inode.id, keepWhole, keepWhole + 1);
+        if (slot && slot.length > tail) this.tables.putSlot(inode.id, { ...slot, length: tail });
+      }
+      this.dropSlotsFrom(inode.id, tail > 0 ? keepWhole + 1 : keepWhole);
+    }
+    const updated = { ...inode, size, mtimeMs: nowMs, ctimeMs: nowMs };
+    this.tables.putInode(updated);
+    return updated;
+  }
+
+  private dropSlotsFrom(inodeId: number, from: number): void {
+    for (const slot of this.tables.getSlots(inodeId, from, Number.MAX_SAFE_INTEGER)) {
+      this.tables.deleteSlot(inodeId, slot.index);
+      this.tables.deleteChunkRef(slot.chunkId);
+      this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 1) - 1);
+    }
+  }
+
+  private commitChunk(c: CommitChunkCommand): Inode {
+    const where = `inode ${c.inodeId}`;
+    const inode = this.tables.getInode(c.inodeId);
+    if (!inode) reject("ENOENT", where);
+    if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    if (c.length > this.chunkSize()) reject("EINVAL", where);
+    const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
+    // The condition that serializes concurrent writers of one slot (ARCHITECTURE §2, step 3).
+    if ((current?.version ?? 0) !== c.expectedVersion) reject("EAGAIN", where);
+    if (current) {
+      this.tables.deleteChunkRef(current.chunkId);
+    } else {
+      this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 0) + 1);
+    }
+    this.tables.putSlot(inode.id, {
+      index: c.slotIndex,
+      chunkId: c.chunkId,
+      length: c.length,
+      checksum: c.checksum,
+      replicas: c.replicas,
+      version: c.expectedVersion + 1,
+    });
+    this.tables.putChunkRef(c.chunkId, inode.id);
+    const updated: Inode = {
+      ...inode,
+      size: Math.max(inode.size, c.minFileSize),
+      mtimeMs: c.nowMs,
+      ctimeMs: c.nowMs,
+    };
+    this.tables.putInode(updated);
+    return updated;
+  }
+}
+
+function newInode(
+  id: number,
+  type: FileType,
+  mode: number,
+  uid: number,
+  gid: number,
+  nowMs: number,
+  parentId: number,
+): Inode {
+  return {
+    id,
+    type,
+    mode: mode & 0o7777,
+    uid,
+    gid,
+    size: 0,
+    atimeMs: nowMs,
+    mtimeMs: nowMs,
+    ctimeMs: nowMs,
+    nlink: type === FileType.FILE_TYPE_DIRECTORY ? 2 : 1,
+    parentId,
+  };
+}

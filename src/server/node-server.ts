@@ -1,0 +1,158 @@
+/**
+ * The node server: binds the control and data planes to `FileServiceApi`. It validates every
+ * request (paths, numbers, sizes) and hands the planes only well-formed input; it never
+ * changes when a topology is added.
+ */
+import { fsError } from "../common/errors.ts";
+import { normalizePath } from "../common/paths.ts";
+import type { ControlPlane } from "../control/control-plane.ts";
+import type { DataPlane } from "../data/data-plane.ts";
+import type { Membership } from "../membership/membership.ts";
+import { MAX_READDIR_PAGE } from "../metadata/namespace.ts";
+import type {
+  CreateRequest,
+  FileServiceApi,
+  MkdirRequest,
+  ReadDirRequest,
+  ReadRequest,
+  RenameRequest,
+  RmdirRequest,
+  SetAttrRequest,
+  StatRequest,
+  StatusResponse,
+  UnlinkRequest,
+  WriteChunkHeader,
+} from "../transport/file-service-api.ts";
+
+/** Largest range one Read call may ask for; clients split larger reads. */
+export const MAX_READ_LENGTH = 64 * 1024 * 1024;
+
+export interface NodeServerOptions {
+  readonly topology: string;
+  readonly control: ControlPlane;
+  readonly data: DataPlane;
+  readonly membership: Membership;
+  readonly replicationFactor: number;
+  /** Chunks and bytes this node's chunk store holds. */
+  readonly chunkUsage: () => { chunks: number; bytes: number };
+}
+
+function checkMode(mode: number, path: string): number {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+    throw fsError("EINVAL", path, `bad mode ${mode}`);
+  return mode;
+}
+
+function checkCount(value: number, what: string, path: string): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw fsError("EINVAL", path, `bad ${what} ${value}`);
+  return value;
+}
+
+export class NodeServer implements FileServiceApi {
+  constructor(private readonly o: NodeServerOptions) {}
+
+  async stat(request: StatRequest) {
+    const inode = await this.o.control.stat(normalizePath(request.path));
+    return { inode, chunkSize: this.o.control.chunkSize() };
+  }
+
+  async create(request: CreateRequest) {
+    const path = normalizePath(request.path);
+    const inode = await this.o.control.create(path, {
+      mode: checkMode(request.mode, path),
+      exclusive: request.exclusive,
+      truncate: request.truncate,
+    });
+    return { inode, chunkSize: this.o.control.chunkSize() };
+  }
+
+  async mkdir(request: MkdirRequest) {
+    const path = normalizePath(request.path);
+    return {
+      inode: await this.o.control.mkdir(path, checkMode(request.mode, path), request.recursive),
+    };
+  }
+
+  async rmdir(request: RmdirRequest) {
+    await this.o.control.rmdir(normalizePath(request.path));
+  }
+
+  async unlink(request: UnlinkRequest) {
+    await this.o.control.unlink(normalizePath(request.path));
+  }
+
+  async rename(request: RenameRequest) {
+    await this.o.control.rename(normalizePath(request.from), normalizePath(request.to));
+  }
+
+  async setAttr(request: SetAttrRequest) {
+    const path = normalizePath(request.path);
+    const inode = await this.o.control.setAttr(path, {
+      ...(request.mode !== undefined && { mode: checkMode(request.mode, path) }),
+      ...(request.size !== undefined && { size: checkCount(request.size, "size", path) }),
+      ...(request.atimeMs !== undefined && { atimeMs: checkCount(request.atimeMs, "atime", path) }),
+      ...(request.mtimeMs !== undefined && { mtimeMs: checkCount(request.mtimeMs, "mtime", path) }),
+    });
+    return { inode };
+  }
+
+  async readDir(request: ReadDirRequest) {
+    const path = normalizePath(request.path);
+    const limit =
+      request.limit === 0 ? MAX_READDIR_PAGE : Math.min(request.limit, MAX_READDIR_PAGE);
+    return this.o.control.readDir(path, request.afterName, limit);
+  }
+
+  async writeChunk(header: WriteChunkHeader, data: Buffer) {
+    const path = header.path || `inode ${header.inodeId}`;
+    checkCount(header.inodeId, "inode", path);
+    checkCount(header.slotIndex, "chunk slot", path);
+    checkCount(header.offsetInSlot, "offset", path);
+    if (data.length === 0) throw fsError("EINVAL", path, "empty write");
+    return {
+      inode: await this.o.data.writeRange(
+        header.inodeId,
+        header.slotIndex,
+        header.offsetInSlot,
+        data,
+        path,
+      ),
+    };
+  }
+
+  read(request: ReadRequest): AsyncIterable<Buffer> {
+    const path = request.path || `inode ${request.inodeId}`;
+    checkCount(request.inodeId, "inode", path);
+    checkCount(request.offset, "offset", path);
+    checkCount(request.length, "length", path);
+    if (request.length > MAX_READ_LENGTH)
+      throw fsError("EINVAL", path, "read over 64 MiB in one call");
+    return this.o.data.readRange(request.inodeId, request.offset, request.length, path);
+  }
+
+  async status(): Promise<StatusResponse> {
+    const status = this.o.control.status();
+    const self = this.o.membership.self();
+    const usage = this.o.chunkUsage();
+    return {
+      nodes: [
+        {
+          id: self.id,
+          address: self.address,
+          role: status.role,
+          term: status.term,
+          commitIndex: status.commitIndex,
+          appliedIndex: status.appliedIndex,
+          live: true,
+          chunkCount: usage.chunks,
+          chunkBytes: usage.bytes,
+        },
+      ],
+      leaderId: status.leaderId,
+      topology: this.o.topology,
+      chunkSize: this.o.control.chunkSize(),
+      replicationFactor: this.o.replicationFactor,
+    };
+  }
+}

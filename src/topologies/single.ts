@@ -1,0 +1,101 @@
+/**
+ * The `single` topology: one process, no replication. Metadata in LMDB behind a local WAL,
+ * chunks on the local disk, R = W = 1. The first thing a newcomer runs.
+ *
+ * This file is the one place that picks implementations; it reads in dependency order.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
+import { lockDirectory } from "../common/fs.ts";
+import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
+import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { GarbageCollector } from "../data/garbage-collector.ts";
+import { localReplicaAccess } from "../data/replica-access.ts";
+import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import { StaticMembership } from "../membership/static-membership.ts";
+import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
+import { SortedPlacement } from "../placement/sorted-placement.ts";
+import { LocalReplicator } from "../replication/local-replicator.ts";
+import { NodeServer } from "../server/node-server.ts";
+import { GrpcTransport } from "../transport/grpc-transport.ts";
+import type { NodeOptions, RunningNode } from "./topology.ts";
+
+export async function startSingleNode(options: NodeOptions): Promise<RunningNode> {
+  const { id, logger } = options;
+  await mkdir(options.dataDir, { recursive: true });
+  const unlock = await lockDirectory(options.dataDir);
+
+  // Membership and transport: this node alone.
+  const transport = new GrpcTransport();
+  const membership = new StaticMembership(id, [{ id, address: options.listen }]);
+
+  // Stores: the namespace and the chunks.
+  const store = new LmdbMetadataStore({
+    path: join(options.dataDir, "metadata"),
+    chunkSize: options.chunkSize,
+  });
+  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"));
+
+  // Replicator: a local WAL, replayed before anything is served.
+  const replicator = new LocalReplicator({
+    dir: options.dataDir,
+    store,
+    nodeId: id,
+    onRecovery: (info) => logger.info(info, "metadata recovered from the WAL"),
+  });
+  await replicator.start();
+
+  // Placement, coordinator, planes.
+  const placement = new SortedPlacement();
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement,
+    replicationFactor: 1,
+  });
+  const replicas = localReplicaAccess(id, chunks);
+  const coordinator = new TwoPhaseCoordinator(control, replicas);
+  const data = new ReplicatedDataPlane(control, coordinator, replicas);
+  const gc = new GarbageCollector({
+    store: chunks,
+    isReferenced: (chunkId) => control.isChunkReferenced(chunkId),
+    isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
+    graceMs: options.gcGraceMs ?? 600_000,
+    intervalMs: options.gcIntervalMs ?? 60_000,
+    onPass: (pass) =>
+      pass.deleted + pass.failed > 0 && logger.info(pass, "garbage collection pass"),
+    onError: (error) => logger.error({ err: error }, "garbage collection failed"),
+  });
+
+  // Server.
+  const server = new NodeServer({
+    topology: "single",
+    control,
+    data,
+    membership,
+    replicationFactor: 1,
+    chunkUsage: () => chunks.usage(),
+  });
+  const listener = await transport.listen(options.listen, server);
+  const address = listener.address;
+  membership.setSelfAddress(address);
+  gc.start();
+  logger.info({ address, dataDir: options.dataDir, chunkSize: store.chunkSize() }, "node serving");
+
+  return {
+    id,
+    address,
+    async stop() {
+      await listener.close();
+      await gc.stop();
+      await replicator.stop();
+      await store.close();
+      await chunks.close();
+      await membership.close();
+      await unlock();
+      logger.info("node stopped");
+    },
+  };
+}

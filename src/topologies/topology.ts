@@ -1,0 +1,30 @@
+/**
+ * What every wiring file takes and returns, so that `sandstore node` and tests can start any
+ * topology the same way.
+ */
+import type { Logger } from "../observability/logger.ts";
+
+export interface NodeOptions {
+  /** This node's id. */
+  readonly id: string;
+  /** `host:port` for the RPC server; port 0 picks one. */
+  readonly listen: string;
+  /** Everything the node keeps lives under here; created when missing. */
+  readonly dataDir: string;
+  /** Chunk size in bytes for a new cluster; an existing one keeps its own. */
+  readonly chunkSize?: number;
+  /** Time between garbage collection passes, ms. Default 60,000. */
+  readonly gcIntervalMs?: number;
+  /** Age below which an unreferenced chunk is kept, ms. Default 600,000. */
+  readonly gcGraceMs?: number;
+  readonly logger: Logger;
+}
+
+/** A started node. */
+export interface RunningNode {
+  readonly id: string;
+  /** Where its RPC server listens, with the real port. */
+  readonly address: string;
+  /** Stops serving, finishes what is in flight, closes every file. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,326 @@
+/**
+ * The `grpc` Transport: `FileServiceApi` over gRPC with the generated FileService contract.
+ *
+ * Errors travel as gRPC statuses with trailers: `sandstore-errno` (a POSIX name or
+ * NOT_LEADER), `sandstore-path-bin` and `sandstore-detail-bin` (UTF-8), `sandstore-leader`
+ * (the leader's address). The receiving side rebuilds the typed error, so no code parses a
+ * message text.
+ */
+import { once } from "node:events";
+import * as grpc from "@grpc/grpc-js";
+import { fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
+import { MAX_DATA_PIECE } from "../data/data-plane.ts";
+import {
+  type CreateRequest,
+  FileServiceClient,
+  type FileServiceServer,
+  FileServiceService,
+  type MkdirRequest,
+  type ReadDirRequest,
+  type ReadRequest,
+  type ReadResponse,
+  type RenameRequest,
+  type RmdirRequest,
+  type SetAttrRequest,
+  type StatRequest,
+  type UnlinkRequest,
+  type WriteChunkHeader,
+  type WriteChunkRequest,
+} from "../gen/sandstore/v1/file_service.ts";
+import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import type { FileServiceApi } from "./file-service-api.ts";
+import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
+
+/** A data piece plus protobuf framing fits well inside this; larger messages are refused. */
+const MAX_MESSAGE_BYTES = 2 * MAX_DATA_PIECE;
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+};
+
+const STATUS_OF_ERRNO: Record<string, grpc.status> = {
+  ENOENT: grpc.status.NOT_FOUND,
+  EEXIST: grpc.status.ALREADY_EXISTS,
+  EINVAL: grpc.status.INVALID_ARGUMENT,
+  ENAMETOOLONG: grpc.status.INVALID_ARGUMENT,
+  EACCES: grpc.status.PERMISSION_DENIED,
+  ENOSPC: grpc.status.RESOURCE_EXHAUSTED,
+  EIO: grpc.status.DATA_LOSS,
+  EAGAIN: grpc.status.UNAVAILABLE,
+  ETIMEDOUT: grpc.status.DEADLINE_EXCEEDED,
+};
+
+/** Turns any error into a gRPC status carrying the typed error in its trailers. */
+export function errorToStatus(error: unknown): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  if (error instanceof SandstoreError) {
+    metadata.set("sandstore-errno", error.code);
+    metadata.set("sandstore-path-bin", Buffer.from(error.path));
+    metadata.set("sandstore-detail-bin", Buffer.from(error.detail));
+    return {
+      code: STATUS_OF_ERRNO[error.code] ?? grpc.status.FAILED_PRECONDITION,
+      details: error.message,
+      metadata,
+    };
+  }
+  if (error instanceof NotLeaderError) {
+    metadata.set("sandstore-errno", "NOT_LEADER");
+    metadata.set("sandstore-leader", error.leaderAddress);
+    metadata.set("sandstore-leader-id", error.leaderId);
+    return { code: grpc.status.FAILED_PRECONDITION, details: error.message, metadata };
+  }
+  return {
+    code: grpc.status.INTERNAL,
+    details: error instanceof Error ? error.message : String(error),
+    metadata,
+  };
+}
+
+function text(metadata: grpc.Metadata | undefined, key: string): string {
+  const value = metadata?.get(key)[0];
+  return value === undefined ? "" : Buffer.isBuffer(value) ? value.toString("utf8") : value;
+}
+
+/** Rebuilds the typed error a status carries; transport failures become EAGAIN or ETIMEDOUT. */
+export function statusToError(error: unknown, address: string): Error {
+  const status = error as Partial<grpc.ServiceError>;
+  if (typeof status?.code !== "number")
+    return error instanceof Error ? error : new Error(String(error));
+  const errno = text(status.metadata, "sandstore-errno");
+  if (errno === "NOT_LEADER") {
+    return new NotLeaderError(
+      text(status.metadata, "sandstore-leader-id"),
+      text(status.metadata, "sandstore-leader"),
+    );
+  }
+  if (isErrno(errno)) {
+    return new SandstoreError(
+      errno,
+      text(status.metadata, "sandstore-path-bin"),
+      text(status.metadata, "sandstore-detail-bin"),
+    );
+  }
+  switch (status.code) {
+    case grpc.status.UNAVAILABLE:
+      return fsError("EAGAIN", "", `node ${address} unavailable: ${status.details ?? ""}`);
+    case grpc.status.DEADLINE_EXCEEDED:
+      return fsError("ETIMEDOUT", "", `node ${address} did not answer in time`);
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return fsError("EINVAL", "", `message refused by ${address}: ${status.details ?? ""}`);
+    case grpc.status.CANCELLED:
+      return fsError("EAGAIN", "", `call to ${address} cancelled`);
+    default:
+      return fsError("EIO", "", `node ${address}: ${status.details ?? "internal error"}`);
+  }
+}
+
+function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handler(call.request).then(
+      (response) => callback(null, response),
+      (error) => callback(errorToStatus(error)),
+    );
+  };
+}
+
+function serverImplementation(api: FileServiceApi): FileServiceServer {
+  return {
+    stat: unary((r) => api.stat(r)),
+    create: unary((r) => api.create(r)),
+    mkdir: unary((r) => api.mkdir(r)),
+    rmdir: unary(async (r) => {
+      await api.rmdir(r);
+      return {};
+    }),
+    unlink: unary(async (r) => {
+      await api.unlink(r);
+      return {};
+    }),
+    rename: unary(async (r) => {
+      await api.rename(r);
+      return {};
+    }),
+    setAttr: unary((r) => api.setAttr(r)),
+    readDir: unary((r) => api.readDir(r)),
+    status: unary(() => api.status()),
+    writeChunk: (call, callback) => {
+      collectWrite(call)
+        .then(({ header, data }) => api.writeChunk(header, data))
+        .then(
+          (response) => callback(null, response),
+          (error) => callback(errorToStatus(error)),
+        );
+    },
+    read: (call) => {
+      (async () => {
+        for await (const data of api.read(call.request)) {
+          if (call.cancelled) return;
+          if (!call.write({ data })) await once(call, "drain");
+        }
+        call.end();
+      })().catch((error) => call.emit("error", errorToStatus(error)));
+    },
+  };
+}
+
+/** Reads a WriteChunk stream: a header, then data pieces; bounded in piece and total size. */
+async function collectWrite(
+  call: grpc.ServerReadableStream<WriteChunkRequest, unknown>,
+): Promise<{ header: WriteChunkHeader; data: Buffer }> {
+  let header: WriteChunkHeader | undefined;
+  const pieces: Buffer[] = [];
+  let total = 0;
+  for await (const message of call as AsyncIterable<WriteChunkRequest>) {
+    const part = message.part;
+    if (part?.$case === "header") {
+      if (header) throw fsError("EINVAL", part.value.path, "second header in one write");
+      header = part.value;
+    } else if (part?.$case === "data") {
+      if (!header) throw fsError("EINVAL", "", "write data before its header");
+      if (part.value.length > MAX_DATA_PIECE)
+        throw fsError("EINVAL", header.path, "data piece over 1 MiB");
+      total += part.value.length;
+      if (total > MAX_CHUNK_SIZE) throw fsError("EINVAL", header.path, "write larger than a chunk");
+      pieces.push(Buffer.from(part.value));
+    }
+  }
+  if (!header) throw fsError("EINVAL", "", "write without a header");
+  return { header, data: Buffer.concat(pieces, total) };
+}
+
+/** A connection to one node over a long-lived gRPC channel. */
+class GrpcConnection implements Connection {
+  private readonly client: FileServiceClient;
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly address: string,
+    options: ConnectOptions | undefined,
+  ) {
+    this.client = new FileServiceClient(
+      address,
+      grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    );
+    this.timeoutMs = options?.callTimeoutMs ?? 60_000;
+  }
+
+  private callOptions(): grpc.CallOptions {
+    return { deadline: Date.now() + this.timeoutMs };
+  }
+
+  /** Runs one unary call with the deadline, rebuilding typed errors. */
+  private unary<Req, Res>(
+    method: (
+      request: Req,
+      metadata: grpc.Metadata,
+      options: Partial<grpc.CallOptions>,
+      callback: (error: grpc.ServiceError | null, response: Res) => void,
+    ) => grpc.ClientUnaryCall,
+    request: Req,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(
+        this.client,
+        request,
+        new grpc.Metadata(),
+        this.callOptions(),
+        (error, response) =>
+          error ? reject(statusToError(error, this.address)) : resolve(response),
+      );
+    });
+  }
+
+  stat(request: StatRequest) {
+    return this.unary(this.client.stat, request);
+  }
+  create(request: CreateRequest) {
+    return this.unary(this.client.create, request);
+  }
+  mkdir(request: MkdirRequest) {
+    return this.unary(this.client.mkdir, request);
+  }
+  async rmdir(request: RmdirRequest) {
+    await this.unary(this.client.rmdir, request);
+  }
+  async unlink(request: UnlinkRequest) {
+    await this.unary(this.client.unlink, request);
+  }
+  async rename(request: RenameRequest) {
+    await this.unary(this.client.rename, request);
+  }
+  setAttr(request: SetAttrRequest) {
+    return this.unary(this.client.setAttr, request);
+  }
+  readDir(request: ReadDirRequest) {
+    return this.unary(this.client.readDir, request);
+  }
+  status() {
+    return this.unary(this.client.status, {});
+  }
+
+  writeChunk(header: WriteChunkHeader, data: Buffer): ReturnType<FileServiceApi["writeChunk"]> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.writeChunk(
+        new grpc.Metadata(),
+        this.callOptions(),
+        (error, response) =>
+          error ? reject(statusToError(error, this.address)) : resolve(response),
+      );
+      stream.write({ part: { $case: "header", value: header } });
+      for (let offset = 0; offset < data.length; offset += MAX_DATA_PIECE) {
+        stream.write({
+          part: { $case: "data", value: data.subarray(offset, offset + MAX_DATA_PIECE) },
+        });
+      }
+      stream.end();
+    });
+  }
+
+  async *read(request: ReadRequest): AsyncIterable<Buffer> {
+    const stream = this.client.read(request, new grpc.Metadata(), this.callOptions());
+    try {
+      for await (const message of stream as AsyncIterable<ReadResponse>) {
+        yield Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
+      }
+    } catch (error) {
+      throw statusToError(error, this.address);
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export class GrpcTransport implements Transport {
+  async listen(address: string, api: FileServiceApi): Promise<Listener> {
+    const server = new grpc.Server(CHANNEL_OPTIONS);
+    server.addService(FileServiceService, serverImplementation(api));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    const host = address.slice(0, address.lastIndexOf(":"));
+    return {
+      address: `${host}:${port}`,
+      close: () =>
+        new Promise<void>((resolve) => {
+          // Calls in progress get a grace period to finish, then are cut off.
+          const timer = setTimeout(() => server.forceShutdown(), 2000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    };
+  }
+
+  connect(address: string, options?: ConnectOptions): Connection {
+    return new GrpcConnection(address, options);
+  }
+}

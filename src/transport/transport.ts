@@ -1,0 +1,32 @@
+/**
+ * The `Transport` seam: carries `FileServiceApi` calls between processes (or not, for the
+ * `memory` transport). Implementations: `grpc`, later `memory`.
+ */
+import type { FileServiceApi } from "./file-service-api.ts";
+
+/** A bound server. */
+export interface Listener {
+  /** The address it listens on, with the real port when port 0 was asked for. */
+  readonly address: string;
+  /** Stops accepting calls and ends those in progress. */
+  close(): Promise<void>;
+}
+
+/** A client's connection to one node. */
+export interface Connection extends FileServiceApi {
+  readonly address: string;
+  close(): void;
+}
+
+/** Per-call options of a connection. */
+export interface ConnectOptions {
+  /** Deadline of one call in ms, streaming calls included. Default 60,000. */
+  readonly callTimeoutMs?: number;
+}
+
+export interface Transport {
+  /** Serves `api` on `address` (`host:port`; port 0 picks one). */
+  listen(address: string, api: FileServiceApi): Promise<Listener>;
+  /** A connection to the node at `address`; connects lazily, reconnects on its own. */
+  connect(address: string, options?: ConnectOptions): Connection;
+}
