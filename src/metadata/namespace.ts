@@ -192,14 +192,17 @@ export abstract class Namespace implements MetadataStore {
     }
   }
 
-  /** Walks `path` from the root. Rejects ENOENT for a missing name, ENOTDIR through a file. */
-  private resolve(path: string): Inode {
+  /**
+   * Walks `path` from the root. Rejects ENOENT for a missing name, ENOTDIR through a file,
+   * naming `reportAs` (the path the caller asked about) in the error.
+   */
+  private resolve(path: string, reportAs = path): Inode {
     let inode = this.tables.getInode(ROOT_INODE_ID);
     if (!inode) throw new Error("root inode missing");
     for (const name of splitPath(path)) {
-      if (inode.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
+      if (inode.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", reportAs);
       const childId = this.tables.getChild(inode.id, name);
-      if (childId === undefined) reject("ENOENT", path);
+      if (childId === undefined) reject("ENOENT", reportAs);
       const child = this.tables.getInode(childId);
       if (!child) throw new Error(`entry ${name} names missing inode ${childId}`);
       inode = child;
@@ -211,7 +214,7 @@ export abstract class Namespace implements MetadataStore {
   private resolveParent(path: string): { parent: Inode; name: string } {
     if (path === "/") reject("EEXIST", path);
     const { parent: parentPath, name } = parentAndName(path);
-    const parent = this.resolve(parentPath);
+    const parent = this.resolve(parentPath, path);
     if (parent.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
     return { parent, name };
   }

@@ -4,9 +4,9 @@
  *   u32 payload length | u8 type | u32 CRC32C of (type, payload) | payload
  *
  * where an entry's payload is its u64 index followed by the encoded command. On open, a torn
- * tail (a short or damaged last record) is cut back to the last whole record; a damaged record
- * followed by more records stops the open with the file and offset named, because cutting it
- * would lose acknowledged entries.
+ * tail (a short or damaged last record) is cut back to the last whole record; any other damage
+ * stops the open with the file and offset named, because cutting it would lose acknowledged
+ * entries.
  */
 import { constants } from "node:fs";
 import { type FileHandle, open, readFile, rename } from "node:fs/promises";
@@ -62,11 +62,7 @@ export function decodeRecords(file: string, bytes: Buffer): { entries: LogEntry[
   while (offset < bytes.length) {
     const problem = recordProblem(bytes, offset);
     if (problem !== undefined) {
-      const length = bytes.length - offset >= 4 ? bytes.readUInt32BE(offset) : 0;
-      const recordEnd = offset + RECORD_HEADER_BYTES + length;
-      // A record that ends exactly at (or runs past) the end of the file is the torn tail of
-      // the last write; anything after a damaged record means the damage is not a torn write.
-      if (recordEnd >= bytes.length || length > MAX_RECORD_BYTES) return { entries, end: offset };
+      if (isTornTail(bytes, offset)) return { entries, end: offset };
       throw new WalCorruptionError(file, offset, problem);
     }
     const length = bytes.readUInt32BE(offset);
@@ -93,6 +89,23 @@ export function decodeRecords(file: string, bytes: Buffer): { entries: LogEntry[
     offset += RECORD_HEADER_BYTES + length;
   }
   return { entries, end: offset };
+}
+
+/**
+ * Whether the bad record at `offset` is the torn tail of the last write. A torn write leaves a
+ * short header, or a record that runs to or past the end of the file, and never a whole valid
+ * record after it; a length over the limit is never written, so it is damage.
+ */
+function isTornTail(bytes: Buffer, offset: number): boolean {
+  if (bytes.length - offset < RECORD_HEADER_BYTES) return true;
+  const length = bytes.readUInt32BE(offset);
+  if (length > MAX_RECORD_BYTES) return false;
+  if (offset + RECORD_HEADER_BYTES + length < bytes.length) return false;
+  // The length may itself be damaged and point past records that follow: look for one.
+  for (let next = offset + 1; next + RECORD_HEADER_BYTES <= bytes.length; next++) {
+    if (recordProblem(bytes, next) === undefined) return false;
+  }
+  return true;
 }
 
 function recordProblem(bytes: Buffer, offset: number): string | undefined {

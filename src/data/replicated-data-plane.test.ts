@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import fc from "fast-check";
+import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
+import { SandstoreError } from "../common/errors.ts";
+import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
+import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { StaticMembership } from "../membership/static-membership.ts";
+import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
+import { SortedPlacement } from "../placement/sorted-placement.ts";
+import { LocalReplicator } from "../replication/local-replicator.ts";
+import { GarbageCollector } from "./garbage-collector.ts";
+import { localReplicaAccess, type ReplicaAccess } from "./replica-access.ts";
+import { ReplicatedDataPlane } from "./replicated-data-plane.ts";
+
+const CHUNK = 64 * 1024;
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+/** One node's planes in memory, with a replica access the test can wrap. */
+async function plane(wrap: (access: ReplicaAccess) => ReplicaAccess = (a) => a) {
+  const dir = await mkdtemp(join(tmpdir(), "sandstore-dp-"));
+  dirs.push(dir);
+  const store = new MemoryMetadataStore({ chunkSize: CHUNK });
+  const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
+  await replicator.start();
+  const membership = new StaticMembership("n1", [{ id: "n1", address: "127.0.0.1:1" }]);
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement: new SortedPlacement(),
+    replicationFactor: 1,
+  });
+  const chunks = new MemoryChunkStore();
+  const replicas = wrap(localReplicaAccess("n1", chunks));
+  const data = new ReplicatedDataPlane(
+    control,
+    new TwoPhaseCoordinator(control, replicas),
+    replicas,
+  );
+  const file = await control.create("/f", { mode: 0o644, exclusive: true, truncate: false });
+  const read = async (offset: number, length: number) => {
+    const parts: Buffer[] = [];
+    for await (const piece of data.readRange(file.id, offset, length, "/f")) parts.push(piece);
+    return Buffer.concat(parts);
+  };
+  const write = (offset: number, bytes: Buffer) => {
+    const slot = Math.floor(offset / CHUNK);
+    return data.writeRange(file.id, slot, offset - slot * CHUNK, bytes, "/f");
+  };
+  return { store, control, chunks, data, file, read, write, replicator };
+}
+
+test("property: any sequence of in-slot writes and truncates reads back like a plain buffer", async () => {
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant("write" as const),
+      offset: fc.nat(4 * CHUNK),
+      length: fc.integer({ min: 1, max: CHUNK }),
+    }),
+    fc.record({ kind: fc.constant("truncate" as const), size: fc.nat(5 * CHUNK) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+      const p = await plane();
+      let model = Buffer.alloc(0);
+      for (const o of ops) {
+        if (o.kind === "truncate") {
+          await p.control.setAttr("/f", { size: o.size });
+          const next = Buffer.alloc(o.size);
+          model.copy(next, 0, 0, Math.min(o.size, model.length));
+          model = next;
+          continue;
+        }
+        // Keep each write inside one slot, as the SDK sends them.
+        const inSlot = o.offset % CHUNK;
+        const length = Math.min(o.length, CHUNK - inSlot);
+        const bytes = randomBytes(length);
+        await p.write(o.offset, bytes);
+        if (model.length < o.offset + length) {
+          const grown = Buffer.alloc(o.offset + length);
+          model.copy(grown);
+          model = grown;
+        }
+        bytes.copy(model, o.offset);
+      }
+      assert.equal((await p.control.stat("/f")).size, model.length);
+      assert.deepEqual(await p.read(0, model.length + 100), model);
+      const from = Math.floor(model.length / 3);
+      assert.deepEqual(await p.read(from, CHUNK + 7), model.subarray(from, from + CHUNK + 7));
+      await p.replicator.stop();
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test("a write into a hole lands in its own slot and leaves zeros before it", async () => {
+  const p = await plane();
+  await p.write(3 * CHUNK + 10, Buffer.from("late"));
+  assert.equal((await p.control.stat("/f")).size, 3 * CHUNK + 14);
+  const all = await p.read(0, 4 * CHUNK);
+  assert.equal(all.length, 3 * CHUNK + 14);
+  assert.ok(all.subarray(0, 3 * CHUNK + 10).every((b) => b === 0));
+  assert.equal(all.subarray(3 * CHUNK + 10).toString(), "late");
+  assert.deepEqual(
+    p.store.chunkSlots(p.file.id, 0, 10).map((s) => s.index),
+    [3],
+  );
+});
+
+test("concurrent writers of one slot serialize: every range lands whole, nothing is lost", async () => {
+  const p = await plane();
+  const writers = Array.from({ length: 8 }, (_, i) => p.write(i * 1000, Buffer.alloc(1000, i + 1)));
+  await Promise.all(writers);
+  const bytes = await p.read(0, 8000);
+  for (let i = 0; i < 8; i++) {
+    assert.ok(
+      bytes.subarray(i * 1000, (i + 1) * 1000).every((b) => b === i + 1),
+      `range of writer ${i}`,
+    );
+  }
+  assert.equal(
+    p.store.chunkSlots(p.file.id, 0, 1)[0]!.version,
+    8,
+    "each writer committed one version",
+  );
+});
+
+test("a replica that fails the write aborts it: EAGAIN, nothing committed, no copy left", async () => {
+  const p = await plane((access) => ({
+    ...access,
+    writeChunk: async (node, id, data) => {
+      await access.writeChunk(node, id, data);
+      throw new SandstoreError("EIO", `chunk ${id}`, "disk went away after the write");
+    },
+  }));
+  await assert.rejects(p.write(0, Buffer.from("x")), (e: SandstoreError) => e.code === "EIO");
+  assert.equal((await p.control.stat("/f")).size, 0);
+  assert.deepEqual(p.store.chunkSlots(p.file.id, 0, 1), []);
+});
+
+test("a damaged chunk is EIO naming the chunk, never wrong data", async () => {
+  const p = await plane();
+  await p.write(0, Buffer.from("precious"));
+  const [slot] = p.store.chunkSlots(p.file.id, 0, 1);
+  p.chunks.damage(slot!.chunkId, 3);
+  await assert.rejects(
+    p.read(0, 8),
+    (e: SandstoreError) => e.code === "EIO" && e.message.includes(slot!.chunkId),
+  );
+});
+
+test("garbage collection deletes unreferenced chunks, never referenced or in-flight ones", async () => {
+  const p = await plane();
+  await p.write(0, Buffer.from("v1"));
+  await p.write(0, Buffer.from("version two"));
+  await p.control.create("/g", { mode: 0o644, exclusive: true, truncate: false });
+  const g = await p.control.stat("/g");
+  await p.data.writeRange(g.id, 0, 0, Buffer.from("doomed"), "/g");
+  await p.control.unlink("/g");
+  const stray = "f".repeat(32);
+  await p.chunks.writeChunk(stray, Buffer.from("in flight"));
+  const gc = new GarbageCollector({
+    store: p.chunks,
+    isReferenced: (id) => p.control.isChunkReferenced(id),
+    isWriteInFlight: (id) => id === stray,
+    graceMs: 0,
+    intervalMs: 1000,
+  });
+  assert.equal((await p.chunks.listChunks()).length, 4);
+  assert.deepEqual(await gc.collect(), { deleted: 2, failed: 0 });
+  const left = (await p.chunks.listChunks()).map((c) => c.id).sort();
+  assert.deepEqual(left, [p.store.chunkSlots(p.file.id, 0, 1)[0]!.chunkId, stray].sort());
+  assert.equal((await p.read(0, 100)).toString(), "version two");
+  const young = new GarbageCollector({
+    store: p.chunks,
+    isReferenced: () => false,
+    isWriteInFlight: () => false,
+    graceMs: 60_000,
+    intervalMs: 1000,
+  });
+  assert.deepEqual(
+    await young.collect(),
+    { deleted: 0, failed: 0 },
+    "chunks inside the grace period are kept",
+  );
+});

@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import fc from "fast-check";
+import { SandstoreError } from "../common/errors.ts";
+import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
+import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
+import { MemoryMetadataStore } from "./memory-metadata-store.ts";
+import type { MetadataStore } from "./metadata-store.ts";
+
+const CHUNK = 4096;
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function lmdbStore(): Promise<MetadataStore> {
+  const dir = await mkdtemp(join(tmpdir(), "sandstore-ns-"));
+  dirs.push(dir);
+  return new LmdbMetadataStore({ path: dir, chunkSize: CHUNK });
+}
+
+const kinds: Array<[string, () => Promise<MetadataStore>]> = [
+  ["memory", async () => new MemoryMetadataStore({ chunkSize: CHUNK })],
+  ["lmdb", lmdbStore],
+];
+
+/** Applies commands one at a time, numbering them after the store's applied index. */
+function run(store: MetadataStore, ...commands: MetadataCommand["command"][]) {
+  return commands.map((command) => {
+    const [result] = store.apply([{ index: store.appliedIndex() + 1, command: { command } }]);
+    assert.ok(result);
+    return result;
+  });
+}
+
+const now = 1_000;
+type Cmd = NonNullable<MetadataCommand["command"]>;
+const create = (
+  path: string,
+  extra: Partial<{ exclusive: boolean; truncate: boolean }> = {},
+): Cmd => ({
+  $case: "create",
+  value: {
+    path,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    exclusive: false,
+    truncate: false,
+    nowMs: now,
+    ...extra,
+  },
+});
+const mkdir = (path: string, recursive = false): Cmd => ({
+  $case: "mkdir",
+  value: { path, mode: 0o755, uid: 0, gid: 0, recursive, nowMs: now },
+});
+const rmdir = (path: string): Cmd => ({ $case: "rmdir", value: { path, nowMs: now } });
+const unlink = (path: string): Cmd => ({ $case: "unlink", value: { path, nowMs: now } });
+const rename = (from: string, to: string): Cmd => ({
+  $case: "rename",
+  value: { from, to, nowMs: now },
+});
+const truncate = (path: string, size: number): Cmd => ({
+  $case: "setAttr",
+  value: { path, size, nowMs: now },
+});
+const commit = (
+  inodeId: number,
+  slotIndex: number,
+  expectedVersion: number,
+  chunkId: string,
+  length: number,
+): Cmd => ({
+  $case: "commitChunk",
+  value: {
+    inodeId,
+    slotIndex,
+    expectedVersion,
+    chunkId,
+    length,
+    checksum: 1,
+    replicas: ["n1"],
+    minFileSize: slotIndex * CHUNK + length,
+    nowMs: now,
+  },
+});
+
+const errnoOf = (store: MetadataStore, command: MetadataCommand["command"]) =>
+  run(store, command)[0]!.errno;
+const statCode = (store: MetadataStore, path: string) => {
+  try {
+    store.stat(path);
+    return "ok";
+  } catch (error) {
+    assert.ok(error instanceof SandstoreError);
+    return error.code;
+  }
+};
+const chunkId = (n: number) => n.toString(16).padStart(32, "0");
+
+for (const [kind, open] of kinds) {
+  describe(`namespace on ${kind}`, () => {
+    test("a new store has the root directory and nothing applied", async () => {
+      const store = await open();
+      assert.equal(store.appliedIndex(), 0);
+      const root = store.stat("/");
+      assert.equal(root.type, FileType.FILE_TYPE_DIRECTORY);
+      assert.equal(root.nlink, 2);
+      assert.equal(store.chunkSize(), CHUNK);
+      await store.close();
+    });
+
+    test("create, mkdir, rmdir and unlink report every POSIX error at apply time", async () => {
+      const store = await open();
+      assert.equal(errnoOf(store, create("/missing/f")), "ENOENT");
+      assert.equal(errnoOf(store, create("/f")), "");
+      assert.equal(
+        errnoOf(store, create("/f")),
+        "",
+        "O_CREAT without O_EXCL opens an existing file",
+      );
+      assert.equal(errnoOf(store, create("/f", { exclusive: true })), "EEXIST");
+      assert.equal(errnoOf(store, create("/f/g")), "ENOTDIR");
+      assert.equal(statCode(store, "/f/g"), "ENOTDIR");
+      assert.equal(errnoOf(store, mkdir("/d")), "");
+      assert.equal(errnoOf(store, mkdir("/d")), "EEXIST");
+      assert.equal(errnoOf(store, create("/d")), "EISDIR");
+      assert.equal(errnoOf(store, mkdir("/x/y")), "ENOENT");
+      assert.equal(errnoOf(store, mkdir("/x/y", true)), "");
+      assert.equal(
+        errnoOf(store, mkdir("/x/y", true)),
+        "",
+        "mkdir -p of an existing directory succeeds",
+      );
+      assert.equal(errnoOf(store, mkdir("/f/z", true)), "ENOTDIR");
+      assert.equal(errnoOf(store, mkdir("/f", true)), "EEXIST");
+      assert.equal(errnoOf(store, rmdir("/x")), "ENOTEMPTY");
+      assert.equal(errnoOf(store, rmdir("/f")), "ENOTDIR");
+      assert.equal(errnoOf(store, rmdir("/nope")), "ENOENT");
+      assert.equal(errnoOf(store, rmdir("/")), "EINVAL");
+      assert.equal(errnoOf(store, unlink("/d")), "EISDIR");
+      assert.equal(errnoOf(store, unlink("/nope")), "ENOENT");
+      assert.equal(errnoOf(store, unlink("/f")), "");
+      assert.equal(statCode(store, "/f"), "ENOENT");
+      assert.equal(errnoOf(store, rmdir("/x/y")), "");
+      assert.equal(errnoOf(store, rmdir("/x")), "");
+      assert.equal(store.stat("/").nlink, 3, "root keeps one link per subdirectory (/d)");
+      await store.close();
+    });
+
+    test("rename replaces files, refuses type mismatches and cycles", async () => {
+      const store = await open();
+      run(
+        store,
+        mkdir("/a/b/c", true),
+        create("/f1"),
+        create("/f2"),
+        mkdir("/e"),
+        mkdir("/full"),
+        create("/full/x"),
+      );
+      const f1 = store.stat("/f1").id;
+      assert.equal(errnoOf(store, rename("/f1", "/f2")), "");
+      assert.equal(store.stat("/f2").id, f1, "rename replaces an existing file");
+      assert.equal(statCode(store, "/f1"), "ENOENT");
+      assert.equal(errnoOf(store, rename("/a", "/a/b/c/inside")), "EINVAL");
+      assert.equal(errnoOf(store, rename("/a", "/a")), "", "renaming onto itself is a no-op");
+      assert.equal(errnoOf(store, rename("/a", "/f2")), "ENOTDIR");
+      assert.equal(errnoOf(store, rename("/f2", "/e")), "EISDIR");
+      assert.equal(errnoOf(store, rename("/e", "/full")), "ENOTEMPTY");
+      assert.equal(errnoOf(store, rename("/nope", "/z")), "ENOENT");
+      assert.equal(errnoOf(store, rename("/f2", "/nope/z")), "ENOENT");
+      assert.equal(errnoOf(store, rename("/", "/z")), "EINVAL");
+      assert.equal(
+        errnoOf(store, rename("/a/b", "/e")),
+        "",
+        "a directory replaces an empty directory",
+      );
+      assert.equal(store.stat("/e/c").type, FileType.FILE_TYPE_DIRECTORY);
+      assert.equal(store.stat("/e").parentId, 1);
+      assert.equal(store.stat("/a").nlink, 2, "/a lost its subdirectory b");
+      await store.close();
+    });
+
+    test("chunk commits are conditional on the slot version and keep the reference index", async () => {
+      const store = await open();
+      const file = run(store, create("/f"))[0]!.inode!;
+      assert.equal(run(store, commit(file.id, 0, 0, chunkId(1), 100))[0]!.errno, "");
+      assert.equal(store.stat("/f").size, 100);
+      assert.equal(
+        run(store, commit(file.id, 0, 0, chunkId(2), 50))[0]!.errno,
+        "EAGAIN",
+        "stale version loses",
+      );
+      assert.ok(!store.isChunkReferenced(chunkId(2)));
+      assert.equal(run(store, commit(file.id, 0, 1, chunkId(3), 200))[0]!.errno, "");
+      assert.ok(
+        !store.isChunkReferenced(chunkId(1)),
+        "the superseded chunk is no longer referenced",
+      );
+      assert.ok(store.isChunkReferenced(chunkId(3)));
+      assert.equal(
+        run(store, commit(file.id, 3, 0, chunkId(4), 10))[0]!.errno,
+        "",
+        "a write into a hole lands in its own slot",
+      );
+      assert.deepEqual(
+        store.chunkSlots(file.id, 0, 10).map((slot) => [slot.index, slot.chunkId, slot.version]),
+        [
+          [0, chunkId(3), 2],
+          [3, chunkId(4), 1],
+        ],
+      );
+      assert.equal(store.stat("/f").size, 3 * CHUNK + 10);
+      assert.equal(run(store, commit(999, 0, 0, chunkId(5), 1))[0]!.errno, "ENOENT");
+      assert.equal(store.counts().chunks, 2);
+      assert.equal(errnoOf(store, unlink("/f")), "");
+      assert.ok(
+        !store.isChunkReferenced(chunkId(3)) && !store.isChunkReferenced(chunkId(4)),
+        "unlink drops the chunk map",
+      );
+      assert.equal(store.counts().chunks, 0);
+      await store.close();
+    });
+
+    test("truncate drops whole slots and shortens the last one", async () => {
+      const store = await open();
+      const file = run(store, create("/f"))[0]!.inode!;
+      run(
+        store,
+        commit(file.id, 0, 0, chunkId(1), CHUNK),
+        commit(file.id, 1, 0, chunkId(2), CHUNK),
+        commit(file.id, 2, 0, chunkId(3), 10),
+      );
+      assert.equal(errnoOf(store, truncate("/f", CHUNK + 100)), "");
+      const slots = store.chunkSlots(file.id, 0, 10);
+      assert.deepEqual(
+        slots.map((s) => [s.index, s.length]),
+        [
+          [0, CHUNK],
+          [1, 100],
+        ],
+      );
+      assert.ok(!store.isChunkReferenced(chunkId(3)));
+      assert.equal(errnoOf(store, truncate("/f", 5 * CHUNK)), "");
+      assert.equal(
+        store.stat("/f").size,
+        5 * CHUNK,
+        "growing keeps the shortened slot short: the rest reads as zeros",
+      );
+      assert.equal(store.chunkSlots(file.id, 1, 2)[0]!.length, 100);
+      assert.equal(errnoOf(store, truncate("/", 0)), "EISDIR");
+      assert.equal(errnoOf(store, create("/f", { truncate: true })), "");
+      assert.equal(store.stat("/f").size, 0);
+      assert.equal(store.chunkSlots(file.id, 0, 10).length, 0);
+      await store.close();
+    });
+
+    test("readdir pages by name: concurrent changes never skip or repeat a surviving entry", async () => {
+      const store = await open();
+      const names = Array.from({ length: 50 }, (_, i) => `f${String(i).padStart(3, "0")}`);
+      run(store, mkdir("/d"), ...names.map((n) => create(`/d/${n}`)));
+      const seen: string[] = [];
+      let after = "";
+      for (let page = 0; ; page++) {
+        const { entries, done } = store.readDir("/d", after, 7);
+        seen.push(...entries.map((e) => e.name));
+        // Between pages, remove an entry already listed and add one before the cursor.
+        run(store, unlink(`/d/${seen[0]}`), create(`/d/a${page}`));
+        after = entries.at(-1)?.name ?? after;
+        if (done) break;
+      }
+      assert.deepEqual(seen, names, "every original entry exactly once, in order");
+      assert.equal(statCode(store, "/d/nope"), "ENOENT");
+      assert.throws(
+        () => store.readDir("/d/f049", "", 10),
+        (e: SandstoreError) => e.code === "ENOTDIR",
+      );
+      await store.close();
+    });
+
+    test("inode ids are allocated by the state machine, deterministically", async () => {
+      const a = await open();
+      const b = await open();
+      const commands = [mkdir("/d"), create("/d/x"), create("/y"), unlink("/y"), create("/z")];
+      run(a, ...commands);
+      run(b, ...commands);
+      assert.equal(a.stat("/z").id, b.stat("/z").id);
+      assert.equal(a.stat("/z").id, 5);
+      await a.close();
+      await b.close();
+    });
+
+    test("entries at or below the applied index are skipped; a gap is refused", async () => {
+      const store = await open();
+      const entries = [
+        { index: 1, command: { command: create("/a") } },
+        { index: 2, command: { command: create("/b", { exclusive: true }) } },
+      ];
+      assert.equal(store.apply(entries).length, 2);
+      assert.equal(store.apply(entries).length, 0, "replaying applied entries changes nothing");
+      assert.equal(store.stat("/b").nlink, 1);
+      assert.equal(store.appliedIndex(), 2);
+      assert.throws(
+        () => store.apply([{ index: 5, command: { command: create("/c") } }]),
+        /log gap/,
+      );
+      assert.equal(store.appliedIndex(), 2, "a refused batch leaves the applied index alone");
+      await store.close();
+    });
+  });
+}
+
+/** Random command sequences over a small name space, so that collisions are common. */
+const names = ["/a", "/b", "/a/c", "/b/c", "/a/c/d", "/e"];
+const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
+  fc
+    .record({ path: fc.constantFrom(...names), exclusive: fc.boolean(), truncate: fc.boolean() })
+    .map((r) => create(r.path, r)),
+  fc
+    .record({ path: fc.constantFrom(...names), recursive: fc.boolean() })
+    .map((r) => mkdir(r.path, r.recursive)),
+  fc.constantFrom(...names).map(rmdir),
+  fc.constantFrom(...names).map(unlink),
+  fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names)).map(([a, b]) => rename(a, b)),
+  fc.tuple(fc.constantFrom(...names), fc.nat(3 * CHUNK)).map(([p, s]) => truncate(p, s)),
+  fc
+    .tuple(
+      fc.integer({ min: 2, max: 8 }),
+      fc.nat(3),
+      fc.nat(2),
+      fc.nat(1000),
+      fc.integer({ min: 1, max: CHUNK }),
+    )
+    .map(([inode, slot, version, id, length]) =>
+      commit(inode, slot, version, chunkId(id + 1), length),
+    ),
+);
+
+function dump(store: MetadataStore, path = "/"): unknown {
+  const inode = store.stat(path);
+  if (inode.type !== FileType.FILE_TYPE_DIRECTORY)
+    return { inode, slots: store.chunkSlots(inode.id, 0, 100) };
+  const children = store.readDir(path, "", 1000).entries;
+  return {
+    inode,
+    children: children.map((e) => [
+      e.name,
+      dump(store, path === "/" ? `/${e.name}` : `${path}/${e.name}`),
+    ]),
+  };
+}
+
+test("property: memory and lmdb stores agree on every result and state; replay is a no-op", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(arbitraryCommand, { maxLength: 40 }), async (commands) => {
+      const memory = new MemoryMetadataStore({ chunkSize: CHUNK });
+      const lmdb = await lmdbStore();
+      const entries = commands.map((command, i) => ({ index: i + 1, command: { command } }));
+      // One store applies in one batch, the other one by one: batching must not matter.
+      const batched = memory.apply(entries);
+      const single = entries.flatMap((entry) => lmdb.apply([entry]));
+      assert.deepEqual(single, batched);
+      assert.deepEqual(dump(lmdb), dump(memory));
+      assert.deepEqual(lmdb.counts(), memory.counts());
+      const before = dump(lmdb);
+      assert.equal(lmdb.apply(entries).length, 0);
+      assert.deepEqual(dump(lmdb), before);
+      await lmdb.close();
+    }),
+    { numRuns: 60 },
+  );
+});

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { SandstoreError } from "../common/errors.ts";
+import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
+import type { LogEntry, MetadataCommand, MetadataStore } from "../metadata/metadata-store.ts";
+import { LocalReplicator } from "./local-replicator.ts";
+import { encodeEntryRecord } from "./local-wal.ts";
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sandstore-repl-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const commands: MetadataCommand[] = [
+  {
+    command: {
+      $case: "mkdir",
+      value: { path: "/d", mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: 1 },
+    },
+  },
+  {
+    command: {
+      $case: "create",
+      value: {
+        path: "/d/a",
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        exclusive: true,
+        truncate: false,
+        nowMs: 2,
+      },
+    },
+  },
+  {
+    command: {
+      $case: "create",
+      value: {
+        path: "/d/b",
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        exclusive: true,
+        truncate: false,
+        nowMs: 3,
+      },
+    },
+  },
+  { command: { $case: "rename", value: { from: "/d/a", to: "/d/b", nowMs: 4 } } },
+  {
+    command: {
+      $case: "create",
+      value: {
+        path: "/d/a",
+        mode: 0o600,
+        uid: 0,
+        gid: 0,
+        exclusive: true,
+        truncate: false,
+        nowMs: 5,
+      },
+    },
+  },
+  { command: { $case: "unlink", value: { path: "/d/b", nowMs: 6 } } },
+];
+const entries: LogEntry[] = commands.map((command, i) => ({ index: i + 1, command }));
+
+function snapshot(store: MetadataStore): unknown {
+  return {
+    applied: store.appliedIndex(),
+    counts: store.counts(),
+    root: store.readDir("/", "", 100).entries,
+    d: (() => {
+      try {
+        return store.readDir("/d", "", 100).entries;
+      } catch (error) {
+        return (error as SandstoreError).code;
+      }
+    })(),
+  };
+}
+
+function storeAfter(count: number): MemoryMetadataStore {
+  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  store.apply(entries.slice(0, count));
+  return store;
+}
+
+test("a crash at any byte of the last batch, with the store at any applied index, recovers the longest durable prefix", async () => {
+  const dir = await tempDir();
+  const firstBatch = Buffer.concat(entries.slice(0, 3).map(encodeEntryRecord));
+  const lastBatch = entries.slice(3).map(encodeEntryRecord);
+  const lastBytes = Buffer.concat(lastBatch);
+  const references = entries.map((_, i) => snapshot(storeAfter(i + 1)));
+  references.unshift(snapshot(storeAfter(0)));
+  for (let cut = 0; cut <= lastBytes.length; cut++) {
+    // How many whole records of the last batch survive a cut at `cut`.
+    let whole = 0;
+    for (let sum = 0; whole < lastBatch.length && sum + lastBatch[whole]!.length <= cut; whole++) {
+      sum += lastBatch[whole]!.length;
+    }
+    const durable = 3 + whole;
+    // The store may have flushed anything from nothing up to what the log holds.
+    for (let storeApplied = 0; storeApplied <= durable; storeApplied++) {
+      await writeFile(
+        join(dir, "metadata.wal"),
+        Buffer.concat([firstBatch, lastBytes.subarray(0, cut)]),
+      );
+      const store = storeAfter(storeApplied);
+      const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
+      await replicator.start();
+      assert.deepEqual(
+        snapshot(store),
+        references[durable],
+        `cut ${cut}, store at ${storeApplied}`,
+      );
+      // New proposals continue right after the recovered prefix.
+      const result = await replicator.propose({
+        command: {
+          $case: "mkdir",
+          value: { path: "/after", mode: 0o755, uid: 0, gid: 0, recursive: true, nowMs: 9 },
+        },
+      });
+      assert.equal(result.errno, "");
+      assert.equal(store.appliedIndex(), durable + 1);
+      await replicator.stop();
+    }
+  }
+});
+
+test("concurrent proposals are acknowledged in order, each with its own result, after restart too", async () => {
+  const dir = await tempDir();
+  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
+  await replicator.start();
+  const results = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      replicator.propose({
+        command: {
+          $case: "create",
+          value: {
+            path: `/f${i % 150}`,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            exclusive: true,
+            truncate: false,
+            nowMs: i,
+          },
+        },
+      }),
+    ),
+  );
+  assert.equal(results.filter((r) => r.errno === "").length, 150);
+  assert.equal(results.filter((r) => r.errno === "EEXIST").length, 50);
+  assert.deepEqual(replicator.status(), {
+    role: "leader",
+    term: 1,
+    commitIndex: 200,
+    appliedIndex: 200,
+    leaderId: "n1",
+  });
+  await replicator.stop();
+  await assert.rejects(
+    replicator.propose(commands[0]!),
+    (e: SandstoreError) => e.code === "EAGAIN",
+  );
+  const fresh = new MemoryMetadataStore({ chunkSize: 4096 });
+  let replayed = 0;
+  const again = new LocalReplicator({
+    dir,
+    store: fresh,
+    nodeId: "n1",
+    onRecovery: (info) => {
+      replayed = info.replayed;
+    },
+  });
+  await again.start();
+  assert.equal(replayed, 200);
+  assert.equal(fresh.counts().inodes, 151);
+  await again.stop();
+});
+
+test("a full proposal queue is refused with EAGAIN, not buffered without bound", async () => {
+  const dir = await tempDir();
+  const replicator = new LocalReplicator({
+    dir,
+    store: new MemoryMetadataStore({ chunkSize: 4096 }),
+    nodeId: "n1",
+    maxQueuedProposals: 5,
+    maxBatchEntries: 1,
+  });
+  await replicator.start();
+  const proposals = Array.from({ length: 20 }, (_, i) =>
+    replicator.propose({
+      command: {
+        $case: "mkdir",
+        value: { path: `/d${i}`, mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: i },
+      },
+    }),
+  );
+  const settled = await Promise.allSettled(proposals);
+  const refused = settled.filter((s) => s.status === "rejected");
+  assert.ok(refused.length > 0);
+  for (const r of refused)
+    assert.equal(((r as PromiseRejectedResult).reason as SandstoreError).code, "EAGAIN");
+  await replicator.stop();
+});
+
+test("the WAL is reset once it passes its limit and the store is durable, and recovery still works", async () => {
+  const dir = await tempDir();
+  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const replicator = new LocalReplicator({ dir, store, nodeId: "n1", walResetBytes: 1024 });
+  await replicator.start();
+  for (let i = 0; i < 100; i++) {
+    await replicator.propose({
+      command: {
+        $case: "mkdir",
+        value: { path: `/d${i}`, mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: i },
+      },
+    });
+  }
+  await replicator.stop();
+  const again = new LocalReplicator({ dir, store, nodeId: "n1" });
+  await again.start();
+  assert.equal(store.appliedIndex(), 100);
+  const result = await again.propose({
+    command: {
+      $case: "mkdir",
+      value: { path: "/last", mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: 1 },
+    },
+  });
+  assert.equal(result.errno, "");
+  assert.equal(store.appliedIndex(), 101);
+  await again.stop();
+});

@@ -1,0 +1,131 @@
+/**
+ * Real node processes for tests: started with `sandstore node` on 127.0.0.1 and an ephemeral
+ * port, stopped (or killed) by the test, their data directories removed at the end.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+export const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
+
+export interface NodeProcess {
+  readonly address: string;
+  readonly dataDir: string;
+  readonly pid: number;
+  /** SIGKILL: no chance to flush or close anything. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<void>;
+}
+
+/** Waits until `condition` holds, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once("exit", () => r()));
+}
+
+/**
+ * Starts a node on `dataDir` (a fresh temporary one when omitted) and resolves once it
+ * printed its address. Extra CLI flags go in `args`.
+ */
+export async function startNode(
+  options: { dataDir?: string; args?: string[]; port?: number } = {},
+): Promise<NodeProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "sandstore-node-")));
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "node",
+      "--id",
+      "n1",
+      "--listen",
+      `127.0.0.1:${options.port ?? 0}`,
+      "--data-dir",
+      dataDir,
+      "--quiet",
+      ...(options.args ?? []),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  const address = await new Promise<string>((resolveAddress, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`node did not start in 20 s: ${stderr}`)),
+      20_000,
+    );
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      const match = /listening on (\S+)/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolveAddress(match[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  return {
+    address,
+    dataDir,
+    pid: child.pid!,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited(child);
+    },
+  };
+}
+
+/** Removes a node's data directory. */
+export async function removeDataDir(node: NodeProcess): Promise<void> {
+  await rm(node.dataDir, { recursive: true, force: true });
+}
+
+/** Runs the CLI to completion; returns its exit code and output. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: Buffer,
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk) => out.push(chunk));
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    child.stdin.end(input);
+    child.on("exit", (code) =>
+      resolveRun({ code: code ?? -1, stdout: Buffer.concat(out), stderr }),
+    );
+  });
+}
