@@ -6,12 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
-import { NotLeaderError, SandstoreError } from "../common/errors.ts";
-
-/** A failed operation: printed as `sandstore: <message>`, exit 1. */
-export class OperationFailed extends Error {
-  override readonly name = "OperationFailed";
-}
+import { isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
 
 /** A usage error found after parsing (a bad combination of flags): exit 2. */
 export class UsageError extends Error {
@@ -42,14 +37,14 @@ export async function withClient<T>(
 
 /** The one line printed for a failed operation `op` (`stat /a: no such file or directory`). */
 export function describeFailure(op: string, error: unknown): string {
-  if (error instanceof SandstoreError) {
-    const what = error.path ? `${op} ${error.message}` : `${op}: ${error.message}`;
-    return what;
-  }
+  if (error instanceof SandstoreError)
+    return error.path ? `${op} ${error.message}` : `${op}: ${error.message}`;
   if (error instanceof NotLeaderError) return `${op}: ${error.message}`;
-  if (error instanceof OperationFailed) return error.message;
-  const code = (error as NodeJS.ErrnoException)?.code;
-  if (typeof code === "string" && error instanceof Error) return `${op}: ${error.message}`;
+  // A local file's error (put of a missing file): name it the way the cluster's errors read.
+  const local = error as NodeJS.ErrnoException;
+  if (typeof local?.code === "string" && isErrno(local.code) && local.path) {
+    return `${op} ${new SandstoreError(local.code, local.path).message}`;
+  }
   return `${op}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
