@@ -37,6 +37,8 @@ const MAX_MESSAGE_BYTES = 2 * MAX_DATA_PIECE;
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  // HTTP/2's default 64 KiB window makes a chunk-sized stream wait on many window updates.
+  "grpc-node.flow_control_window": 16 * 1024 * 1024,
 };
 
 const STATUS_OF_ERRNO: Record<string, grpc.status> = {
