@@ -1,0 +1,42 @@
+// Simulation campaign: `npm run sim -- --seeds N --steps M [--from S] [--nodes K]`, or one
+// seed: `npm run sim -- --seed S --steps M`. Prints a summary; exits 1 on the first failure.
+import { parseArgs } from "node:util";
+import { runSimulation } from "../src/raft/testing/run-simulation.ts";
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: "string", default: "100" },
+    steps: { type: "string", default: "2000" },
+    from: { type: "string", default: "1" },
+    seed: { type: "string" },
+    nodes: { type: "string", default: "3" },
+  },
+});
+const steps = Number(values.steps);
+const nodes = Number(values.nodes);
+const first = Number(values.seed ?? values.from);
+const count = values.seed ? 1 : Number(values.seeds);
+const started = performance.now();
+const totals = {
+  operations: 0,
+  acknowledged: 0,
+  crashes: 0,
+  partitions: 0,
+  transfers: 0,
+  membershipChanges: 0,
+};
+for (let seed = first; seed < first + count; seed++) {
+  try {
+    const stats = runSimulation({ seed, steps, nodes });
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += stats[key];
+    if (values.seed) console.log(stats);
+  } catch (error) {
+    console.error(String(error instanceof Error ? error.message : error));
+    process.exit(1);
+  }
+  if ((seed - first + 1) % 1000 === 0) console.log(`${seed - first + 1} seeds clean...`);
+}
+const seconds = (performance.now() - started) / 1000;
+console.log(
+  `${count} seeds x ${steps} steps clean in ${seconds.toFixed(1)} s: ${JSON.stringify(totals)}`,
+);
