@@ -11,27 +11,19 @@
 import { constants } from "node:fs";
 import { type FileHandle, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { crc32c } from "@node-rs/crc32";
 import { fsyncDirectory } from "../common/fs.ts";
 import { MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import type { LogEntry } from "../metadata/metadata-store.ts";
+import {
+  decodeRecords as decodeFile,
+  encodeRecord,
+  WalCorruptionError,
+} from "../raft/storage/wal-record.ts";
 
-const RECORD_HEADER_BYTES = 9;
+export { WalCorruptionError };
+
 const TYPE_ENTRY = 1;
-/** Largest payload: bounds the memory a damaged length field can make us allocate. */
-export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
-
-/** A WAL that cannot be opened safely; names the file and the offset of the damage. */
-export class WalCorruptionError extends Error {
-  override readonly name = "WalCorruptionError";
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    reason: string,
-  ) {
-    super(`${file}: damaged record at offset ${offset}: ${reason}`);
-  }
-}
+const KNOWN_TYPES = new Set([TYPE_ENTRY]);
 
 /** What `LocalWal.open` found. */
 export interface WalRecovery {
@@ -40,88 +32,40 @@ export interface WalRecovery {
   readonly truncatedBytes: number;
 }
 
-/** Encodes one entry as a record. */
+/** Encodes one entry as a record: its u64 index, then the encoded command. */
 export function encodeEntryRecord(entry: LogEntry): Buffer {
   const command = MetadataCommand.encode(entry.command).finish();
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 8 + command.length);
-  record.writeUInt32BE(8 + command.length, 0);
-  record.writeUInt8(TYPE_ENTRY, 4);
-  record.writeBigUInt64BE(BigInt(entry.index), RECORD_HEADER_BYTES);
-  record.set(command, RECORD_HEADER_BYTES + 8);
-  record.writeUInt32BE(
-    crc32c(record.subarray(RECORD_HEADER_BYTES), crc32c(record.subarray(4, 5))),
-    5,
-  );
-  return record;
+  const payload = Buffer.allocUnsafe(8 + command.length);
+  payload.writeBigUInt64BE(BigInt(entry.index), 0);
+  payload.set(command, 8);
+  return encodeRecord(TYPE_ENTRY, payload);
 }
 
-/** Parses records; returns the entries and where the whole records end. */
+/** Parses a log file; returns the entries and where the whole records end. */
 export function decodeRecords(file: string, bytes: Buffer): { entries: LogEntry[]; end: number } {
+  const { records, end } = decodeFile(file, bytes, KNOWN_TYPES, true);
   const entries: LogEntry[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const problem = recordProblem(bytes, offset);
-    if (problem !== undefined) {
-      if (isTornTail(bytes, offset)) return { entries, end: offset };
-      throw new WalCorruptionError(file, offset, problem);
-    }
-    const length = bytes.readUInt32BE(offset);
-    const payload = bytes.subarray(
-      offset + RECORD_HEADER_BYTES,
-      offset + RECORD_HEADER_BYTES + length,
-    );
-    const index = Number(payload.readBigUInt64BE(0));
+  for (const record of records) {
+    if (record.payload.length < 8)
+      throw new WalCorruptionError(file, record.offset, "record too short for an entry");
+    const index = Number(record.payload.readBigUInt64BE(0));
     let command: MetadataCommand;
     try {
-      command = MetadataCommand.decode(payload.subarray(8));
+      command = MetadataCommand.decode(record.payload.subarray(8));
     } catch (error) {
-      throw new WalCorruptionError(file, offset, `undecodable command: ${String(error)}`);
+      throw new WalCorruptionError(file, record.offset, `undecodable command: ${String(error)}`);
     }
     const previous = entries.at(-1);
     if (previous && index !== previous.index + 1) {
       throw new WalCorruptionError(
         file,
-        offset,
+        record.offset,
         `index ${index} does not follow ${previous.index}`,
       );
     }
     entries.push({ index, command });
-    offset += RECORD_HEADER_BYTES + length;
   }
-  return { entries, end: offset };
-}
-
-/**
- * Whether the bad record at `offset` is the torn tail of the last write. A torn write leaves a
- * short header, or a record that runs to or past the end of the file, and never a whole valid
- * record after it; a length over the limit is never written, so it is damage.
- */
-function isTornTail(bytes: Buffer, offset: number): boolean {
-  if (bytes.length - offset < RECORD_HEADER_BYTES) return true;
-  const length = bytes.readUInt32BE(offset);
-  if (length > MAX_RECORD_BYTES) return false;
-  if (offset + RECORD_HEADER_BYTES + length < bytes.length) return false;
-  // The length may itself be damaged and point past records that follow: look for one.
-  for (let next = offset + 1; next + RECORD_HEADER_BYTES <= bytes.length; next++) {
-    if (recordProblem(bytes, next) === undefined) return false;
-  }
-  return true;
-}
-
-function recordProblem(bytes: Buffer, offset: number): string | undefined {
-  if (bytes.length - offset < RECORD_HEADER_BYTES) return "short record header";
-  const length = bytes.readUInt32BE(offset);
-  if (length > MAX_RECORD_BYTES) return `record length ${length} over the limit`;
-  if (length < 8) return "record too short for an entry";
-  if (bytes.length - offset < RECORD_HEADER_BYTES + length) return "short record";
-  const type = bytes.subarray(offset + 4, offset + 5);
-  if (type[0] !== TYPE_ENTRY) return `unknown record type ${type[0]}`;
-  const payload = bytes.subarray(
-    offset + RECORD_HEADER_BYTES,
-    offset + RECORD_HEADER_BYTES + length,
-  );
-  if (crc32c(payload, crc32c(type)) !== bytes.readUInt32BE(offset + 5)) return "checksum mismatch";
-  return undefined;
+  return { entries, end };
 }
 
 /** An append-only log file. Not safe for concurrent appends: the replicator serializes them. */
