@@ -120,6 +120,8 @@ export class Raft {
   private snapshotToInstall: SnapshotMeta | undefined;
 
   private msgs: Message[] = [];
+  /** Proposals were appended since the last Ready: one append per follower carries them all. */
+  private proposalsToBroadcast = false;
   private persistedHardState: HardState;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
@@ -209,6 +211,7 @@ export class Raft {
 
   hasReady(): boolean {
     return (
+      this.proposalsToBroadcast ||
       this.msgs.length > 0 ||
       this.lastIndex() > this.stable ||
       this.snapshotPieces.length > 0 ||
@@ -221,6 +224,8 @@ export class Raft {
 
   /** The next batch of work. Messages, pieces and read states are handed over once. */
   ready(): Ready {
+    if (this.proposalsToBroadcast && this.role === "leader") this.broadcastAppend();
+    this.proposalsToBroadcast = false;
     const hardState = this.hardState();
     const applyTo = Math.min(this.commit, this.stable);
     const ready: Ready = {
@@ -819,7 +824,7 @@ export class Raft {
       return { ok: false, reason: "overloaded", leader: this.id };
     const entry: Entry = { term: this.term, index: this.lastIndex() + 1, type, data };
     this.entries.push(entry);
-    this.broadcastAppend();
+    this.proposalsToBroadcast = true;
     return { ok: true, index: entry.index, term: entry.term };
   }
 

@@ -116,7 +116,7 @@ export class DiskStorage {
   private hardState: HardState = { term: 0, vote: "", commit: 0 };
   private snapshot: SnapshotMeta;
 
-  constructor(private readonly options: DiskStorageOptions) {
+  constructor(options: DiskStorageOptions) {
     this.walDir = join(options.dir, "wal");
     this.snapDir = join(options.dir, "snap");
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -209,9 +209,15 @@ export class DiskStorage {
 
   /**
    * Appends entries (replacing stored entries at or after the first one's index), then the
-   * hard state, and fsyncs once. Durable when the promise resolves.
+   * hard state, and fsyncs once: durable when the promise resolves. With `sync` false the
+   * write is not fsynced; only for a change of the commit index alone, which a restart may
+   * lose safely (the node learns it again and replay is idempotent).
    */
-  async append(entries: readonly Entry[], hardState: HardState | undefined): Promise<void> {
+  async append(
+    entries: readonly Entry[],
+    hardState: HardState | undefined,
+    sync = true,
+  ): Promise<void> {
     if (entries.length === 0 && !hardState) return;
     if (this.size >= this.segmentBytes)
       await this.startSegment((this.segments.at(-1)?.seq ?? 0) + 1);
@@ -219,7 +225,7 @@ export class DiskStorage {
     if (hardState) records.push(encodeHardState(hardState));
     const total = records.reduce((sum, r) => sum + r.length, 0);
     await this.handle!.writev(records, this.size);
-    await this.handle!.datasync();
+    if (sync || entries.length > 0) await this.handle!.datasync();
     this.size += total;
     const segment = this.segments.at(-1)!;
     for (const entry of entries) segment.maxIndex = Math.max(segment.maxIndex, entry.index);
