@@ -206,8 +206,11 @@ export class RaftNode {
   }
 
   /** Proposes a membership change; resolves once it is applied. */
-  proposeConfChange(change: ConfChange, timeoutMs = this.o.timeoutMs ?? 10_000): Promise<unknown> {
-    return this.submit(() => this.raft.proposeConfChange(change), timeoutMs);
+  proposeMembershipChange(
+    change: ConfChange,
+    timeoutMs = this.o.timeoutMs ?? 10_000,
+  ): Promise<unknown> {
+    return this.submit(() => this.raft.proposeMembershipChange(change), timeoutMs);
   }
 
   private submit(propose: () => ReturnType<Raft["propose"]>, timeoutMs: number): Promise<unknown> {

@@ -310,7 +310,7 @@ describe("leadership transfer and membership", () => {
     const leader = elect(sim);
     commitWrite(sim, "before", "x");
     sim.addNode("n4", { voters: ids, learners: [] });
-    assert.ok(sim.raft(leader).proposeConfChange({ type: "addLearner", node: "n4" }).ok);
+    assert.ok(sim.raft(leader).proposeMembershipChange({ type: "addLearner", node: "n4" }).ok);
     sim.deliverAll();
     assert.ok(
       sim.tickUntil(() => sim.read("n4", "before") === "x", 50),
@@ -319,7 +319,7 @@ describe("leadership transfer and membership", () => {
     assert.equal(sim.raft(leader).status().conf.learners.includes("n4"), true);
     assert.ok(
       sim.tickUntil(
-        () => sim.raft(leader).proposeConfChange({ type: "promote", node: "n4" }).ok,
+        () => sim.raft(leader).proposeMembershipChange({ type: "promote", node: "n4" }).ok,
         20,
       ),
     );
@@ -327,7 +327,7 @@ describe("leadership transfer and membership", () => {
     assert.ok(sim.tickUntil(() => sim.raft(leader).status().conf.voters.includes("n4"), 20));
     assert.ok(
       sim.tickUntil(
-        () => sim.raft(leader).proposeConfChange({ type: "remove", node: leader }).ok,
+        () => sim.raft(leader).proposeMembershipChange({ type: "remove", node: leader }).ok,
         20,
       ),
     );
@@ -348,8 +348,8 @@ describe("leadership transfer and membership", () => {
   test("a second membership change waits until the first is applied", () => {
     const sim = cluster();
     const leader = elect(sim);
-    assert.ok(sim.raft(leader).proposeConfChange({ type: "addLearner", node: "n4" }).ok);
-    const second = sim.raft(leader).proposeConfChange({ type: "addLearner", node: "n5" });
+    assert.ok(sim.raft(leader).proposeMembershipChange({ type: "addLearner", node: "n4" }).ok);
+    const second = sim.raft(leader).proposeMembershipChange({ type: "addLearner", node: "n5" });
     assert.deepEqual(second, { ok: false, reason: "confChangePending", leader });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The Raft consensus core: a deterministic state machine with no I/O, no timers and no
- * randomness of its own. Inputs are `tick`, `step`, `propose`, `proposeConfChange`,
+ * randomness of its own. Inputs are `tick`, `step`, `propose`, `proposeMembershipChange`,
  * `readIndex`, `transferLeadership` and `compact`; the output is a `Ready` batch that the
  * driver persists, sends and applies before calling `advance`.
  *
@@ -28,6 +28,7 @@ import {
   type NodeId,
   type ReadState,
   type Ready,
+  type ReportedRole,
   type Role,
   type SnapshotMeta,
   type SnapshotPiece,
@@ -169,7 +170,7 @@ export class Raft {
 
   status(): {
     id: NodeId;
-    role: Role;
+    role: ReportedRole;
     term: number;
     lead: NodeId;
     commit: number;
@@ -184,7 +185,8 @@ export class Raft {
       progress[id] = { match: pr.match, next: pr.next, state: pr.state };
     return {
       id: this.id,
-      role: this.role,
+      role:
+        this.role === "follower" && this.conf.learners.includes(this.id) ? "learner" : this.role,
       term: this.term,
       lead: this.lead,
       commit: this.commit,
@@ -285,7 +287,7 @@ export class Raft {
    * Proposes one membership change. Refused while another is pending (proposed, not yet
    * applied); promoting a learner is refused until it has caught up with the commit index.
    */
-  proposeConfChange(change: ConfChange): ProposalResult {
+  proposeMembershipChange(change: ConfChange): ProposalResult {
     if (this.role === "leader" && this.pendingConfIndex > this.applied) {
       return { ok: false, reason: "confChangePending", leader: this.lead };
     }

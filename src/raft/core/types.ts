@@ -39,7 +39,7 @@ export interface SnapshotMeta {
   readonly size: number;
 }
 
-/** One membership change; proposed through `Raft.proposeConfChange`. */
+/** One membership change; proposed through `Raft.proposeMembershipChange`. */
 export type ConfChange =
   | { readonly type: "addLearner"; readonly node: NodeId }
   | { readonly type: "promote"; readonly node: NodeId }
@@ -116,6 +116,9 @@ export interface SnapshotPiece {
 }
 
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+
+/** A role as reported: a follower that is not a voter is a learner. */
+export type ReportedRole = Role | "learner";
 
 /**
  * The work a driver does for one turn of the loop, in this order:

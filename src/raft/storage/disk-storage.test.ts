@@ -105,7 +105,7 @@ test("a flipped bit in any earlier record stops the open, naming the file and th
   const clean = await readFile(wal);
   // Every record but the last (a hard state record) is "earlier"; the last may be a torn tail.
   const lastRecordStart = clean.length - (9 + 16 + 1);
-  for (let position = 0; position < lastRecordStart; position += 3) {
+  for (let position = 0; position < lastRecordStart; position++) {
     const bytes = Buffer.from(clean);
     bytes[position]! ^= 0x10;
     await writeFile(wal, bytes);

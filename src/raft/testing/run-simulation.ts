@@ -120,17 +120,18 @@ export function runSimulation(options: SimulationOptions): SimulationStats {
         const conf = raft.status().conf;
         const learner = conf.learners[0];
         if (learner !== undefined) {
-          if (raft.proposeConfChange({ type: "promote", node: learner }).ok) membershipChanges++;
+          if (raft.proposeMembershipChange({ type: "promote", node: learner }).ok)
+            membershipChanges++;
         } else if (conf.voters.length >= ids.length) {
           const victim = pick(conf.voters);
-          const proposal = raft.proposeConfChange({ type: "remove", node: victim });
+          const proposal = raft.proposeMembershipChange({ type: "remove", node: victim });
           if (proposal.ok) {
             removals.push({ node: victim, index: proposal.index, term: proposal.term });
             membershipChanges++;
           }
         } else {
           const fresh = `n${nextId}`;
-          if (raft.proposeConfChange({ type: "addLearner", node: fresh }).ok) {
+          if (raft.proposeMembershipChange({ type: "addLearner", node: fresh }).ok) {
             nextId++;
             sim.addNode(fresh, conf);
             membershipChanges++;
