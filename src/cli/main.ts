@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerFileCommands } from "./file-commands.ts";
+import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 
 const program = new Command("sandstore")
@@ -15,10 +16,15 @@ const program = new Command("sandstore")
 
 registerNodeCommands(program);
 registerFileCommands(program);
-for (const command of program.commands) command.exitOverride();
+registerKvCommands(program);
+const exitOverrideAll = (command: Command): void => {
+  command.exitOverride();
+  for (const child of command.commands) exitOverrideAll(child);
+};
+exitOverrideAll(program);
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(normalizeTitanStoreFlags(process.argv));
 } catch (error) {
   if (error instanceof CommanderError) {
     const done =
@@ -31,7 +37,10 @@ try {
     process.stderr.write(`sandstore: ${error.message}\n`);
     process.exit(2);
   }
-  const op = program.args[0] ?? "sandstore";
+  const op =
+    program.args[0] === "kv"
+      ? `kv ${program.args[1] ?? ""}`.trim()
+      : (program.args[0] ?? "sandstore");
   process.stderr.write(`sandstore: ${describeFailure(op, error)}\n`);
   process.exit(1);
 }
