@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../observability/logger.ts";
 import { NotLeaderError, OverloadedError, StoppedError, TimeoutError } from "../raft/node.ts";
 import { encodeKvCommand } from "./kv-command.ts";
-import { MAX_LINE_BYTES, parseRequest, valueReply } from "./kv-protocol.ts";
+import { type KvRequest, MAX_LINE_BYTES, parseRequest, valueReply } from "./kv-protocol.ts";
 
 /** What the server needs of the Raft node. */
 export interface KvReplica {
@@ -75,6 +75,22 @@ export class KvServer {
     let inFlight = 0;
     let closing = false;
     let replies: Promise<void> = Promise.resolve();
+    // Program order per connection: a read waits for the writes before it, a write for the
+    // reads before it; consecutive writes are proposed at once (the log keeps their order).
+    let writesDone: Promise<unknown> = Promise.resolve();
+    let readsDone: Promise<unknown> = Promise.resolve();
+    const begin = (raw: Buffer): Promise<Buffer> => {
+      const request = parseRequest(raw);
+      if (request.kind === "error") return Promise.resolve(line(request.reply));
+      if (request.kind === "get") {
+        const reply = writesDone.then(() => this.handle(request));
+        readsDone = Promise.all([readsDone, reply]);
+        return reply;
+      }
+      const reply = readsDone.then(() => this.handle(request));
+      writesDone = Promise.all([writesDone, reply]);
+      return reply;
+    };
     const enqueue = (reply: Promise<Buffer>) => {
       inFlight++;
       replies = replies.then(async () => {
@@ -105,7 +121,7 @@ export class KvServer {
           tooLong = true;
           break;
         }
-        enqueue(this.handle(whole));
+        enqueue(begin(whole));
       }
       if (!tooLong && start < chunk.length) {
         parts.push(chunk.subarray(start));
@@ -123,13 +139,10 @@ export class KvServer {
     });
   }
 
-  /** The reply to one line; never rejects. */
-  private async handle(raw: Buffer): Promise<Buffer> {
-    const request = parseRequest(raw);
+  /** The reply to one request; never rejects. */
+  private async handle(request: Exclude<KvRequest, { kind: "error" }>): Promise<Buffer> {
     try {
       switch (request.kind) {
-        case "error":
-          return line(request.reply);
         case "get":
           await this.o.replica.readBarrier();
           return valueReply(this.o.read(request.key));

@@ -143,6 +143,7 @@ export class RaftNode {
   private readonly proposals = new Map<number, { term: number } & Waiter<unknown>>();
   private queuedProposals = 0;
   private readonly reads = new Map<string, Waiter<void>>();
+  private readonly readsAwaitingLeader = new Set<string>();
   private readonly readsAtIndex: Array<{ index: number; waiter: Waiter<void> }> = [];
   private nextRead = 0;
   private incoming: SnapshotWriter | undefined;
@@ -262,17 +263,28 @@ export class RaftNode {
         this.reads.delete(context);
         const at = this.readsAtIndex.findIndex((r) => r.waiter.timer === timer);
         if (at >= 0) this.readsAtIndex.splice(at, 1);
-        reject(new TimeoutError(`read not confirmed within ${timeoutMs} ms`));
+        // A read that never found a leader says so; one that did has an unknown fate.
+        const waitedForLeader = this.readsAwaitingLeader.delete(context);
+        reject(
+          waitedForLeader
+            ? this.notLeader()
+            : new TimeoutError(`read not confirmed within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       this.enqueue(() => {
-        if (!this.raft.readIndex(context)) {
-          clearTimeout(timer);
-          reject(this.notLeader());
-          return;
-        }
         this.reads.set(context, { resolve, reject, timer });
+        // Right after a restart or a partition heals no leader may be known yet: the read
+        // waits for one (retried every turn of the loop) until its deadline.
+        if (!this.raft.readIndex(context)) this.readsAwaitingLeader.add(context);
       });
     });
+  }
+
+  private retryReadsAwaitingLeader(): void {
+    for (const context of this.readsAwaitingLeader) {
+      if (!this.reads.has(context)) this.readsAwaitingLeader.delete(context);
+      else if (this.raft.readIndex(context)) this.readsAwaitingLeader.delete(context);
+    }
   }
 
   /** Asks the leader (this node) to hand leadership to `to`. */
@@ -317,6 +329,7 @@ export class RaftNode {
     try {
       while (!this.failure) {
         for (const input of this.inputs.splice(0)) input();
+        if (this.readsAwaitingLeader.size > 0) this.retryReadsAwaitingLeader();
         if (!this.raft.hasReady()) {
           if (this.inputs.length === 0) return;
           continue;
@@ -440,6 +453,7 @@ export class RaftNode {
       waiter.reject(error);
     }
     this.reads.clear();
+    this.readsAwaitingLeader.clear();
     for (const { waiter } of this.readsAtIndex.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(error);

@@ -80,6 +80,8 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     addresses: (id) => clientAddresses.get(id) ?? "",
     tickMs: o.tickMs ?? 50,
     snapshotEntries: o.snapshotEntries ?? 10_000,
+    // A client of a cut-off node hears ERR TIMEOUT after this, instead of waiting long.
+    timeoutMs: 5000,
   });
   await transport.listen();
   await node.start();
