@@ -158,8 +158,8 @@ export function registerKvCommands(program: Command): void {
         });
         console.log(`
 Key-value cluster: ${flags.nodes} nodes, clients on 127.0.0.1:${flags.clientPort}-${flags.clientPort + flags.nodes - 1}
-Try:  echo 'SET greeting hello world' | nc -q1 127.0.0.1 ${flags.clientPort}
-      echo 'GET greeting' | nc -q1 127.0.0.1 ${flags.clientPort + 1}
+Try:  echo 'SET greeting hello world' | nc -N 127.0.0.1 ${flags.clientPort}
+      echo 'GET greeting' | nc -N 127.0.0.1 ${flags.clientPort + 1}
       npx sandstore kv get greeting
 Ctrl-C stops every node.
 `);

@@ -2,6 +2,7 @@
  * The `sandstore` command. Exit codes: 0 success, 1 failed operation, 2 usage error.
  */
 import { Command, CommanderError } from "commander";
+import { registerBenchCommands } from "./bench-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
@@ -17,6 +18,7 @@ const program = new Command("sandstore")
 registerNodeCommands(program);
 registerFileCommands(program);
 registerKvCommands(program);
+registerBenchCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

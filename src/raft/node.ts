@@ -346,6 +346,11 @@ export class RaftNode {
   }
 
   private async handle(ready: Ready): Promise<void> {
+    // 0. A leader's appends and heartbeats promise nothing about its own disk, so they go out
+    //    while it writes (Raft thesis 10.2.1): followers persist in parallel with the leader.
+    //    Commit still needs a majority durable, and the leader applies only what it persisted.
+    const early = ready.messages.filter((m) => m.type === "append" || m.type === "heartbeat");
+    for (const message of early) this.o.transport.send(message);
     // 1. Persist: snapshot pieces, then entries and hard state with one fsync.
     for (const piece of ready.snapshotPieces) {
       if (piece.offset === 0) {
@@ -373,6 +378,7 @@ export class RaftNode {
     }
     // 2. Send; snapshot pieces carry bytes read from the stored snapshot.
     for (const message of ready.messages) {
+      if (message.type === "append" || message.type === "heartbeat") continue; // sent in step 0
       if (message.type === "snapshot") {
         if (this.o.storage.snapshotMeta().index !== message.meta.index) continue;
         const data = await this.o.storage.readSnapshot(message.offset, message.length);
