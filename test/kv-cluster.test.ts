@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KvConnection } from "../src/kv/kv-client.ts";
 import { KvProcessCluster } from "./helpers/kv-cluster.ts";
+import { runCli } from "./helpers/node-process.ts";
 
 /** Runs the real `nc`, feeding it `input`; returns what it printed. */
 function nc(address: string, input: string | Buffer): Promise<string> {
@@ -54,6 +55,18 @@ describe("a three-node key-value cluster", () => {
         `ERR NOT_LEADER ${cluster.clientAddress(leader)}`,
       );
     }
+  });
+
+  test("sandstore kv set/get/del follow redirects from any seed", async () => {
+    const leader = await cluster.leader();
+    const follower = [0, 1, 2].find((i) => i !== leader)!;
+    const env = { SANDSTORE_KV_CLUSTER: cluster.clientAddress(follower) };
+    assert.equal((await runCli(["kv", "set", "cli-key", "two", "words"], env)).code, 0);
+    assert.equal((await runCli(["kv", "get", "cli-key"], env)).stdout.toString(), "two words\n");
+    assert.equal((await runCli(["kv", "del", "cli-key"], env)).code, 0);
+    const missing = await runCli(["kv", "get", "cli-key"], env);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, "sandstore: kv get: not found\n");
   });
 
   test("a value set on the leader reads back on every node (linearizable GET anywhere)", async () => {
@@ -210,6 +223,36 @@ describe("a three-node key-value cluster", () => {
     // A restart costs a second of CPU here; an election may have moved the leader meanwhile.
     assert.equal(await cluster.request(await cluster.leader(), "SET torn after"), "OK");
     assert.equal(await cluster.request(victim, "GET torn"), "VALUE after");
+  });
+});
+
+describe("sandstore kv node flags", () => {
+  test("bad flags are refused at start with exit 2 and the problem named", async () => {
+    const base = [
+      "kv",
+      "node",
+      "-id=n1",
+      "-port=1",
+      "-client-port=2",
+      "--data-dir",
+      "/tmp/sandstore-never-created",
+    ];
+    const cases: Array<[string, RegExp]> = [
+      ["-peers=n2:localhost:5002", /peer "n2:localhost:5002" is not id:host:raftPort:clientPort/],
+      ["-peers=n2:h:5002:6002,n2:h:5003:6003", /peer id n2 appears twice/],
+      ["-peers=n1:h:5002:6002", /names this node \(n1\) itself/],
+      ["-peers=n2:h:99999:6002", /raft port 99999/],
+    ];
+    for (const [flag, message] of cases) {
+      const result = await runCli([...base, flag]);
+      assert.equal(result.code, 2, flag);
+      assert.match(result.stderr, message);
+    }
+    assert.equal(
+      (await runCli(["kv", "node", "-port=1"])).code,
+      2,
+      "a missing -id is a usage error",
+    );
   });
 });
 
