@@ -8,7 +8,7 @@
 import { type Database, open, type RootDatabase } from "lmdb";
 import { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
-import type { CounterName, NamespaceTables } from "./namespace-tables.ts";
+import type { CounterName, NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
 
 type Key = [number, string] | [number, number];
 
@@ -79,6 +79,26 @@ class LmdbTables implements NamespaceTables {
   }
   putCounter(name: CounterName, value: number): void {
     this.counters.putSync(name, value);
+  }
+  *dump(): Iterable<NamespaceRecord> {
+    for (const { value } of this.inodes.getRange())
+      yield { table: "inode", inode: Inode.decode(value) };
+    for (const { key, value } of this.entries.getRange()) {
+      yield { table: "child", parentId: key[0] as number, name: key[1] as string, id: value };
+    }
+    for (const { key, value } of this.slots.getRange())
+      yield { table: "slot", inodeId: key[0] as number, slot: ChunkSlot.decode(value) };
+    for (const { key, value } of this.chunkRefs.getRange())
+      yield { table: "chunkRef", chunkId: key, inodeId: value };
+    for (const { key, value } of this.counters.getRange())
+      yield { table: "counter", name: key as CounterName, value };
+  }
+  clear(): void {
+    for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
+    for (const key of [...this.entries.getKeys()]) this.entries.removeSync(key);
+    for (const key of [...this.slots.getKeys()]) this.slots.removeSync(key);
+    for (const key of [...this.chunkRefs.getKeys()]) this.chunkRefs.removeSync(key);
+    for (const key of [...this.counters.getKeys()]) this.counters.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);

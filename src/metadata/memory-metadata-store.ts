@@ -4,7 +4,7 @@
  */
 import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
-import type { CounterName, NamespaceTables } from "./namespace-tables.ts";
+import type { CounterName, NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
 
 const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -96,6 +96,25 @@ class MemoryTables implements NamespaceTables {
   }
   putCounter(name: CounterName, value: number) {
     this.set(this.counters, name, value);
+  }
+  *dump(): Iterable<NamespaceRecord> {
+    for (const inode of this.inodes.values()) yield { table: "inode", inode };
+    for (const [parentId, children] of this.children) {
+      for (const [name, id] of children) yield { table: "child", parentId, name, id };
+    }
+    for (const [inodeId, slots] of this.slots)
+      for (const slot of slots.values()) yield { table: "slot", inodeId, slot };
+    for (const [chunkId, inodeId] of this.chunkRefs) yield { table: "chunkRef", chunkId, inodeId };
+    for (const [name, value] of this.counters) yield { table: "counter", name, value };
+  }
+  clear() {
+    for (const [id] of this.inodes) this.deleteInode(id);
+    for (const [parentId, children] of this.children)
+      for (const name of [...children.keys()]) this.deleteChild(parentId, name);
+    for (const [inodeId, slots] of this.slots)
+      for (const index of [...slots.keys()]) this.deleteSlot(inodeId, index);
+    for (const chunkId of [...this.chunkRefs.keys()]) this.deleteChunkRef(chunkId);
+    for (const name of [...this.counters.keys()]) this.delete(this.counters, name);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

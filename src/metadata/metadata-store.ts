@@ -79,6 +79,25 @@ export interface MetadataStore {
   /** Counts for status: inodes (files and directories) and referenced chunks. */
   counts(): { inodes: number; chunks: number };
 
+  /**
+   * A consistent snapshot of the whole namespace at the applied index, written to a file under
+   * `tempDir` (so its size is known) and streamed from it; the file is removed once streamed.
+   * No command may be applied until the stream has been read.
+   */
+  snapshot(
+    tempDir: string,
+  ): Promise<{ index: number; size: number; chunks: AsyncIterable<Uint8Array> }>;
+
+  /**
+   * Replaces the whole namespace with a snapshot taken at `index`, `size` bytes long, read in
+   * pieces through `read`. Atomic: a crash leaves either the old state or the new one.
+   */
+  restore(
+    index: number,
+    size: number,
+    read: (offset: number, length: number) => Promise<Uint8Array>,
+  ): Promise<void>;
+
   /** Releases files and handles. The store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -5,6 +5,19 @@
  */
 import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
 
+/** One stored record, of any table: the unit of a snapshot. */
+export type NamespaceRecord =
+  | { readonly table: "inode"; readonly inode: Inode }
+  | {
+      readonly table: "child";
+      readonly parentId: number;
+      readonly name: string;
+      readonly id: number;
+    }
+  | { readonly table: "slot"; readonly inodeId: number; readonly slot: ChunkSlot }
+  | { readonly table: "chunkRef"; readonly chunkId: string; readonly inodeId: number }
+  | { readonly table: "counter"; readonly name: CounterName; readonly value: number };
+
 /** Named counters kept with the state. */
 export type CounterName = "applied" | "nextInode" | "chunkSize" | "inodeCount" | "chunkCount";
 
@@ -34,6 +47,11 @@ export interface NamespaceTables {
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;
+
+  /** Every record of every table (for a snapshot); no writes may happen meanwhile. */
+  dump(): Iterable<NamespaceRecord>;
+  /** Removes every record of every table (a restore, inside a transaction). */
+  clear(): void;
 
   /** Runs `fn` atomically: every write in it lands, durably, or none does. */
   transaction<T>(fn: () => T): T;

@@ -3,6 +3,9 @@
  * rules checked at apply time (never before consensus), deterministically: the only inputs
  * are the tables and the command, which carries the proposer's clock.
  */
+import { createReadStream } from "node:fs";
+import { open, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { type Errno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import {
@@ -23,7 +26,8 @@ import {
   type MetadataStore,
   ROOT_INODE_ID,
 } from "./metadata-store.ts";
-import type { NamespaceTables } from "./namespace-tables.ts";
+import { decodeNamespaceRecords, encodeNamespaceRecord } from "./namespace-snapshot.ts";
+import type { NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
 
 /** Largest directory page a caller may ask for: bounds one reply's size. */
 export const MAX_READDIR_PAGE = 1000;
@@ -149,6 +153,76 @@ export abstract class Namespace implements MetadataStore {
       inodes: this.tables.getCounter("inodeCount") ?? 0,
       chunks: this.tables.getCounter("chunkCount") ?? 0,
     };
+  }
+
+  async snapshot(
+    tempDir: string,
+  ): Promise<{ index: number; size: number; chunks: AsyncIterable<Uint8Array> }> {
+    const index = this.appliedIndex();
+    const path = join(tempDir, `namespace-snapshot-${index}-${process.pid}.tmp`);
+    const file = await open(path, "w");
+    let size = 0;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      const bytes = Buffer.concat(batch, batchBytes);
+      await file.write(bytes, 0, bytes.length, size);
+      size += bytes.length;
+      batch = [];
+      batchBytes = 0;
+    };
+    try {
+      for (const record of this.tables.dump()) {
+        const bytes = encodeNamespaceRecord(record);
+        batch.push(bytes);
+        batchBytes += bytes.length;
+        if (batchBytes >= 1024 * 1024) await flush();
+      }
+      await flush();
+    } finally {
+      await file.close();
+    }
+    const chunks = (async function* () {
+      try {
+        for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+          yield chunk as Buffer;
+      } finally {
+        await rm(path, { force: true });
+      }
+    })();
+    return { index, size, chunks };
+  }
+
+  async restore(
+    index: number,
+    size: number,
+    read: (offset: number, length: number) => Promise<Uint8Array>,
+  ): Promise<void> {
+    const records: NamespaceRecord[] = [];
+    let pending = Buffer.alloc(0);
+    for (let offset = 0; offset < size; ) {
+      const piece = Buffer.from(await read(offset, Math.min(1024 * 1024, size - offset)));
+      if (piece.length === 0)
+        throw new Error(`namespace snapshot at ${index}: no bytes at offset ${offset} of ${size}`);
+      offset += piece.length;
+      pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+      const decoded = decodeNamespaceRecords(pending);
+      records.push(...decoded.records);
+      pending = pending.subarray(decoded.used);
+    }
+    if (pending.length > 0) throw new Error(`namespace snapshot at ${index} ends inside a record`);
+    const t = this.tables;
+    t.transaction(() => {
+      t.clear();
+      for (const r of records) {
+        if (r.table === "inode") t.putInode(r.inode);
+        else if (r.table === "child") t.putChild(r.parentId, r.name, r.id);
+        else if (r.table === "slot") t.putSlot(r.inodeId, r.slot);
+        else if (r.table === "chunkRef") t.putChunkRef(r.chunkId, r.inodeId);
+        else t.putCounter(r.name, r.value);
+      }
+      t.putCounter("applied", index);
+    });
   }
 
   abstract flush(): Promise<number>;

@@ -1,0 +1,111 @@
+/**
+ * The byte form of a namespace snapshot: a sequence of records
+ *
+ *   u8 table | u32 payload length | payload
+ *
+ * one per stored record (inodes, directory entries, chunk slots, chunk references, counters).
+ * Written to a file and streamed; read back piece by piece.
+ */
+import { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import type { CounterName, NamespaceRecord } from "./namespace-tables.ts";
+
+const INODE = 1;
+const CHILD = 2;
+const SLOT = 3;
+const CHUNK_REF = 4;
+const COUNTER = 5;
+
+function withId(id: number, rest: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(8 + rest.length);
+  out.writeBigUInt64BE(BigInt(id), 0);
+  out.set(rest, 8);
+  return out;
+}
+
+/** One record as bytes. */
+export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
+  let table: number;
+  let payload: Uint8Array;
+  switch (record.table) {
+    case "inode":
+      table = INODE;
+      payload = Inode.encode(record.inode).finish();
+      break;
+    case "child": {
+      table = CHILD;
+      const name = Buffer.from(record.name, "utf8");
+      payload = withId(record.parentId, withId(record.id, name));
+      break;
+    }
+    case "slot":
+      table = SLOT;
+      payload = withId(record.inodeId, ChunkSlot.encode(record.slot).finish());
+      break;
+    case "chunkRef":
+      table = CHUNK_REF;
+      payload = withId(record.inodeId, Buffer.from(record.chunkId, "utf8"));
+      break;
+    case "counter":
+      table = COUNTER;
+      payload = withId(record.value, Buffer.from(record.name, "utf8"));
+      break;
+  }
+  const out = Buffer.allocUnsafe(5 + payload.length);
+  out.writeUInt8(table, 0);
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, 5);
+  return out;
+}
+
+/**
+ * Decodes the whole records at the start of `bytes`; returns them and how many bytes they
+ * used (the rest is the start of a record cut by a piece boundary).
+ */
+export function decodeNamespaceRecords(bytes: Buffer): {
+  records: NamespaceRecord[];
+  used: number;
+} {
+  const records: NamespaceRecord[] = [];
+  let at = 0;
+  while (bytes.length - at >= 5) {
+    const length = bytes.readUInt32BE(at + 1);
+    if (bytes.length - at < 5 + length) break;
+    const table = bytes.readUInt8(at);
+    const payload = bytes.subarray(at + 5, at + 5 + length);
+    const id = () => Number(payload.readBigUInt64BE(0));
+    switch (table) {
+      case INODE:
+        records.push({ table: "inode", inode: Inode.decode(payload) });
+        break;
+      case CHILD:
+        records.push({
+          table: "child",
+          parentId: id(),
+          id: Number(payload.readBigUInt64BE(8)),
+          name: payload.subarray(16).toString("utf8"),
+        });
+        break;
+      case SLOT:
+        records.push({ table: "slot", inodeId: id(), slot: ChunkSlot.decode(payload.subarray(8)) });
+        break;
+      case CHUNK_REF:
+        records.push({
+          table: "chunkRef",
+          inodeId: id(),
+          chunkId: payload.subarray(8).toString("utf8"),
+        });
+        break;
+      case COUNTER:
+        records.push({
+          table: "counter",
+          value: id(),
+          name: payload.subarray(8).toString("utf8") as CounterName,
+        });
+        break;
+      default:
+        throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);
+    }
+    at += 5 + length;
+  }
+  return { records, used: at };
+}
