@@ -225,6 +225,8 @@ export interface GrpcRaftTransportOptions {
   /** Called for every message received for this node. */
   readonly onMessage: (message: Message) => void;
   readonly faults?: FaultLayer;
+  /** Registers more internal services on the same server (the chunk service). */
+  readonly extraServices?: (server: grpc.Server) => void;
 }
 
 export class GrpcRaftTransport implements RaftTransport {
@@ -249,6 +251,7 @@ export class GrpcRaftTransport implements RaftTransport {
 
   async listen(): Promise<void> {
     const server = new grpc.Server(CHANNEL_OPTIONS);
+    this.o.extraServices?.(server);
     server.addService(RaftServiceService, {
       send: (
         call: grpc.ServerReadableStream<SendRequest, SendResponse>,

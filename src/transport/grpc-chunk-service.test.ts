@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
+import { SandstoreError } from "../common/errors.ts";
+import { addChunkService, GrpcReplicaAccess } from "./grpc-chunk-service.ts";
+
+const servers: grpc.Server[] = [];
+after(() => {
+  for (const server of servers) server.forceShutdown();
+});
+
+async function serve(store: MemoryChunkStore, token: string): Promise<string> {
+  const server = new grpc.Server();
+  addChunkService(server, store, token);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  servers.push(server);
+  return `127.0.0.1:${port}`;
+}
+
+const id = (n: number) => n.toString(16).padStart(32, "0");
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => "ok",
+    (e) => (e instanceof SandstoreError ? e.code : String(e)),
+  );
+
+test("writes, ranged reads and deletes reach another node's store; wrong tokens are refused", async () => {
+  const local = new MemoryChunkStore();
+  const remote = new MemoryChunkStore();
+  const address = await serve(remote, "secret");
+  const access = new GrpcReplicaAccess("a", local, new Map([["b", address]]), "secret");
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  const info = await access.writeChunk("b", id(1), data);
+  assert.equal(info.size, data.length);
+  assert.deepEqual(
+    await remote.readChunk(id(1), 0, data.length),
+    data,
+    "durable on the remote store",
+  );
+  assert.deepEqual(
+    await access.readChunk("b", id(1), 1024 * 1024 - 3, 2 * 1024 * 1024),
+    data.subarray(1024 * 1024 - 3, 3 * 1024 * 1024 - 3),
+  );
+  assert.equal(await code(access.readChunk("b", id(2), 0, 10)), "ENOENT");
+  remote.damage(id(1), 100);
+  assert.equal(
+    await code(access.readChunk("b", id(1), 0, 10)),
+    "EIO",
+    "a damaged remote copy is EIO, never bytes",
+  );
+  await access.deleteChunk("b", id(1));
+  assert.equal((await remote.listChunks()).length, 0);
+  await access.writeChunk("a", id(3), Buffer.from("local"));
+  assert.equal(
+    (await local.readChunk(id(3), 0, 5)).toString(),
+    "local",
+    "this node's own store is used directly",
+  );
+  assert.equal(
+    await code(access.writeChunk("c", id(4), Buffer.from("x"))),
+    "EAGAIN",
+    "an unknown node",
+  );
+  const intruder = new GrpcReplicaAccess(
+    "x",
+    new MemoryChunkStore(),
+    new Map([["b", address]]),
+    "guess",
+  );
+  assert.equal(await code(intruder.writeChunk("b", id(5), Buffer.from("x"))), "EACCES");
+  assert.equal(await code(intruder.readChunk("b", id(3), 0, 1)), "EACCES");
+  assert.equal(await code(intruder.deleteChunk("b", id(3))), "EACCES");
+  access.close();
+  intruder.close();
+});

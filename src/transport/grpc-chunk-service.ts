@@ -1,0 +1,175 @@
+/**
+ * Chunk replicas between nodes over gRPC: the server side of `ChunkService` (on a node's
+ * internal port), and a `ReplicaAccess` that reaches other nodes through it. Every call carries
+ * the cluster token: clients, which do not have it, cannot reach chunks around the metadata.
+ */
+import { once } from "node:events";
+import * as grpc from "@grpc/grpc-js";
+import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
+import { fsError } from "../common/errors.ts";
+import { MAX_DATA_PIECE } from "../data/data-plane.ts";
+import type { ReplicaAccess } from "../data/replica-access.ts";
+import {
+  ChunkServiceClient,
+  type ChunkServiceReadChunkResponse,
+  type ChunkServiceServer,
+  ChunkServiceService,
+  type ChunkServiceWriteChunkRequest,
+} from "../gen/sandstore/v1/chunk_service.ts";
+import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { errorToStatus, statusToError } from "./grpc-transport.ts";
+
+const TOKEN_HEADER = "sandstore-cluster-token";
+/** Deadline of one replica call. */
+const CALL_TIMEOUT_MS = 30_000;
+
+function authorized(metadata: grpc.Metadata, token: string): boolean {
+  return metadata.get(TOKEN_HEADER)[0] === token;
+}
+
+const denied = () =>
+  errorToStatus(fsError("EACCES", "", "internal chunk service: wrong or missing cluster token"));
+
+/** Registers `ChunkService` for `store` on `server`. */
+export function addChunkService(server: grpc.Server, store: ChunkStore, token: string): void {
+  const implementation: ChunkServiceServer = {
+    writeChunk: (call, callback) => {
+      if (!authorized(call.metadata, token)) return callback(denied());
+      (async () => {
+        let chunkId: string | undefined;
+        const pieces: Buffer[] = [];
+        let total = 0;
+        for await (const message of call as AsyncIterable<ChunkServiceWriteChunkRequest>) {
+          const part = message.part;
+          if (part?.$case === "chunkId") chunkId = part.value;
+          else if (part?.$case === "data") {
+            total += part.value.length;
+            if (part.value.length > MAX_DATA_PIECE || total > MAX_CHUNK_SIZE)
+              throw fsError("EINVAL", `chunk ${chunkId}`, "piece or chunk too large");
+            pieces.push(Buffer.from(part.value));
+          }
+        }
+        if (!chunkId) throw fsError("EINVAL", "", "chunk write without an id");
+        const info = await store.writeChunk(chunkId, Buffer.concat(pieces, total));
+        return { size: info.size, checksum: info.checksum };
+      })().then(
+        (response) => callback(null, response),
+        (error) => callback(errorToStatus(error)),
+      );
+    },
+    readChunk: (call) => {
+      if (!authorized(call.metadata, token)) {
+        call.emit("error", denied());
+        return;
+      }
+      (async () => {
+        const { chunkId, offset, length } = call.request;
+        const bytes = await store.readChunk(chunkId, offset, length);
+        for (let at = 0; at < bytes.length; at += MAX_DATA_PIECE) {
+          if (!call.write({ data: bytes.subarray(at, at + MAX_DATA_PIECE) }))
+            await once(call, "drain");
+        }
+        call.end();
+      })().catch((error) => call.emit("error", errorToStatus(error)));
+    },
+    deleteChunk: (call, callback) => {
+      if (!authorized(call.metadata, token)) return callback(denied());
+      store.deleteChunk(call.request.chunkId).then(
+        () => callback(null, {}),
+        (error) => callback(errorToStatus(error)),
+      );
+    },
+  };
+  server.addService(ChunkServiceService, implementation);
+}
+
+/** Reaches this node's store directly and every other node's over gRPC. */
+export class GrpcReplicaAccess implements ReplicaAccess {
+  private readonly clients = new Map<string, { client: ChunkServiceClient; address: string }>();
+
+  constructor(
+    private readonly selfId: string,
+    private readonly local: ChunkStore,
+    peers: ReadonlyMap<string, string>,
+    private readonly token: string,
+  ) {
+    for (const [id, address] of peers) {
+      if (id === selfId) continue;
+      const client = new ChunkServiceClient(address, grpc.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
+        "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
+        "grpc-node.flow_control_window": 16 * 1024 * 1024,
+      });
+      this.clients.set(id, { client, address });
+    }
+  }
+
+  private peer(nodeId: string, chunkId: string) {
+    const peer = this.clients.get(nodeId);
+    if (!peer) throw fsError("EAGAIN", `chunk ${chunkId}`, `no node ${nodeId} in the cluster`);
+    return peer;
+  }
+
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(TOKEN_HEADER, this.token);
+    return metadata;
+  }
+
+  async writeChunk(nodeId: string, chunkId: string, data: Uint8Array): Promise<ChunkInfo> {
+    if (nodeId === this.selfId) return this.local.writeChunk(chunkId, data);
+    const { client, address } = this.peer(nodeId, chunkId);
+    const reply = await new Promise<{ size: number; checksum: number }>((resolve, reject) => {
+      const stream = client.writeChunk(
+        this.metadata(),
+        { deadline: Date.now() + CALL_TIMEOUT_MS },
+        (error, response) => (error ? reject(statusToError(error, address)) : resolve(response)),
+      );
+      stream.write({ part: { $case: "chunkId", value: chunkId } });
+      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      for (let at = 0; at < bytes.length; at += MAX_DATA_PIECE) {
+        stream.write({ part: { $case: "data", value: bytes.subarray(at, at + MAX_DATA_PIECE) } });
+      }
+      stream.end();
+    });
+    return { id: chunkId, size: reply.size, checksum: reply.checksum, writtenAtMs: Date.now() };
+  }
+
+  async readChunk(
+    nodeId: string,
+    chunkId: string,
+    offset: number,
+    length: number,
+  ): Promise<Buffer> {
+    if (nodeId === this.selfId) return this.local.readChunk(chunkId, offset, length);
+    const { client, address } = this.peer(nodeId, chunkId);
+    const stream = client.readChunk({ chunkId, offset, length }, this.metadata(), {
+      deadline: Date.now() + CALL_TIMEOUT_MS,
+    });
+    const parts: Buffer[] = [];
+    try {
+      for await (const message of stream as AsyncIterable<ChunkServiceReadChunkResponse>)
+        parts.push(Buffer.from(message.data));
+    } catch (error) {
+      throw statusToError(error, address);
+    }
+    return Buffer.concat(parts);
+  }
+
+  async deleteChunk(nodeId: string, chunkId: string): Promise<void> {
+    if (nodeId === this.selfId) return this.local.deleteChunk(chunkId);
+    const { client, address } = this.peer(nodeId, chunkId);
+    await new Promise<void>((resolve, reject) =>
+      client.deleteChunk(
+        { chunkId },
+        this.metadata(),
+        { deadline: Date.now() + CALL_TIMEOUT_MS },
+        (error) => (error ? reject(statusToError(error, address)) : resolve()),
+      ),
+    );
+  }
+
+  close(): void {
+    for (const { client } of this.clients.values()) client.close();
+  }
+}
