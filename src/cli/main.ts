@@ -8,6 +8,12 @@ import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 
+// `sandstore ls | head` closes the pipe early: that is the reader's choice, not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 const program = new Command("sandstore")
   .description("Sandstore: a distributed file store whose topology is a variable")
   .version("0.1.0")

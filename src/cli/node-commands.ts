@@ -2,8 +2,11 @@
  * Commands that run nodes: `node` (one node) and `up` (a local cluster in the foreground),
  * and `status`.
  */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { createLogger } from "../observability/logger.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
@@ -28,6 +31,32 @@ interface NodeFlags {
   gcGraceMs?: number;
   logLevel: string;
   quiet?: boolean;
+  clusterToken?: string;
+  snapshotEntries?: number;
+  replication?: number;
+}
+
+/** Parses `id=host:port,...`; adds this node when the list leaves it out. */
+function parseMembers(
+  text: string | undefined,
+  self: { id: string; address: string },
+): Array<{ id: string; address: string }> {
+  const members = (text ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const match = /^([A-Za-z0-9_.-]+)=(.+:\d{1,5})$/.exec(part);
+      if (!match) throw new UsageError(`peer "${part}" is not id=host:port`);
+      return { id: match[1]!, address: match[2]! };
+    });
+  const ids = new Set<string>();
+  for (const member of members) {
+    if (ids.has(member.id)) throw new UsageError(`peer id ${member.id} appears twice`);
+    ids.add(member.id);
+  }
+  if (!ids.has(self.id)) members.push(self);
+  return members;
 }
 
 function checkTopology(name: string, membership: string): void {
@@ -91,6 +120,17 @@ export function registerNodeCommands(program: Command): void {
         .default("info"),
     )
     .option("--quiet", "log only to the data directory")
+    .addOption(
+      new Option("--cluster-token <secret>", "secret shared by the nodes for internal RPCs").env(
+        "SANDSTORE_CLUSTER_TOKEN",
+      ),
+    )
+    .option(
+      "--snapshot-entries <n>",
+      "snapshot the metadata after this many entries",
+      positiveInteger,
+    )
+    .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
     .action(async (flags: NodeFlags) => {
       checkTopology(flags.topology, flags.membership);
       if (flags.peers && flags.topology === "single") {
@@ -112,6 +152,13 @@ export function registerNodeCommands(program: Command): void {
         gcIntervalMs: flags.gcIntervalMs,
         gcGraceMs: flags.gcGraceMs,
         logger,
+        peers:
+          flags.topology === "single"
+            ? undefined
+            : parseMembers(flags.peers, { id: flags.id, address: flags.listen }),
+        clusterToken: flags.clusterToken,
+        snapshotEntries: flags.snapshotEntries,
+        replicationFactor: flags.replication,
       });
       // Test harnesses wait for this line to learn the real port.
       console.log(`sandstore node ${node.id} listening on ${node.address}`);
@@ -137,29 +184,70 @@ export function registerNodeCommands(program: Command): void {
         chunkSize?: number;
       }) => {
         checkTopology(flags.topology, flags.membership);
-        const count = flags.nodes ?? 1;
+        const count = flags.nodes ?? (flags.topology === "single" ? 1 : 3);
         if (flags.topology === "single" && count !== 1) {
-          throw new UsageError("the single topology runs exactly one node; drop --nodes");
+          throw new UsageError(
+            "the single topology runs exactly one node; drop --nodes or use --topology hyperconverged",
+          );
         }
         const nodes: RunningNode[] = [];
-        for (let i = 1; i <= count; i++) {
-          const id = `n${i}`;
-          const dataDir = resolve(flags.dataDir, id);
+        const addresses = Array.from(
+          { length: count },
+          (_, i) => `127.0.0.1:${flags.basePort + i}`,
+        );
+        if (flags.topology === "single") {
+          const dataDir = resolve(flags.dataDir, "n1");
           await mkdir(dataDir, { recursive: true });
           const logger = createLogger({
             file: join(dataDir, "node.log"),
             pretty: true,
-            nodeId: id,
+            nodeId: "n1",
           });
           nodes.push(
-            await TOPOLOGIES[flags.topology]!({
-              id,
-              listen: `127.0.0.1:${flags.basePort + i - 1}`,
+            await TOPOLOGIES.single!({
+              id: "n1",
+              listen: addresses[0]!,
               dataDir,
               chunkSize: flags.chunkSize,
               logger,
             }),
           );
+        } else {
+          // Replicated topologies run each node as its own process, as they would run on machines.
+          const token = randomBytes(16).toString("hex");
+          const peers = addresses.map((address, i) => `n${i + 1}=${address}`).join(",");
+          for (let i = 0; i < count; i++) {
+            const id = `n${i + 1}`;
+            const args = [
+              process.argv[1]!,
+              "node",
+              "--topology",
+              flags.topology,
+              "--id",
+              id,
+              "--listen",
+              addresses[i]!,
+              "--data-dir",
+              resolve(flags.dataDir, id),
+              "--peers",
+              peers,
+              ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
+            ];
+            const child = spawn(process.execPath, args, {
+              stdio: ["ignore", "pipe", "inherit"],
+              env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
+            });
+            createInterface({ input: child.stdout! }).on("line", (text) => console.log(text));
+            const exited = new Promise<void>((r) => child.once("exit", () => r()));
+            nodes.push({
+              id,
+              address: addresses[i]!,
+              stop: async () => {
+                child.kill("SIGTERM");
+                await exited;
+              },
+            });
+          }
         }
         const seeds = nodes.map((node) => node.address).join(",");
         console.log(`

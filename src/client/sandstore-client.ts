@@ -513,9 +513,11 @@ export class SandstoreClient {
   }
 
   /**
-   * Runs `call` against the current node. Follows NOT_LEADER hints. Reads (`retryable`) also
-   * move on to the next seed when a node is unavailable, until `retryForMs` passes; mutations
-   * do not, because a mutation that reached a node before it failed may have been applied.
+   * Runs `call` against the current node. Follows NOT_LEADER hints, and waits out elections
+   * (a NOT_LEADER without a leader means the command was not applied, so retrying is safe).
+   * An unavailable node sends later calls to the next seed; reads (`retryable`) are retried
+   * there at once, mutations are not, because one that reached a node before it failed may
+   * have been applied. Gives up when `retryForMs` passes.
    */
   private async invoke<T>(
     call: (connection: Connection) => Promise<T>,
@@ -528,6 +530,7 @@ export class SandstoreClient {
       try {
         return await call(this.connection(this.current));
       } catch (error) {
+        const noLeaderYet = error instanceof NotLeaderError && !error.leaderAddress;
         if (error instanceof NotLeaderError && error.leaderAddress && redirects < MAX_REDIRECTS) {
           redirects++;
           this.current = error.leaderAddress;
@@ -535,12 +538,13 @@ export class SandstoreClient {
         }
         const unavailable =
           error instanceof SandstoreError && error.code === "EAGAIN" && error.path === "";
-        if (!retryable || !unavailable || Date.now() >= deadline) throw error;
+        if (unavailable) this.current = this.seeds[++attempt % this.seeds.length]!;
+        if (!(noLeaderYet || (unavailable && retryable)) || Date.now() >= deadline) throw error;
         attempt++;
-        this.current = this.seeds[attempt % this.seeds.length]!;
         // Backoff with jitter, capped, so a restarting cluster is not hammered.
         const delay = Math.min(1000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
         await new Promise((resolve) => setTimeout(resolve, delay));
+        redirects = 0;
       }
     }
   }

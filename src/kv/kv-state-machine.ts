@@ -4,6 +4,7 @@
  * was applied. Snapshots are written to a temporary file and streamed from it; a restore
  * replaces the whole store in one transaction.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open as openFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -70,7 +71,7 @@ export class LmdbKvStateMachine implements StateMachine {
     // Records `u32 key length | key | u32 value length | value`, written from one consistent
     // read; the Raft loop applies nothing while a snapshot is taken.
     const index = this.applied;
-    const path = join(this.dir, `snapshot-${index}.tmp`);
+    const path = join(this.dir, `snapshot-${index}-${randomBytes(6).toString("hex")}.tmp`);
     const file = await openFile(path, "w");
     let size = 0;
     const batch: Buffer[] = [];

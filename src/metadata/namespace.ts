@@ -3,6 +3,7 @@
  * rules checked at apply time (never before consensus), deterministically: the only inputs
  * are the tables and the command, which carries the proposer's clock.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -159,7 +160,8 @@ export abstract class Namespace implements MetadataStore {
     tempDir: string,
   ): Promise<{ index: number; size: number; chunks: AsyncIterable<Uint8Array> }> {
     const index = this.appliedIndex();
-    const path = join(tempDir, `namespace-snapshot-${index}-${process.pid}.tmp`);
+    // Unique per call: replicas sharing a process (tests) and a directory must not collide.
+    const path = join(tempDir, `namespace-snapshot-${index}-${randomBytes(6).toString("hex")}.tmp`);
     const file = await open(path, "w");
     let size = 0;
     let batch: Buffer[] = [];

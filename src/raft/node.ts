@@ -134,6 +134,7 @@ function seeded(seed: number): () => number {
 
 export class RaftNode {
   private raft!: Raft;
+  private started = false;
   private readonly inputs: Array<() => void> = [];
   private looping: Promise<void> | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -179,6 +180,7 @@ export class RaftNode {
     // At most one tick waits in the queue: a burst of ticks stepped at once after a slow batch
     // would run two check-quorum rounds with no answers processed between them, and depose a
     // healthy leader. Under load the clock slows instead, which only delays elections.
+    this.started = true;
     this.ticker = setInterval(() => {
       if (this.tickQueued) return;
       this.tickQueued = true;
@@ -193,7 +195,8 @@ export class RaftNode {
 
   /** Hands a message from another node to the core. */
   receive(message: Message): void {
-    if (message.to !== this.o.id || this.stopped) return;
+    // Before start() has built the core there is nothing to step: Raft resends what matters.
+    if (message.to !== this.o.id || this.stopped || !this.started) return;
     this.enqueue(() => this.raft.step(message));
   }
 
@@ -215,6 +218,7 @@ export class RaftNode {
   }
 
   private submit(propose: () => ReturnType<Raft["propose"]>, timeoutMs: number): Promise<unknown> {
+    if (!this.started) return Promise.reject(new StoppedError("node not started"));
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new StoppedError("node stopped"));
     if (this.queuedProposals + this.proposals.size >= (this.o.maxPendingProposals ?? 10_000)) {
@@ -255,6 +259,7 @@ export class RaftNode {
    * before the call (ReadIndex, on the leader or through it). Then read the state machine.
    */
   readBarrier(timeoutMs = this.o.timeoutMs ?? 10_000): Promise<void> {
+    if (!this.started) return Promise.reject(new StoppedError("node not started"));
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new StoppedError("node stopped"));
     return new Promise((resolve, reject) => {
@@ -316,11 +321,12 @@ export class RaftNode {
   }
 
   private enqueue(input: () => void): void {
-    if (this.stopped && this.looping === undefined) return;
+    // A failed or stopped node takes no more input: nothing would ever drain it.
+    if (this.failure || (this.stopped && this.looping === undefined)) return;
     this.inputs.push(input);
     this.looping ??= this.loop().finally(() => {
       this.looping = undefined;
-      if (this.inputs.length > 0 && !this.stopped) this.enqueue(() => {});
+      if (this.inputs.length > 0 && !this.stopped && !this.failure) this.enqueue(() => {});
     });
   }
 
@@ -340,6 +346,7 @@ export class RaftNode {
     } catch (error) {
       // Storage that failed cannot be trusted with more writes: stop serving.
       this.failure = error instanceof Error ? error : new Error(String(error));
+      this.inputs.length = 0;
       this.failAll(this.failure);
       clearInterval(this.ticker);
     }

@@ -2,6 +2,7 @@
  * What every wiring file takes and returns, so that `sandstore node` and tests can start any
  * topology the same way.
  */
+import type { NodeInfo } from "../membership/membership.ts";
 import type { Logger } from "../observability/logger.ts";
 
 export interface NodeOptions {
@@ -18,6 +19,16 @@ export interface NodeOptions {
   /** Age below which an unreferenced chunk is kept, ms. Default 600,000. */
   readonly gcGraceMs?: number;
   readonly logger: Logger;
+  /** Every member of a replicated topology, this node included (`id=host:port`). */
+  readonly peers?: readonly NodeInfo[];
+  /** Secret shared by the cluster's nodes for their internal services. */
+  readonly clusterToken?: string;
+  /** Copies of each chunk; default 3, or fewer on a smaller cluster. */
+  readonly replicationFactor?: number;
+  /** Snapshot the metadata after this many entries. Default 10,000. */
+  readonly snapshotEntries?: number;
+  /** Milliseconds per Raft tick. Default 50. */
+  readonly tickMs?: number;
 }
 
 /** A started node. */

@@ -16,6 +16,8 @@ import {
 import type { Entry, Message, RaftTransport } from "../raft/node.ts";
 import type { FaultLayer } from "./fault-file.ts";
 
+/** Bytes of messages in one stream write (a snapshot piece or an append fits whole). */
+const BATCH_BYTES = 1024 * 1024;
 /** Messages queued for one peer before new ones are dropped. */
 const MAX_QUEUED_PER_PEER = 10_000;
 /** A snapshot piece plus framing must fit in one gRPC message. */
@@ -249,9 +251,8 @@ export class GrpcRaftTransport implements RaftTransport {
     }
   }
 
-  async listen(): Promise<void> {
-    const server = new grpc.Server(CHANNEL_OPTIONS);
-    this.o.extraServices?.(server);
+  /** Registers RaftService on `server` (when the node shares one server for everything). */
+  register(server: grpc.Server): void {
     server.addService(RaftServiceService, {
       send: (
         call: grpc.ServerReadableStream<SendRequest, SendResponse>,
@@ -268,6 +269,13 @@ export class GrpcRaftTransport implements RaftTransport {
         call.on("error", () => undefined);
       },
     });
+  }
+
+  /** Listens on its own server at `listen` (the key-value topology's Raft port). */
+  async listen(): Promise<void> {
+    const server = new grpc.Server(CHANNEL_OPTIONS);
+    this.o.extraServices?.(server);
+    this.register(server);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.o.listen, grpc.ServerCredentials.createInsecure(), (error, bound) =>
         error ? reject(error) : resolve(bound),
@@ -294,7 +302,21 @@ export class GrpcRaftTransport implements RaftTransport {
     const stream = this.streamTo(peer);
     const messages = peer.queue.splice(0);
     if (!stream) return; // the peer is unreachable for now: these are lost
-    stream.write({ messages });
+    // Writes of about 1 MiB at most, so a batch fits a server's message limit.
+    let batch: RaftMessage[] = [];
+    let bytes = 0;
+    for (const message of messages) {
+      const size =
+        256 + message.data.length + message.entries.reduce((sum, e) => sum + 64 + e.data.length, 0);
+      if (batch.length > 0 && bytes + size > BATCH_BYTES) {
+        stream.write({ messages: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(message);
+      bytes += size;
+    }
+    if (batch.length > 0) stream.write({ messages: batch });
   }
 
   private streamTo(peer: Peer): grpc.ClientWritableStream<SendRequest> | undefined {

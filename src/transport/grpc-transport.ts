@@ -31,8 +31,11 @@ import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
 import type { FileServiceApi } from "./file-service-api.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
-/** A data piece plus protobuf framing fits well inside this; larger messages are refused. */
-const MAX_MESSAGE_BYTES = 2 * MAX_DATA_PIECE;
+/**
+ * A data piece plus framing fits well inside this, and so does a batch of Raft messages when
+ * the server also carries the internal services; larger messages are refused.
+ */
+const MAX_MESSAGE_BYTES = 4 * MAX_DATA_PIECE;
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
@@ -299,9 +302,14 @@ class GrpcConnection implements Connection {
 }
 
 export class GrpcTransport implements Transport {
-  async listen(address: string, api: FileServiceApi): Promise<Listener> {
+  async listen(
+    address: string,
+    api: FileServiceApi,
+    internal?: (server: grpc.Server) => void,
+  ): Promise<Listener> {
     const server = new grpc.Server(CHANNEL_OPTIONS);
     server.addService(FileServiceService, serverImplementation(api));
+    internal?.(server);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
         error ? reject(error) : resolve(bound),

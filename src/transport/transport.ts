@@ -25,8 +25,15 @@ export interface ConnectOptions {
 }
 
 export interface Transport {
-  /** Serves `api` on `address` (`host:port`; port 0 picks one). */
-  listen(address: string, api: FileServiceApi): Promise<Listener>;
+  /**
+   * Serves `api` on `address` (`host:port`; port 0 picks one). `internal` registers the
+   * node-to-node services (Raft, chunk replicas) on the same server, when the topology has them.
+   */
+  listen(
+    address: string,
+    api: FileServiceApi,
+    internal?: (server: unknown) => void,
+  ): Promise<Listener>;
   /** A connection to the node at `address`; connects lazily, reconnects on its own. */
   connect(address: string, options?: ConnectOptions): Connection;
 }

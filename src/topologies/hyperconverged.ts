@@ -1,0 +1,132 @@
+/**
+ * The `hyperconverged` topology: every node runs the control plane and the data plane; the
+ * metadata is one Raft group of all nodes; chunks are written to R nodes and committed once W
+ * are durable. One gRPC port per node serves clients (FileService) and, behind the cluster
+ * token, the other nodes (Raft, chunk replicas).
+ *
+ * This file is the one place that picks implementations; it reads in dependency order.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
+import { lockDirectory } from "../common/fs.ts";
+import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
+import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { GarbageCollector } from "../data/garbage-collector.ts";
+import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import { StaticMembership } from "../membership/static-membership.ts";
+import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
+import { SortedPlacement } from "../placement/sorted-placement.ts";
+import { DiskStorage } from "../raft/storage/disk-storage.ts";
+import { RaftReplicator } from "../replication/raft-replicator.ts";
+import { NodeServer } from "../server/node-server.ts";
+import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
+import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
+import { GrpcTransport } from "../transport/grpc-transport.ts";
+import type { NodeOptions, RunningNode } from "./topology.ts";
+
+export async function startHyperconvergedNode(options: NodeOptions): Promise<RunningNode> {
+  const { id, logger } = options;
+  const peers = options.peers ?? [{ id, address: options.listen }];
+  if (!options.clusterToken)
+    throw new RangeError(
+      "the hyperconverged topology needs a cluster token (--cluster-token or SANDSTORE_CLUSTER_TOKEN)",
+    );
+  await mkdir(options.dataDir, { recursive: true });
+  const unlock = await lockDirectory(options.dataDir);
+
+  // Membership: the fixed member list; every node's one port serves clients and peers.
+  const membership = new StaticMembership(id, peers);
+  const addresses = new Map(peers.map((node) => [node.id, node.address]));
+
+  // Stores: the namespace and this node's chunks.
+  const store = new LmdbMetadataStore({
+    path: join(options.dataDir, "metadata"),
+    chunkSize: options.chunkSize,
+  });
+  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"));
+
+  // Replicator: a Raft group of all nodes over gRPC.
+  let replicator: RaftReplicator | undefined;
+  const raftTransport = new GrpcRaftTransport({
+    selfId: id,
+    listen: options.listen,
+    peers: addresses,
+    onMessage: (message) => replicator?.node.receive(message),
+  });
+  replicator = new RaftReplicator({
+    id,
+    store,
+    tempDir: options.dataDir,
+    storage: new DiskStorage({
+      dir: join(options.dataDir, "raft"),
+      initialConf: { voters: peers.map((n) => n.id), learners: [] },
+    }),
+    transport: raftTransport,
+    addresses: (nodeId) => addresses.get(nodeId) ?? "",
+    tickMs: options.tickMs ?? 50,
+    snapshotEntries: options.snapshotEntries ?? 10_000,
+  });
+
+  // Placement, coordinator, planes: R copies, committed at W.
+  const replicationFactor = Math.min(options.replicationFactor ?? 3, peers.length);
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement: new SortedPlacement(),
+    replicationFactor,
+  });
+  const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken);
+  const coordinator = new TwoPhaseCoordinator(control, replicas);
+  const data = new ReplicatedDataPlane(control, coordinator, replicas);
+  const gc = new GarbageCollector({
+    store: chunks,
+    isReferenced: (chunkId) => control.isChunkReferenced(chunkId),
+    isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
+    graceMs: options.gcGraceMs ?? 600_000,
+    intervalMs: options.gcIntervalMs ?? 60_000,
+    onError: (error) => logger.error({ err: error }, "garbage collection failed"),
+  });
+
+  // Server: clients and, behind the token, the other nodes, on one port.
+  const server = new NodeServer({
+    topology: "hyperconverged",
+    control,
+    data,
+    membership,
+    replicationFactor,
+    chunkUsage: () => chunks.usage(),
+  });
+  const listener = await new GrpcTransport().listen(options.listen, server, (grpcServer) => {
+    raftTransport.register(grpcServer as Parameters<GrpcRaftTransport["register"]>[0]);
+    addChunkService(
+      grpcServer as Parameters<typeof addChunkService>[0],
+      chunks,
+      options.clusterToken!,
+    );
+  });
+  await replicator.start();
+  gc.start();
+  logger.info(
+    { address: listener.address, members: peers.length, replicationFactor },
+    "hyperconverged node serving",
+  );
+
+  const raft = replicator;
+  return {
+    id,
+    address: listener.address,
+    async stop() {
+      await listener.close();
+      await gc.stop();
+      await raft.stop();
+      await raftTransport.close();
+      replicas.close();
+      await store.close();
+      await chunks.close();
+      await unlock();
+      logger.info("node stopped");
+    },
+  };
+}
