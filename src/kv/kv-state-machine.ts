@@ -4,11 +4,9 @@
  * was applied. Snapshots are written to a temporary file and streamed from it; a restore
  * replaces the whole store in one transaction.
  */
-import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open as openFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
+import { stageSnapshot } from "../common/snapshot-staging.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "../raft/node.ts";
 import { decodeKvCommand } from "./kv-command.ts";
 
@@ -68,42 +66,21 @@ export class LmdbKvStateMachine implements StateMachine {
   }
 
   async snapshot() {
-    // Records `u32 key length | key | u32 value length | value`, written from one consistent
-    // read; the Raft loop applies nothing while a snapshot is taken.
+    // Records `u32 key length | key | u32 value length | value`, from one consistent read;
+    // the Raft loop applies nothing while a snapshot is taken.
     const index = this.applied;
-    const path = join(this.dir, `snapshot-${index}-${randomBytes(6).toString("hex")}.tmp`);
-    const file = await openFile(path, "w");
-    let size = 0;
-    const batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const bytes = Buffer.concat(batch, batchBytes);
-      await file.write(bytes, 0, bytes.length, size);
-      size += bytes.length;
-      batch.length = 0;
-      batchBytes = 0;
-    };
-    for (const { key, value } of this.data.getRange({ snapshot: true })) {
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(key.length);
-      const mid = Buffer.allocUnsafe(4);
-      mid.writeUInt32BE(value.length);
-      batch.push(head, key, mid, value);
-      batchBytes += 8 + key.length + value.length;
-      if (batchBytes >= 1024 * 1024) await flush();
-    }
-    await flush();
-    await file.close();
-    const chunks = (async function* () {
-      try {
-        for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
-          yield chunk as Buffer;
-      } finally {
-        await rm(path, { force: true });
+    const data = this.data;
+    const records = (function* () {
+      for (const { key, value } of data.getRange({ snapshot: true })) {
+        const record = Buffer.allocUnsafe(8 + key.length + value.length);
+        record.writeUInt32BE(key.length, 0);
+        key.copy(record, 4);
+        record.writeUInt32BE(value.length, 4 + key.length);
+        value.copy(record, 8 + key.length);
+        yield record;
       }
     })();
-    return { index, size, chunks };
+    return { index, ...(await stageSnapshot(this.dir, `kv-snapshot-${index}`, records)) };
   }
 
   async restore(

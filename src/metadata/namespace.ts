@@ -3,12 +3,9 @@
  * rules checked at apply time (never before consensus), deterministically: the only inputs
  * are the tables and the command, which carries the proposer's clock.
  */
-import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { type Errno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
+import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
   type ChunkSlot,
   type CommandResult,
@@ -160,39 +157,11 @@ export abstract class Namespace implements MetadataStore {
     tempDir: string,
   ): Promise<{ index: number; size: number; chunks: AsyncIterable<Uint8Array> }> {
     const index = this.appliedIndex();
-    // Unique per call: replicas sharing a process (tests) and a directory must not collide.
-    const path = join(tempDir, `namespace-snapshot-${index}-${randomBytes(6).toString("hex")}.tmp`);
-    const file = await open(path, "w");
-    let size = 0;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      const bytes = Buffer.concat(batch, batchBytes);
-      await file.write(bytes, 0, bytes.length, size);
-      size += bytes.length;
-      batch = [];
-      batchBytes = 0;
-    };
-    try {
-      for (const record of this.tables.dump()) {
-        const bytes = encodeNamespaceRecord(record);
-        batch.push(bytes);
-        batchBytes += bytes.length;
-        if (batchBytes >= 1024 * 1024) await flush();
-      }
-      await flush();
-    } finally {
-      await file.close();
-    }
-    const chunks = (async function* () {
-      try {
-        for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
-          yield chunk as Buffer;
-      } finally {
-        await rm(path, { force: true });
-      }
+    const tables = this.tables;
+    const records = (function* () {
+      for (const record of tables.dump()) yield encodeNamespaceRecord(record);
     })();
-    return { index, size, chunks };
+    return { index, ...(await stageSnapshot(tempDir, `namespace-snapshot-${index}`, records)) };
   }
 
   async restore(

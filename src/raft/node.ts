@@ -7,6 +7,7 @@
  * one fsync. Proposals resolve with their apply result, or fail with a typed error.
  */
 import { Raft, type RaftConfig } from "./core/raft.ts";
+import { seededRandom } from "./core/random.ts";
 import type {
   ConfChange,
   ConfState,
@@ -121,17 +122,6 @@ interface Waiter<T> {
   readonly timer: NodeJS.Timeout;
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class RaftNode {
   private raft!: Raft;
   private started = false;
@@ -173,7 +163,7 @@ export class RaftNode {
         id: this.o.id,
         electionTicks: this.o.electionTicks ?? 10,
         heartbeatTicks: this.o.heartbeatTicks ?? 1,
-        random: seeded(seed),
+        random: seededRandom(seed),
       },
       state,
     );

@@ -6,22 +6,13 @@
  * drives it at random with every fault on and checks safety after every step.
  */
 import { Raft, type RaftConfig } from "../core/raft.ts";
+import { seededRandom } from "../core/random.ts";
 import type { ConfState, Entry, Message, NodeId, SnapshotMeta } from "../core/types.ts";
 import { EntryType } from "../core/types.ts";
 import { MemoryStorage } from "../storage/memory-storage.ts";
 import type { HistoryOperation } from "./linearizability.ts";
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** A key-value command as the simulated clients propose it. */
 export interface KvCommand {
