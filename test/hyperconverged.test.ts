@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { connect, O_CREAT, O_RDONLY, O_WRONLY, type SandstoreClient } from "../src/index.ts";
 import { freePorts } from "./helpers/kv-cluster.ts";
-import { CLI, waitFor } from "./helpers/node-process.ts";
+import { CLI, runCli, waitFor } from "./helpers/node-process.ts";
 
 const MiB = 1024 * 1024;
 
@@ -128,8 +128,20 @@ describe("hyperconverged: three node processes", () => {
 
   test("a leader is elected within 2 s and every node names it", async () => {
     const started = Date.now();
-    await cluster.leader(2000);
+    const leader = await cluster.leader(2000);
     assert.ok(Date.now() - started <= 2000);
+    const status = JSON.parse(
+      (
+        await runCli(["status", "--json", "--cluster", cluster.addresses[(leader + 1) % 3]!])
+      ).stdout.toString(),
+    );
+    assert.equal(status.leaderId, `n${leader + 1}`);
+    assert.equal(status.nodes.length, 3);
+    assert.ok(
+      status.nodes.every((n: { live: boolean }) => n.live),
+      "every member reports itself",
+    );
+    assert.equal(status.nodes.filter((n: { role: string }) => n.role === "leader").length, 1);
   });
 
   test("a file written through a follower reads back through every node, each chunk on 3 disks", async () => {
@@ -161,6 +173,7 @@ describe("hyperconverged: three node processes", () => {
     await writeFile(client, "/before-failover", before);
     await cluster.kill(leader);
     const killedAt = Date.now();
+    const survivor = cluster.addresses[(leader + 1) % 3]!;
     let resumedAt = 0;
     await waitFor(
       async () => {
@@ -177,6 +190,11 @@ describe("hyperconverged: three node processes", () => {
     );
     assert.ok(resumedAt - killedAt < 2000, `writes resumed after ${resumedAt - killedAt} ms`);
     assert.deepEqual(await readFile(client, "/before-failover"), before);
+    const status = JSON.parse(
+      (await runCli(["status", "--json", "--cluster", survivor])).stdout.toString(),
+    );
+    const dead = status.nodes.find((n: { id: string }) => n.id === `n${leader + 1}`);
+    assert.equal(dead.role, "unreachable", "status names the node that does not answer");
     await writeFile(client, "/during-outage", Buffer.from("written with one node down"));
     await cluster.startNode(leader);
     await client.closeClient();

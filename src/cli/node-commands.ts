@@ -8,6 +8,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
+import { connect } from "../client/connect.ts";
 import { createLogger } from "../observability/logger.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
 import {
@@ -34,6 +35,7 @@ interface NodeFlags {
   clusterToken?: string;
   snapshotEntries?: number;
   replication?: number;
+  placement: "sorted" | "rendezvous";
 }
 
 /** Parses `id=host:port,...`; adds this node when the list leaves it out. */
@@ -131,6 +133,11 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
+    .addOption(
+      new Option("--placement <strategy>", "where chunk copies go")
+        .choices(["sorted", "rendezvous"])
+        .default("sorted"),
+    )
     .action(async (flags: NodeFlags) => {
       checkTopology(flags.topology, flags.membership);
       if (flags.peers && flags.topology === "single") {
@@ -159,6 +166,7 @@ export function registerNodeCommands(program: Command): void {
         clusterToken: flags.clusterToken,
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
+        placement: flags.placement,
       });
       // Test harnesses wait for this line to learn the real port.
       console.log(`sandstore node ${node.id} listening on ${node.address}`);
@@ -271,7 +279,23 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
     .option("--json", "machine-readable output")
     .action(async (options: { cluster: string; json?: boolean }) => {
       await withClient(options, async (client) => {
-        const status = await client.status();
+        const first = await client.status();
+        // Each member reports its own row; one that does not answer is shown as unreachable.
+        const nodes = await Promise.all(
+          first.nodes.map(async (node) => {
+            if (node.live) return node;
+            const other = connect(node.address, { retryForMs: 0, callTimeoutMs: 2000 });
+            try {
+              const reply = await other.status();
+              return reply.nodes.find((n) => n.id === node.id) ?? { ...node, role: "unreachable" };
+            } catch {
+              return { ...node, role: "unreachable" };
+            } finally {
+              await other.closeClient();
+            }
+          }),
+        );
+        const status = { ...first, nodes };
         if (options.json) {
           console.log(JSON.stringify(status));
           return;

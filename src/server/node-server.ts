@@ -135,6 +135,21 @@ export class NodeServer implements FileServiceApi {
     const status = this.o.control.status();
     const self = this.o.membership.self();
     const usage = this.o.chunkUsage();
+    // This node's own figures; the other members only by name, for a client to ask them.
+    const others = this.o.membership
+      .members()
+      .filter((member) => member.id !== self.id)
+      .map((member) => ({
+        id: member.id,
+        address: member.address,
+        role: "unknown",
+        term: 0,
+        commitIndex: 0,
+        appliedIndex: 0,
+        live: false,
+        chunkCount: 0,
+        chunkBytes: 0,
+      }));
     return {
       nodes: [
         {
@@ -148,6 +163,7 @@ export class NodeServer implements FileServiceApi {
           chunkCount: usage.chunks,
           chunkBytes: usage.bytes,
         },
+        ...others,
       ],
       leaderId: status.leaderId,
       topology: this.o.topology,

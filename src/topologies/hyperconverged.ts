@@ -16,6 +16,7 @@ import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
+import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "../replication/raft-replicator.ts";
@@ -74,7 +75,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     store,
     replicator,
     membership,
-    placement: new SortedPlacement(),
+    placement:
+      options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement(),
     replicationFactor,
   });
   const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken);

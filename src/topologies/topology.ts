@@ -29,6 +29,8 @@ export interface NodeOptions {
   readonly snapshotEntries?: number;
   /** Milliseconds per Raft tick. Default 50. */
   readonly tickMs?: number;
+  /** How chunk replicas are placed: `sorted` (the default, as the original did) or `rendezvous`. */
+  readonly placement?: "sorted" | "rendezvous";
 }
 
 /** A started node. */

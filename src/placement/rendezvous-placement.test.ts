@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { test } from "node:test";
+import { RendezvousPlacement } from "./rendezvous-placement.ts";
+
+const nodes = Array.from({ length: 6 }, (_, i) => ({ id: `n${i + 1}`, address: `h:${i}` }));
+const ids = Array.from({ length: 6000 }, () => randomBytes(16).toString("hex"));
+const placement = new RendezvousPlacement();
+
+test("rendezvous placement spreads chunks evenly over distinct nodes", () => {
+  const load = new Map<string, number>();
+  for (const id of ids) {
+    const chosen = placement.place(id, nodes, 3);
+    assert.equal(new Set(chosen.map((n) => n.id)).size, 3);
+    for (const n of chosen) load.set(n.id, (load.get(n.id) ?? 0) + 1);
+  }
+  const expected = (ids.length * 3) / nodes.length;
+  for (const [id, count] of load)
+    assert.ok(
+      Math.abs(count - expected) < expected * 0.1,
+      `${id} holds ${count}, expected about ${expected}`,
+    );
+  assert.deepEqual(
+    placement.place(ids[0]!, nodes, 3),
+    placement.place(ids[0]!, [...nodes].reverse(), 3),
+    "order of candidates does not matter",
+  );
+});
+
+test("when a node leaves, only the chunks it held move", () => {
+  const without = nodes.filter((n) => n.id !== "n3");
+  let moved = 0;
+  for (const id of ids) {
+    const before = placement.place(id, nodes, 3).map((n) => n.id);
+    const after = placement.place(id, without, 3).map((n) => n.id);
+    const kept = before.filter((n) => n !== "n3");
+    assert.deepEqual(
+      after.slice(0, kept.length).sort(),
+      kept.sort(),
+      "survivors keep their chunks",
+    );
+    if (before.includes("n3")) moved++;
+  }
+  assert.ok(moved < ids.length * 0.6, `${moved} of ${ids.length} chunks had a copy on n3`);
+});
