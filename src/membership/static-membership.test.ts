@@ -37,3 +37,50 @@ test("static membership refuses duplicate ids and a self that is not a member", 
     /unique/,
   );
 });
+
+test("with a probe, a member silent for longer than the suspicion time is not live", async () => {
+  let now = 1000;
+  const answering = new Set(["n1", "n3"]);
+  const m = new StaticMembership(
+    "n1",
+    [
+      { id: "n1", address: "h:1" },
+      { id: "n2", address: "h:2" },
+      { id: "n3", address: "h:3" },
+    ],
+    {
+      probe: async (node) => answering.has(node.id),
+      suspectAfterMs: 3000,
+      intervalMs: 60_000,
+      now: () => now,
+    },
+  );
+  assert.deepEqual(
+    m.liveMembers().map((n) => n.id),
+    ["n1", "n2", "n3"],
+    "members start live",
+  );
+  now += 2000;
+  await m.probeAll();
+  now += 2000;
+  assert.deepEqual(
+    m.liveMembers().map((n) => n.id),
+    ["n1", "n3"],
+    "n2 has been silent for 4 s",
+  );
+  answering.add("n2");
+  await m.probeAll();
+  assert.deepEqual(
+    m.liveMembers().map((n) => n.id),
+    ["n1", "n2", "n3"],
+    "an answer brings it back",
+  );
+  answering.clear();
+  now += 10_000;
+  assert.deepEqual(
+    m.liveMembers().map((n) => n.id),
+    ["n1"],
+    "this node is always live to itself",
+  );
+  await m.close();
+});

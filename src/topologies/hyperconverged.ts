@@ -36,8 +36,18 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
 
-  // Membership: the fixed member list; every node's one port serves clients and peers.
-  const membership = new StaticMembership(id, peers);
+  // Membership: the fixed member list, with a failure detector so placement skips dead nodes;
+  // every node's one port serves clients and peers.
+  const probes = new GrpcTransport();
+  const probeConnections = new Map(
+    peers.map((node) => [node.id, probes.connect(node.address, { callTimeoutMs: 800 })]),
+  );
+  const membership = new StaticMembership(id, peers, {
+    probe: async (node) => {
+      await probeConnections.get(node.id)?.status();
+      return true;
+    },
+  });
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
   // Stores: the namespace and this node's chunks.
@@ -125,6 +135,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       await raft.stop();
       await raftTransport.close();
       replicas.close();
+      await membership.close();
+      for (const connection of probeConnections.values()) connection.close();
       await store.close();
       await chunks.close();
       await unlock();
