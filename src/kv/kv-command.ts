@@ -3,10 +3,11 @@
  * the key, then the value (the rest).
  */
 
-/** Longest key in bytes (TitanStore had no limit; this bounds memory per key). */
+/**
+ * Longest key in bytes (TitanStore had no limit; this bounds memory per key). A value is
+ * bounded by the protocol's 1 MiB line limit.
+ */
 export const MAX_KEY_BYTES = 1024;
-/** Longest value in bytes: a value must fit in one protocol line. */
-export const MAX_VALUE_BYTES = 1024 * 1024;
 
 export type KvCommand =
   | { readonly op: "set"; readonly key: Buffer; readonly value: Buffer }
