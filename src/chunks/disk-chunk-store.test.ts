@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { open, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { CHUNK_BLOCK_SIZE, headerLength } from "./chunk-format.ts";
 import type { ChunkStore } from "./chunk-store.ts";
 import { DiskChunkStore } from "./disk-chunk-store.ts";
 import { MemoryChunkStore } from "./memory-chunk-store.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-chunks-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = temporaryDirectories("sandstore-chunks-");
 
 const id = (n: number) => n.toString(16).padStart(32, "0");
 

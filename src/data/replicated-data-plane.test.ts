@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import fc from "fast-check";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
@@ -18,15 +16,11 @@ import { localReplicaAccess, type ReplicaAccess } from "./replica-access.ts";
 import { ReplicatedDataPlane } from "./replicated-data-plane.ts";
 
 const CHUNK = 64 * 1024;
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryDirectories("sandstore-dp-");
 
 /** One node's planes in memory, with a replica access the test can wrap. */
 async function plane(wrap: (access: ReplicaAccess) => ReplicaAccess = (a) => a) {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-dp-"));
-  dirs.push(dir);
+  const dir = await tempDir("sandstore-dp-");
   const store = new MemoryMetadataStore({ chunkSize: CHUNK });
   const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
   await replicator.start();

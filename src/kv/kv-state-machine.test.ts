@@ -1,19 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import type { Entry } from "../raft/node.ts";
 import { encodeKvCommand } from "./kv-command.ts";
 import { LmdbKvStateMachine } from "./kv-state-machine.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryDirectories("sandstore-kv-");
 async function machine(): Promise<LmdbKvStateMachine> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-kv-"));
-  dirs.push(dir);
+  const dir = await tempDir("sandstore-kv-");
   return new LmdbKvStateMachine(dir);
 }
 const set = (index: number, key: string, value: string): Entry => ({

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import fc from "fast-check";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
@@ -11,14 +9,10 @@ import { MemoryMetadataStore } from "./memory-metadata-store.ts";
 import type { MetadataStore } from "./metadata-store.ts";
 
 const CHUNK = 4096;
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryDirectories("sandstore-ns-");
 
 async function lmdbStore(): Promise<MetadataStore> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-ns-"));
-  dirs.push(dir);
+  const dir = await tempDir("sandstore-ns-");
   return new LmdbMetadataStore({ path: dir, chunkSize: CHUNK });
 }
 
@@ -377,8 +371,7 @@ test("property: memory and lmdb stores agree on every result and state; replay i
 });
 
 test("property: a snapshot restores into another store (of either kind) exactly, replacing what it had", async () => {
-  const snapDir = await mkdtemp(join(tmpdir(), "sandstore-ns-snap-"));
-  dirs.push(snapDir);
+  const snapDir = await tempDir("sandstore-ns-snap-");
   await fc.assert(
     fc.asyncProperty(fc.array(arbitraryCommand, { maxLength: 40 }), async (commands) => {
       const source = await lmdbStore();

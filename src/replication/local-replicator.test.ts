@@ -1,23 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import type { SandstoreError } from "../common/errors.ts";
 import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
 import type { LogEntry, MetadataCommand, MetadataStore } from "../metadata/metadata-store.ts";
 import { LocalReplicator } from "./local-replicator.ts";
 import { encodeEntryRecord } from "./local-wal.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-repl-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = temporaryDirectories("sandstore-repl-");
 
 const commands: MetadataCommand[] = [
   {

@@ -1,18 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import type { LogEntry } from "../metadata/metadata-store.ts";
 import { encodeEntryRecord, LocalWal, WalCorruptionError } from "./local-wal.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = temporaryDirectories("sandstore-wal-");
 async function walPath(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-wal-"));
-  dirs.push(dir);
+  const dir = await tempDir("sandstore-wal-");
   return join(dir, "metadata.wal");
 }
 

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { NotLeaderError } from "../common/errors.ts";
 import type { MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
@@ -10,10 +9,7 @@ import type { Message } from "../raft/node.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "./raft-replicator.ts";
 
-const roots: string[] = [];
-after(async () => {
-  for (const root of roots) await rm(root, { recursive: true, force: true });
-});
+const tempDir = temporaryDirectories("sandstore-raft-repl-");
 
 const ids = ["m1", "m2", "m3"];
 const mkdir = (path: string): MetadataCommand => ({
@@ -25,8 +21,7 @@ const mkdir = (path: string): MetadataCommand => ({
 
 /** Three replicators on real disk storage, joined by an in-process transport. */
 async function group(snapshotEntries = 10_000) {
-  const root = await mkdtemp(join(tmpdir(), "sandstore-raft-repl-"));
-  roots.push(root);
+  const root = await tempDir("sandstore-raft-repl-");
   const replicas = new Map<string, { replicator: RaftReplicator; store: MemoryMetadataStore }>();
   const start = async (id: string) => {
     const store = new MemoryMetadataStore({ chunkSize: 4096 });

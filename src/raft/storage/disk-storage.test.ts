@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../../test/helpers/temp-dirs.ts";
 import type { Entry } from "../core/types.ts";
 import { DiskStorage } from "./disk-storage.ts";
 import { WalCorruptionError } from "./wal-record.ts";
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "sandstore-raft-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = temporaryDirectories("sandstore-raft-");
 const conf = { voters: ["a", "b", "c"], learners: [] };
 const entry = (index: number, term = 1, size = 10): Entry => ({
   index,
