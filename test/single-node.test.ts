@@ -474,7 +474,7 @@ describe("the sandstore command", () => {
     assert.equal((await runCli(["bogus"], env)).code, 2);
     assert.equal((await runCli(["put", "only-one-arg"], env)).code, 2);
     assert.equal((await runCli(["node", "--id", "x"], env)).code, 2);
-    assert.equal((await runCli(["up", "--nodes", "3"], env)).code, 2);
+    assert.equal((await runCli(["up", "--topology", "single", "--nodes", "3"], env)).code, 2);
     assert.equal(
       (await runCli(["node", "--id", "x", "--listen", "nope", "--data-dir", "/tmp/x"], env)).code,
       2,

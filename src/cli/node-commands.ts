@@ -35,6 +35,7 @@ interface NodeFlags {
   clusterToken?: string;
   snapshotEntries?: number;
   replication?: number;
+  repairIntervalMs?: number;
   placement: "sorted" | "rendezvous";
 }
 
@@ -133,6 +134,11 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
+    .option(
+      "--repair-interval-ms <ms>",
+      "time between repair passes on the leader (default 10000)",
+      positiveInteger,
+    )
     .addOption(
       new Option("--placement <strategy>", "where chunk copies go")
         .choices(["sorted", "rendezvous"])
@@ -166,6 +172,7 @@ export function registerNodeCommands(program: Command): void {
         clusterToken: flags.clusterToken,
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
+        repairIntervalMs: flags.repairIntervalMs,
         placement: flags.placement,
       });
       // Test harnesses wait for this line to learn the real port.
@@ -177,7 +184,7 @@ export function registerNodeCommands(program: Command): void {
     .command("up")
     .description("run a local cluster in the foreground; Ctrl-C stops it")
     .option("--nodes <n>", "how many nodes", positiveInteger)
-    .addOption(new Option("--topology <name>", "topology").default("single"))
+    .addOption(new Option("--topology <name>", "topology").default("hyperconverged"))
     .option("--data-dir <dir>", "data directory; node i keeps its data in DIR/nI", "./.sandstore")
     .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
     .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))

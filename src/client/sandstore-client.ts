@@ -7,11 +7,12 @@
  * A read through a descriptor sees that descriptor's own buffered writes; other descriptors
  * and clients see data once `fsync` or `close` returned.
  */
+import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { fsError, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
-import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import { type ClientSession, FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
 import type { Connection, Transport } from "../transport/transport.ts";
 
 /** Open flags, with Linux's values. */
@@ -34,6 +35,11 @@ export const SEEK_END = 2;
 const READ_CALL_BYTES = 64 * 1024 * 1024;
 /** Redirects followed for one call before giving up: bounds a redirect loop. */
 const MAX_REDIRECTS = 5;
+/**
+ * Mutations in flight per client; more wait. Below the cluster's MAX_SESSION_RESULTS, so
+ * every unanswered mutation's result is remembered for its retry.
+ */
+const MAX_MUTATIONS_IN_FLIGHT = 128;
 
 /** What `stat` returns. Times are ms since the epoch. */
 export interface Stats {
@@ -114,6 +120,11 @@ export class SandstoreClient {
   private current: string;
   private readonly descriptors = new Map<number, Descriptor>();
   private nextFd = 3;
+  /** This client's session: a random id, and its mutations numbered from 1. */
+  private readonly clientId = randomBytes(16).toString("hex");
+  private nextSequence = 1;
+  private readonly unanswered = new Set<number>();
+  private readonly mutationSlotWaiters: Array<() => void> = [];
 
   constructor(private readonly options: SandstoreClientOptions) {
     if (options.cluster.length === 0)
@@ -132,37 +143,42 @@ export class SandstoreClient {
 
   async mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
     const p = normalizePath(path);
-    await this.mutate((c) =>
-      c.mkdir({ path: p, mode: options.mode ?? 0o755, recursive: options.recursive ?? false }),
+    await this.mutate((c, session) =>
+      c.mkdir({
+        path: p,
+        mode: options.mode ?? 0o755,
+        recursive: options.recursive ?? false,
+        session,
+      }),
     );
   }
 
   async rmdir(path: string): Promise<void> {
     const p = normalizePath(path);
-    await this.mutate((c) => c.rmdir({ path: p }));
+    await this.mutate((c, session) => c.rmdir({ path: p, session }));
   }
 
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
-    await this.mutate((c) => c.unlink({ path: p }));
+    await this.mutate((c, session) => c.unlink({ path: p, session }));
   }
 
   /** Renames `from` to `to`, replacing an existing `to` as POSIX rename(2) does. */
   async rename(from: string, to: string): Promise<void> {
     const f = normalizePath(from);
     const t = normalizePath(to);
-    await this.mutate((c) => c.rename({ from: f, to: t }));
+    await this.mutate((c, session) => c.rename({ from: f, to: t, session }));
   }
 
   async truncate(path: string, size: number): Promise<void> {
     const p = normalizePath(path);
     checkNonNegative(size, "size", p);
-    await this.mutate((c) => c.setAttr({ path: p, size }));
+    await this.mutate((c, session) => c.setAttr({ path: p, size, session }));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     const p = normalizePath(path);
-    await this.mutate((c) => c.setAttr({ path: p, mode }));
+    await this.mutate((c, session) => c.setAttr({ path: p, mode, session }));
   }
 
   /** Sets access and modification times, in ms since the epoch. */
@@ -170,8 +186,8 @@ export class SandstoreClient {
     const p = normalizePath(path);
     checkNonNegative(atimeMs, "atime", p);
     checkNonNegative(mtimeMs, "mtime", p);
-    await this.mutate((c) =>
-      c.setAttr({ path: p, atimeMs: Math.floor(atimeMs), mtimeMs: Math.floor(mtimeMs) }),
+    await this.mutate((c, session) =>
+      c.setAttr({ path: p, atimeMs: Math.floor(atimeMs), mtimeMs: Math.floor(mtimeMs), session }),
     );
   }
 
@@ -208,12 +224,13 @@ export class SandstoreClient {
     let inode: Inode;
     let chunkSize: number;
     if (flags & O_CREAT) {
-      const reply = await this.mutate((c) =>
+      const reply = await this.mutate((c, session) =>
         c.create({
           path: p,
           mode,
           exclusive: (flags & O_EXCL) !== 0,
           truncate: (flags & O_TRUNC) !== 0,
+          session,
         }),
       );
       inode = required(reply.inode, p);
@@ -224,7 +241,8 @@ export class SandstoreClient {
       chunkSize = reply.chunkSize;
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
       if (flags & O_TRUNC && inode.size > 0) {
-        inode = required((await this.mutate((c) => c.setAttr({ path: p, size: 0 }))).inode, p);
+        const reply = await this.mutate((c, session) => c.setAttr({ path: p, size: 0, session }));
+        inode = required(reply.inode, p);
       }
     }
     if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
@@ -456,7 +474,7 @@ export class SandstoreClient {
       offsetInSlot: dirty.start,
       path: d.path,
     };
-    d.flushing = this.mutate((c) => c.writeChunk(header, data)).then(
+    d.flushing = this.mutate((c, session) => c.writeChunk({ ...header, session }, data)).then(
       (reply) => {
         d.size = Math.max(d.size, reply.inode?.size ?? 0);
       },
@@ -494,11 +512,33 @@ export class SandstoreClient {
   }
 
   private query<T>(call: (connection: Connection) => Promise<T>): Promise<T> {
-    return this.invoke(call, true);
+    return this.invoke(call);
   }
 
-  private mutate<T>(call: (connection: Connection) => Promise<T>): Promise<T> {
-    return this.invoke(call, false);
+  /**
+   * Runs a mutation under the next sequence number of this client's session. Every retry
+   * carries the same number, so the cluster applies it once however many attempts reach it.
+   */
+  private async mutate<T>(
+    call: (connection: Connection, session: ClientSession) => Promise<T>,
+  ): Promise<T> {
+    while (this.unanswered.size >= MAX_MUTATIONS_IN_FLIGHT) {
+      await new Promise<void>((resolve) => this.mutationSlotWaiters.push(resolve));
+    }
+    const sequence = this.nextSequence++;
+    this.unanswered.add(sequence);
+    try {
+      const session = {
+        clientId: this.clientId,
+        sequence,
+        // The oldest mutation still waiting for its reply: everything below it was answered.
+        acknowledgedBelow: Math.min(...this.unanswered),
+      };
+      return await this.invoke((connection) => call(connection, session));
+    } finally {
+      this.unanswered.delete(sequence);
+      this.mutationSlotWaiters.shift()?.();
+    }
   }
 
   private connection(address: string): Connection {
@@ -513,16 +553,12 @@ export class SandstoreClient {
   }
 
   /**
-   * Runs `call` against the current node. Follows NOT_LEADER hints, and waits out elections
-   * (a NOT_LEADER without a leader means the command was not applied, so retrying is safe).
-   * An unavailable node sends later calls to the next seed; reads (`retryable`) are retried
-   * there at once, mutations are not, because one that reached a node before it failed may
-   * have been applied. Gives up when `retryForMs` passes.
+   * Runs `call` against the current node. Follows NOT_LEADER hints and waits out elections.
+   * An unavailable node, or one that timed out, sends the call to the next seed. Retrying is
+   * safe for reads, and for mutations because they carry their session (`mutate`). Gives up
+   * when `retryForMs` passes, with the last error (EAGAIN or ETIMEDOUT).
    */
-  private async invoke<T>(
-    call: (connection: Connection) => Promise<T>,
-    retryable: boolean,
-  ): Promise<T> {
+  private async invoke<T>(call: (connection: Connection) => Promise<T>): Promise<T> {
     const deadline = Date.now() + (this.options.retryForMs ?? 10_000);
     let redirects = 0;
     let attempt = 0;
@@ -536,10 +572,13 @@ export class SandstoreClient {
           this.current = error.leaderAddress;
           continue;
         }
+        // Errors about no path are about the cluster, not the file: worth another node.
         const unavailable =
-          error instanceof SandstoreError && error.code === "EAGAIN" && error.path === "";
+          error instanceof SandstoreError &&
+          (error.code === "EAGAIN" || error.code === "ETIMEDOUT") &&
+          error.path === "";
         if (unavailable) this.current = this.seeds[++attempt % this.seeds.length]!;
-        if (!(noLeaderYet || (unavailable && retryable)) || Date.now() >= deadline) throw error;
+        if (!(noLeaderYet || unavailable) || Date.now() >= deadline) throw error;
         attempt++;
         // Backoff with jitter, capped, so a restarting cluster is not hammered.
         const delay = Math.min(1000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);

@@ -7,8 +7,9 @@
  * SandstoreError with a POSIX code and the path, or NotLeaderError.
  */
 
+import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
-import type { ChunkSlot, DirPage, Inode } from "../metadata/metadata-store.ts";
+import type { ChunkSlot, DirPage, Inode, SlotCursor } from "../metadata/metadata-store.ts";
 import type { ReplicatorStatus } from "../replication/metadata-replicator.ts";
 
 /** Read options. `stale: true` skips the read barrier: faster, possibly out of date. */
@@ -44,6 +45,8 @@ export interface WriteIntent {
   readonly targets: readonly NodeInfo[];
   /** Durable copies needed before the commit may be proposed (W). */
   readonly writeQuorum: number;
+  /** The client's session: the commit is applied once however often the write is retried. */
+  readonly session: ClientSession | undefined;
 }
 
 /** What phase one produced: the new chunk as the replicas that made it durable hold it. */
@@ -70,21 +73,30 @@ export interface ReadPlan {
   readonly chunkSize: number;
 }
 
+/**
+ * Mutations take the client's session (`ClientSession`): a retried mutation with the same
+ * session and sequence is applied once and answered with the first result.
+ */
 export interface ControlPlane {
   /** The chunk size of the cluster in bytes. */
   chunkSize(): number;
 
   stat(path: string, options?: ReadOptions): Promise<Inode>;
-  create(path: string, options: CreateOptions): Promise<Inode>;
-  mkdir(path: string, mode: number, recursive: boolean): Promise<Inode>;
-  rmdir(path: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  setAttr(path: string, changes: AttrChanges): Promise<Inode>;
+  create(path: string, options: CreateOptions, session?: ClientSession): Promise<Inode>;
+  mkdir(path: string, mode: number, recursive: boolean, session?: ClientSession): Promise<Inode>;
+  rmdir(path: string, session?: ClientSession): Promise<void>;
+  unlink(path: string, session?: ClientSession): Promise<void>;
+  rename(from: string, to: string, session?: ClientSession): Promise<void>;
+  setAttr(path: string, changes: AttrChanges, session?: ClientSession): Promise<Inode>;
   readDir(path: string, afterName: string, limit: number, options?: ReadOptions): Promise<DirPage>;
 
   /** Phase one's start: a new chunk id and targets for slot `slotIndex` of file `inodeId`. */
-  prepareWrite(inodeId: number, slotIndex: number, path: string): Promise<WriteIntent>;
+  prepareWrite(
+    inodeId: number,
+    slotIndex: number,
+    path: string,
+    session?: ClientSession,
+  ): Promise<WriteIntent>;
   /** Phase two: the conditional metadata commit of a chunk written under `intent`. */
   commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome>;
   /** The inode and slots covering [offset, offset + length) of file `inodeId`. */
@@ -96,8 +108,37 @@ export interface ControlPlane {
     options?: ReadOptions,
   ): Promise<ReadPlan>;
 
-  /** True when committed metadata references the chunk (garbage collection asks). */
-  isChunkReferenced(chunkId: string): boolean;
+  /**
+   * The nodes this node's committed metadata lists as holding the chunk, undefined when no
+   * file references it (garbage collection asks; on the leader this is current).
+   */
+  chunkReplicas(chunkId: string): readonly string[] | undefined;
+
+  /**
+   * Up to `limit` chunk slots after `after`, in order, read behind the read barrier: repair's
+   * walk over every chunk.
+   */
+  scanChunkSlots(
+    after: SlotCursor | undefined,
+    limit: number,
+  ): Promise<Array<{ inodeId: number; slot: ChunkSlot }>>;
+
+  /**
+   * Records that a slot's chunk now has copies on `replicas` (repair). False when the slot
+   * no longer points at that chunk: a write replaced it, and the repair is moot.
+   */
+  recordReplicas(
+    inodeId: number,
+    slotIndex: number,
+    chunkId: string,
+    replicas: readonly string[],
+  ): Promise<boolean>;
+
+  /** True while this node leads the metadata group: background maintenance runs only there. */
+  isLeader(): boolean;
+
+  /** SHA-256 of the metadata state at the applied index (see `MetadataStore.stateHash`). */
+  stateHash(): string;
 
   status(): ReplicatorStatus & { inodes: number; chunks: number };
 }

@@ -6,9 +6,19 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Errno, fsError, isErrno, SandstoreError } from "../common/errors.ts";
-import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
+import {
+  type ClientSession,
+  FileType,
+  type MetadataCommand,
+} from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
-import type { CommandResult, DirPage, Inode, MetadataStore } from "../metadata/metadata-store.ts";
+import type {
+  CommandResult,
+  DirPage,
+  Inode,
+  MetadataStore,
+  SlotCursor,
+} from "../metadata/metadata-store.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import type { MetadataReplicator } from "../replication/metadata-replicator.ts";
 import type {
@@ -59,8 +69,9 @@ export class ReplicatedControlPlane implements ControlPlane {
     return this.o.store.stat(path);
   }
 
-  async create(path: string, options: CreateOptions): Promise<Inode> {
+  async create(path: string, options: CreateOptions, session?: ClientSession): Promise<Inode> {
     return this.mutate(path, {
+      session,
       command: {
         $case: "create",
         value: {
@@ -76,8 +87,14 @@ export class ReplicatedControlPlane implements ControlPlane {
     });
   }
 
-  async mkdir(path: string, mode: number, recursive: boolean): Promise<Inode> {
+  async mkdir(
+    path: string,
+    mode: number,
+    recursive: boolean,
+    session?: ClientSession,
+  ): Promise<Inode> {
     return this.mutate(path, {
+      session,
       command: {
         $case: "mkdir",
         value: { path, mode, uid: 0, gid: 0, recursive, nowMs: this.now() },
@@ -85,23 +102,41 @@ export class ReplicatedControlPlane implements ControlPlane {
     });
   }
 
-  async rmdir(path: string): Promise<void> {
-    await this.propose(path, { command: { $case: "rmdir", value: { path, nowMs: this.now() } } });
+  async rmdir(path: string, session?: ClientSession): Promise<void> {
+    await this.propose(path, {
+      session,
+      command: { $case: "rmdir", value: { path, nowMs: this.now() } },
+    });
   }
 
-  async unlink(path: string): Promise<void> {
-    await this.propose(path, { command: { $case: "unlink", value: { path, nowMs: this.now() } } });
+  async unlink(path: string, session?: ClientSession): Promise<void> {
+    await this.propose(path, {
+      session,
+      command: { $case: "unlink", value: { path, nowMs: this.now() } },
+    });
   }
 
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, session?: ClientSession): Promise<void> {
     await this.propose(from, {
+      session,
       command: { $case: "rename", value: { from, to, nowMs: this.now() } },
     });
   }
 
-  async setAttr(path: string, changes: AttrChanges): Promise<Inode> {
+  async setAttr(path: string, changes: AttrChanges, session?: ClientSession): Promise<Inode> {
     return this.mutate(path, {
-      command: { $case: "setAttr", value: { path, ...changes, nowMs: this.now() } },
+      session,
+      command: {
+        $case: "setAttr",
+        value: {
+          path,
+          mode: changes.mode,
+          size: changes.size,
+          atimeMs: changes.atimeMs,
+          mtimeMs: changes.mtimeMs,
+          nowMs: this.now(),
+        },
+      },
     });
   }
 
@@ -115,7 +150,12 @@ export class ReplicatedControlPlane implements ControlPlane {
     return this.o.store.readDir(path, afterName, limit);
   }
 
-  async prepareWrite(inodeId: number, slotIndex: number, path: string): Promise<WriteIntent> {
+  async prepareWrite(
+    inodeId: number,
+    slotIndex: number,
+    path: string,
+    session?: ClientSession,
+  ): Promise<WriteIntent> {
     await this.o.replicator.readBarrier();
     const inode = this.regularFile(inodeId, path);
     const [current] = this.o.store.chunkSlots(inode.id, slotIndex, slotIndex + 1);
@@ -130,11 +170,12 @@ export class ReplicatedControlPlane implements ControlPlane {
     if (targets.length < writeQuorum) {
       throw fsError("EAGAIN", path, `${targets.length} live nodes, a write needs ${writeQuorum}`);
     }
-    return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum };
+    return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session };
   }
 
   async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
     const result = await this.o.replicator.propose({
+      session: intent.session,
       command: {
         $case: "commitChunk",
         value: {
@@ -177,8 +218,39 @@ export class ReplicatedControlPlane implements ControlPlane {
     return { inode, slots, chunkSize };
   }
 
-  isChunkReferenced(chunkId: string): boolean {
-    return this.o.store.isChunkReferenced(chunkId);
+  chunkReplicas(chunkId: string): readonly string[] | undefined {
+    return this.o.store.chunkReplicas(chunkId);
+  }
+
+  async scanChunkSlots(after: SlotCursor | undefined, limit: number) {
+    await this.o.replicator.readBarrier();
+    return this.o.store.scanChunkSlots(after, limit);
+  }
+
+  async recordReplicas(
+    inodeId: number,
+    slotIndex: number,
+    chunkId: string,
+    replicas: readonly string[],
+  ): Promise<boolean> {
+    const result = await this.o.replicator.propose({
+      session: undefined,
+      command: {
+        $case: "recordReplicas",
+        value: { inodeId, slotIndex, chunkId, replicas: [...replicas] },
+      },
+    });
+    if (result.errno === "EAGAIN" || result.errno === "ENOENT") return false;
+    this.unwrap(`inode ${inodeId}`, result);
+    return true;
+  }
+
+  isLeader(): boolean {
+    return this.o.replicator.status().role === "leader";
+  }
+
+  stateHash(): string {
+    return this.o.store.stateHash();
   }
 
   status() {

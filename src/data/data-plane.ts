@@ -5,6 +5,7 @@
  */
 
 import type { ReadOptions } from "../control/control-plane.ts";
+import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { Inode } from "../metadata/metadata-store.ts";
 
 /** Largest piece of data in one message, both ways: bounds memory per message. */
@@ -16,7 +17,8 @@ export interface DataPlane {
    * new chunk holding the old bytes with this range replaced. Resolves with the inode after
    * the commit (durable on W replicas, metadata committed). Concurrent writers of one slot
    * serialize; each one's range lands whole. Fails with ENOENT when the file was removed,
-   * EINVAL when the range leaves the slot, EAGAIN when too few replicas are live.
+   * EINVAL when the range leaves the slot, EAGAIN when too few replicas are live. With a
+   * client session, a retried write commits once.
    */
   writeRange(
     inodeId: number,
@@ -24,6 +26,7 @@ export interface DataPlane {
     offsetInSlot: number,
     data: Buffer,
     path: string,
+    session?: ClientSession,
   ): Promise<Inode>;
 
   /**

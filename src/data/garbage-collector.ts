@@ -1,17 +1,27 @@
 /**
- * Garbage collection of chunks: deletes chunks that no committed metadata references and that
- * are not being written, once they are older than a grace period. Runs on start, then on an
- * interval, a bounded number of deletions per pass.
+ * Garbage collection of chunks: on each node it is told about, deletes the copies that no
+ * committed metadata lists on that node (an aborted or superseded write, a removed file, a
+ * copy repair moved elsewhere) and that are not being written, once they are older than a
+ * grace period. In a cluster it runs on the leader only (`shouldRun`), whose metadata is
+ * current, and reaches every node through `ReplicaAccess`. Each pass does a bounded number of
+ * deletions.
  */
-import type { ChunkStore } from "../chunks/chunk-store.ts";
+import type { ReplicaAccess } from "./replica-access.ts";
 
 export interface GarbageCollectorOptions {
-  readonly store: ChunkStore;
-  /** True when committed metadata references the chunk. */
-  readonly isReferenced: (chunkId: string) => boolean;
-  /** True while a write of the chunk is between prepare and commit. */
+  readonly replicas: ReplicaAccess;
+  /** Ids of the nodes to collect on now (the live ones). */
+  readonly nodes: () => readonly string[];
+  /** True when committed metadata lists a copy of `chunkId` on `nodeId`. */
+  readonly isWanted: (nodeId: string, chunkId: string) => boolean;
+  /** True while a write of the chunk is between prepare and commit on this node. */
   readonly isWriteInFlight: (chunkId: string) => boolean;
-  /** Chunks younger than this are left alone (a write elsewhere may be about to commit). */
+  /** False while this node should not collect (a follower); checked before every pass. */
+  readonly shouldRun?: () => boolean;
+  /**
+   * Chunks younger than this are left alone: a write coordinated by another node may be
+   * about to commit them, and this node cannot see it in flight.
+   */
   readonly graceMs: number;
   /** Time between passes. */
   readonly intervalMs: number;
@@ -27,6 +37,10 @@ export class GarbageCollector {
   private stopped = false;
   /** Chunks deleted since start. */
   deletedTotal = 0;
+  /** Completed passes since start. */
+  passes = 0;
+  /** When the last pass finished, ms since the epoch; 0 before the first. */
+  lastPassMs = 0;
 
   constructor(private readonly o: GarbageCollectorOptions) {}
 
@@ -38,7 +52,8 @@ export class GarbageCollector {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.collect()
+      const pass = this.o.shouldRun === undefined || this.o.shouldRun() ? this.collect() : null;
+      this.running = Promise.resolve(pass)
         .catch((error) => this.o.onError?.(error))
         .finally(() => this.schedule(this.o.intervalMs));
     }, delayMs);
@@ -51,19 +66,31 @@ export class GarbageCollector {
     const cutoff = Date.now() - this.o.graceMs;
     let deleted = 0;
     let failed = 0;
-    for (const chunk of await this.o.store.listChunks()) {
-      if (deleted + failed >= limit || this.stopped) break;
-      if (chunk.writtenAtMs > cutoff) continue;
-      if (this.o.isWriteInFlight(chunk.id) || this.o.isReferenced(chunk.id)) continue;
+    for (const nodeId of this.o.nodes()) {
+      let listing: Awaited<ReturnType<ReplicaAccess["listChunks"]>>;
       try {
-        await this.o.store.deleteChunk(chunk.id);
-        deleted++;
+        listing = await this.o.replicas.listChunks(nodeId);
       } catch (error) {
-        failed++;
+        // An unreachable node is collected on a later pass.
         this.o.onError?.(error);
+        continue;
+      }
+      for (const chunk of listing) {
+        if (deleted + failed >= limit || this.stopped) break;
+        if (chunk.writtenAtMs > cutoff) continue;
+        if (this.o.isWriteInFlight(chunk.id) || this.o.isWanted(nodeId, chunk.id)) continue;
+        try {
+          await this.o.replicas.deleteChunk(nodeId, chunk.id);
+          deleted++;
+        } catch (error) {
+          failed++;
+          this.o.onError?.(error);
+        }
       }
     }
     this.deletedTotal += deleted;
+    this.passes++;
+    this.lastPassMs = Date.now();
     this.o.onPass?.({ deleted, failed });
     return { deleted, failed };
   }

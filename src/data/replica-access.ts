@@ -3,8 +3,10 @@
  * nodes over the transport. The single topology has only the local store.
  */
 
+import { crc32c } from "@node-rs/crc32";
 import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
+import type { ChunkSlot } from "../metadata/metadata-store.ts";
 
 export interface ReplicaAccess {
   /** Writes a chunk on node `nodeId`; durable there when it resolves. */
@@ -13,6 +15,8 @@ export interface ReplicaAccess {
   readChunk(nodeId: string, chunkId: string, offset: number, length: number): Promise<Buffer>;
   /** Removes a chunk on node `nodeId`; a missing chunk is not an error. */
   deleteChunk(nodeId: string, chunkId: string): Promise<void>;
+  /** Every chunk node `nodeId` holds (checksums not included: 0). */
+  listChunks(nodeId: string): Promise<ChunkInfo[]>;
 }
 
 /** Access to this node's own store only; any other node is unreachable (EAGAIN). */
@@ -34,5 +38,44 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
       check(nodeId, chunkId);
       await store.deleteChunk(chunkId);
     },
+    async listChunks(nodeId) {
+      check(nodeId, "listing");
+      return store.listChunks();
+    },
   };
+}
+
+/**
+ * The whole chunk of `slot` from the first of `nodeIds` whose copy matches the slot's
+ * checksum: the source for a repair. `chunkSize` bounds the read. Throws the last failure
+ * (EIO when every copy was damaged) when none does.
+ */
+export async function readVerifiedChunk(
+  replicas: ReplicaAccess,
+  slot: ChunkSlot,
+  nodeIds: readonly string[],
+  chunkSize: number,
+): Promise<Buffer> {
+  let lastError: unknown = fsError("EIO", `chunk ${slot.chunkId}`, "no replica to read from");
+  for (const nodeId of nodeIds) {
+    try {
+      const bytes = await replicas.readChunk(nodeId, slot.chunkId, 0, chunkSize);
+      if (crc32c(bytes) === slot.checksum) return bytes;
+      lastError = fsError("EIO", `chunk ${slot.chunkId}`, `copy on ${nodeId} fails its checksum`);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** Replaces the copy of a chunk on `nodeId` with `bytes` (a damaged copy refuses a write). */
+export async function rewriteCopy(
+  replicas: ReplicaAccess,
+  nodeId: string,
+  chunkId: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  await replicas.deleteChunk(nodeId, chunkId);
+  await replicas.writeChunk(nodeId, chunkId, bytes);
 }

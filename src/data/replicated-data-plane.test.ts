@@ -162,8 +162,9 @@ test("garbage collection deletes unreferenced chunks, never referenced or in-fli
   const stray = "f".repeat(32);
   await p.chunks.writeChunk(stray, Buffer.from("in flight"));
   const gc = new GarbageCollector({
-    store: p.chunks,
-    isReferenced: (id) => p.control.isChunkReferenced(id),
+    replicas: localReplicaAccess("n1", p.chunks),
+    nodes: () => ["n1"],
+    isWanted: (node, id) => p.control.chunkReplicas(id)?.includes(node) ?? false,
     isWriteInFlight: (id) => id === stray,
     graceMs: 0,
     intervalMs: 1000,
@@ -174,8 +175,9 @@ test("garbage collection deletes unreferenced chunks, never referenced or in-fli
   assert.deepEqual(left, [p.store.chunkSlots(p.file.id, 0, 1)[0]!.chunkId, stray].sort());
   assert.equal((await p.read(0, 100)).toString(), "version two");
   const young = new GarbageCollector({
-    store: p.chunks,
-    isReferenced: () => false,
+    replicas: localReplicaAccess("n1", p.chunks),
+    nodes: () => ["n1"],
+    isWanted: () => false,
     isWriteInFlight: () => false,
     graceMs: 60_000,
     intervalMs: 1000,

@@ -5,20 +5,31 @@
 import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
 import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
+import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { ChunkSlot, Inode } from "../metadata/metadata-store.ts";
 import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
-import type { ReplicaAccess } from "./replica-access.ts";
+import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
 
 /** Lost races to retry before giving up with EAGAIN: each retry means another writer won. */
 const MAX_WRITE_CONFLICTS = 16;
+/**
+ * Read repairs running at once; a bad copy found while this many run is left to the next
+ * read or the leader's repair pass, so a burst of damage cannot pile up work.
+ */
+const MAX_READ_REPAIRS = 4;
 
 export class ReplicatedDataPlane implements DataPlane {
   private readonly inFlight = new Set<string>();
+  /** Copies being rewritten by read repair, as `node/chunk`. */
+  private readonly repairing = new Set<string>();
+  /** Copies read repair rewrote since start. */
+  readRepairsTotal = 0;
 
   constructor(
     private readonly control: ControlPlane,
     private readonly coordinator: TransactionCoordinator,
     private readonly replicas: ReplicaAccess,
+    private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
   async writeRange(
@@ -27,6 +38,7 @@ export class ReplicatedDataPlane implements DataPlane {
     offsetInSlot: number,
     data: Buffer,
     path: string,
+    session?: ClientSession,
   ): Promise<Inode> {
     const chunkSize = this.control.chunkSize();
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
@@ -34,7 +46,7 @@ export class ReplicatedDataPlane implements DataPlane {
     }
     const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
     for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
-      const intent = await this.control.prepareWrite(inodeId, slotIndex, path);
+      const intent = await this.control.prepareWrite(inodeId, slotIndex, path, session);
       const chunk = await this.merge(intent.current, offsetInSlot, data, path);
       this.inFlight.add(intent.chunkId);
       try {
@@ -98,11 +110,29 @@ export class ReplicatedDataPlane implements DataPlane {
     }
   }
 
+  private repairCopies(slot: ChunkSlot, bad: readonly string[], good: string): void {
+    for (const nodeId of bad) {
+      const key = `${nodeId}/${slot.chunkId}`;
+      if (this.repairing.has(key) || this.repairing.size >= MAX_READ_REPAIRS) continue;
+      this.repairing.add(key);
+      readVerifiedChunk(this.replicas, slot, [good], this.control.chunkSize())
+        .then((bytes) => rewriteCopy(this.replicas, nodeId, slot.chunkId, bytes))
+        .then(
+          () => this.readRepairsTotal++,
+          (error) => this.onError(error),
+        )
+        .finally(() => this.repairing.delete(key));
+    }
+  }
+
   isWriteInFlight(chunkId: string): boolean {
     return this.inFlight.has(chunkId);
   }
 
-  /** Reads a range of a slot's chunk from its replicas in order, failing over on any error. */
+  /**
+   * Reads a range of a slot's chunk from its replicas in order, failing over on any error.
+   * Copies found damaged or missing on the way are rewritten from a good one in the background.
+   */
   private async readSlot(
     slot: ChunkSlot,
     offset: number,
@@ -110,10 +140,15 @@ export class ReplicatedDataPlane implements DataPlane {
     path: string,
   ): Promise<Buffer> {
     let lastError: unknown;
+    const bad: string[] = [];
     for (const nodeId of slot.replicas) {
       try {
         const bytes = await this.replicas.readChunk(nodeId, slot.chunkId, offset, length);
-        if (bytes.length === length) return bytes;
+        if (bytes.length === length) {
+          if (bad.length > 0) this.repairCopies(slot, bad, nodeId);
+          return bytes;
+        }
+        bad.push(nodeId);
         lastError = fsError(
           "EIO",
           `chunk ${slot.chunkId}`,
@@ -121,6 +156,9 @@ export class ReplicatedDataPlane implements DataPlane {
         );
       } catch (error) {
         lastError = error;
+        // EIO: the copy failed its checksum; ENOENT: it is gone. Both are worth a rewrite.
+        if (error instanceof SandstoreError && (error.code === "EIO" || error.code === "ENOENT"))
+          bad.push(nodeId);
       }
     }
     const detail = lastError instanceof SandstoreError ? lastError.message : String(lastError);

@@ -6,9 +6,14 @@
  * protobuf encodings of the records in proto/sandstore/v1/metadata.proto.
  */
 import { type Database, open, type RootDatabase } from "lmdb";
-import { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
-import type { CounterName, NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
+import type {
+  CounterName,
+  NamespaceRecord,
+  NamespaceTables,
+  SlotCursor,
+} from "./namespace-tables.ts";
 
 type Key = [number, string] | [number, number];
 
@@ -20,6 +25,7 @@ class LmdbTables implements NamespaceTables {
     private readonly slots: Database<Buffer, Key>,
     private readonly chunkRefs: Database<number, string>,
     private readonly counters: Database<number, string>,
+    private readonly sessions: Database<Buffer, string>,
   ) {}
 
   getInode(id: number): Inode | undefined {
@@ -65,14 +71,40 @@ class LmdbTables implements NamespaceTables {
   deleteSlot(inodeId: number, index: number): void {
     this.slots.removeSync([inodeId, index]);
   }
+  scanSlots(after: SlotCursor | undefined, limit: number) {
+    const out: Array<{ inodeId: number; slot: ChunkSlot }> = [];
+    const start: Key = after ? [after.inodeId, after.index] : [0, 0];
+    for (const { key, value } of this.slots.getRange({ start })) {
+      if (after && key[0] === after.inodeId && key[1] === after.index) continue;
+      out.push({ inodeId: key[0] as number, slot: ChunkSlot.decode(value) });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
   hasChunkRef(chunkId: string): boolean {
     return this.chunkRefs.doesExist(chunkId);
+  }
+  getChunkRef(chunkId: string): number | undefined {
+    return this.chunkRefs.get(chunkId);
   }
   putChunkRef(chunkId: string, inodeId: number): void {
     this.chunkRefs.putSync(chunkId, inodeId);
   }
   deleteChunkRef(chunkId: string): void {
     this.chunkRefs.removeSync(chunkId);
+  }
+  getSession(clientId: string): SessionRecord | undefined {
+    const bytes = this.sessions.getBinary(clientId);
+    return bytes ? SessionRecord.decode(bytes) : undefined;
+  }
+  putSession(session: SessionRecord): void {
+    this.sessions.putSync(session.clientId, Buffer.from(SessionRecord.encode(session).finish()));
+  }
+  deleteSession(clientId: string): void {
+    this.sessions.removeSync(clientId);
+  }
+  *listSessions(): Iterable<SessionRecord> {
+    for (const { value } of this.sessions.getRange()) yield SessionRecord.decode(value);
   }
   getCounter(name: CounterName): number | undefined {
     return this.counters.get(name);
@@ -92,6 +124,7 @@ class LmdbTables implements NamespaceTables {
       yield { table: "chunkRef", chunkId: key, inodeId: value };
     for (const { key, value } of this.counters.getRange())
       yield { table: "counter", name: key as CounterName, value };
+    for (const session of this.listSessions()) yield { table: "session", session };
   }
   clear(): void {
     for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
@@ -99,6 +132,7 @@ class LmdbTables implements NamespaceTables {
     for (const key of [...this.slots.getKeys()]) this.slots.removeSync(key);
     for (const key of [...this.chunkRefs.getKeys()]) this.chunkRefs.removeSync(key);
     for (const key of [...this.counters.getKeys()]) this.counters.removeSync(key);
+    for (const key of [...this.sessions.getKeys()]) this.sessions.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
@@ -136,6 +170,7 @@ export class LmdbMetadataStore extends Namespace {
       this.root.openDB<Buffer, Key>({ name: "slots", ...binary }),
       this.root.openDB<number, string>({ name: "chunk-refs", encoding: "ordered-binary" }),
       this.root.openDB<number, string>({ name: "counters", encoding: "ordered-binary" }),
+      this.root.openDB<Buffer, string>({ name: "sessions", ...binary }),
     );
     this.initialize(options.chunkSize);
   }

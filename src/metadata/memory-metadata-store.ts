@@ -2,9 +2,14 @@
  * The `memory` MetadataStore: the namespace in maps, for tests and simulation. Nothing
  * survives the process; `flush` is immediate.
  */
-import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import type { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
-import type { CounterName, NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
+import type {
+  CounterName,
+  NamespaceRecord,
+  NamespaceTables,
+  SlotCursor,
+} from "./namespace-tables.ts";
 
 const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -15,6 +20,7 @@ class MemoryTables implements NamespaceTables {
   private readonly slots = new Map<number, Map<number, ChunkSlot>>();
   private readonly chunkRefs = new Map<string, number>();
   private readonly counters = new Map<CounterName, number>();
+  private readonly sessions = new Map<string, SessionRecord>();
   private undo: Array<() => void> | undefined;
 
   private record<K, V>(map: Map<K, V>, key: K): void {
@@ -82,14 +88,43 @@ class MemoryTables implements NamespaceTables {
     const map = this.slots.get(inodeId);
     if (map) this.delete(map, index);
   }
+  scanSlots(after: SlotCursor | undefined, limit: number) {
+    const out: Array<{ inodeId: number; slot: ChunkSlot }> = [];
+    const inodeIds = [...this.slots.keys()]
+      .filter((id) => !after || id >= after.inodeId)
+      .sort((a, b) => a - b);
+    for (const inodeId of inodeIds) {
+      for (const slot of this.getSlots(inodeId, 0, Number.MAX_SAFE_INTEGER)) {
+        if (after && inodeId === after.inodeId && slot.index <= after.index) continue;
+        out.push({ inodeId, slot });
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
   hasChunkRef(chunkId: string) {
     return this.chunkRefs.has(chunkId);
+  }
+  getChunkRef(chunkId: string) {
+    return this.chunkRefs.get(chunkId);
   }
   putChunkRef(chunkId: string, inodeId: number) {
     this.set(this.chunkRefs, chunkId, inodeId);
   }
   deleteChunkRef(chunkId: string) {
     this.delete(this.chunkRefs, chunkId);
+  }
+  getSession(clientId: string) {
+    return this.sessions.get(clientId);
+  }
+  putSession(session: SessionRecord) {
+    this.set(this.sessions, session.clientId, session);
+  }
+  deleteSession(clientId: string) {
+    this.delete(this.sessions, clientId);
+  }
+  listSessions() {
+    return [...this.sessions.values()];
   }
   getCounter(name: CounterName) {
     return this.counters.get(name);
@@ -106,6 +141,7 @@ class MemoryTables implements NamespaceTables {
       for (const slot of slots.values()) yield { table: "slot", inodeId, slot };
     for (const [chunkId, inodeId] of this.chunkRefs) yield { table: "chunkRef", chunkId, inodeId };
     for (const [name, value] of this.counters) yield { table: "counter", name, value };
+    for (const session of this.sessions.values()) yield { table: "session", session };
   }
   clear() {
     for (const [id] of this.inodes) this.deleteInode(id);
@@ -115,6 +151,7 @@ class MemoryTables implements NamespaceTables {
       for (const index of [...slots.keys()]) this.deleteSlot(inodeId, index);
     for (const chunkId of [...this.chunkRefs.keys()]) this.deleteChunkRef(chunkId);
     for (const name of [...this.counters.keys()]) this.delete(this.counters, name);
+    for (const clientId of [...this.sessions.keys()]) this.deleteSession(clientId);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

@@ -12,7 +12,9 @@ import type {
   MetadataCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 
-export type { ChunkSlot, CommandResult, Inode, MetadataCommand };
+import type { SlotCursor } from "./namespace-tables.ts";
+
+export type { ChunkSlot, CommandResult, Inode, MetadataCommand, SlotCursor };
 
 /** A committed command and its position in the log (indexes start at 1, no gaps). */
 export interface LogEntry {
@@ -75,6 +77,25 @@ export interface MetadataStore {
 
   /** True when some slot of some file points at this chunk id. */
   isChunkReferenced(chunkId: string): boolean;
+
+  /** The nodes committed metadata lists as holding the chunk; undefined when unreferenced. */
+  chunkReplicas(chunkId: string): readonly string[] | undefined;
+
+  /**
+   * Up to `limit` (at most 1,000) chunk slots of any file, in (inode, slot) order, after
+   * `after` or from the start: how repair walks every chunk a page at a time.
+   */
+  scanChunkSlots(
+    after: SlotCursor | undefined,
+    limit: number,
+  ): Array<{ inodeId: number; slot: ChunkSlot }>;
+
+  /**
+   * SHA-256 (hex) of the whole state at the applied index, in the store's key order: equal on
+   * two replicas of one store kind at one applied index. A pass over the store; for tests and
+   * `status --hash`, not for a hot path.
+   */
+  stateHash(): string;
 
   /** Counts for status: inodes (files and directories) and referenced chunks. */
   counts(): { inodes: number; chunks: number };

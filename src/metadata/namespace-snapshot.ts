@@ -6,7 +6,7 @@
  * one per stored record (inodes, directory entries, chunk slots, chunk references, counters).
  * Written to a file and streamed; read back piece by piece.
  */
-import { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
 import type { CounterName, NamespaceRecord } from "./namespace-tables.ts";
 
 const INODE = 1;
@@ -14,6 +14,7 @@ const CHILD = 2;
 const SLOT = 3;
 const CHUNK_REF = 4;
 const COUNTER = 5;
+const SESSION = 6;
 
 function withId(id: number, rest: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(8 + rest.length);
@@ -48,6 +49,10 @@ export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
     case "counter":
       table = COUNTER;
       payload = withId(record.value, Buffer.from(record.name, "utf8"));
+      break;
+    case "session":
+      table = SESSION;
+      payload = SessionRecord.encode(record.session).finish();
       break;
   }
   const out = Buffer.allocUnsafe(5 + payload.length);
@@ -101,6 +106,9 @@ export function decodeNamespaceRecords(bytes: Buffer): {
           value: id(),
           name: payload.subarray(8).toString("utf8") as CounterName,
         });
+        break;
+      case SESSION:
+        records.push({ table: "session", session: SessionRecord.decode(payload) });
         break;
       default:
         throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);

@@ -3,7 +3,7 @@
  * machine (`Namespace`) is written once against this; each `MetadataStore` implementation
  * only provides these tables.
  */
-import type { ChunkSlot, Inode } from "../gen/sandstore/v1/metadata.ts";
+import type { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
 
 /** One stored record, of any table: the unit of a snapshot. */
 export type NamespaceRecord =
@@ -16,10 +16,23 @@ export type NamespaceRecord =
     }
   | { readonly table: "slot"; readonly inodeId: number; readonly slot: ChunkSlot }
   | { readonly table: "chunkRef"; readonly chunkId: string; readonly inodeId: number }
-  | { readonly table: "counter"; readonly name: CounterName; readonly value: number };
+  | { readonly table: "counter"; readonly name: CounterName; readonly value: number }
+  | { readonly table: "session"; readonly session: SessionRecord };
 
 /** Named counters kept with the state. */
-export type CounterName = "applied" | "nextInode" | "chunkSize" | "inodeCount" | "chunkCount";
+export type CounterName =
+  | "applied"
+  | "nextInode"
+  | "chunkSize"
+  | "inodeCount"
+  | "chunkCount"
+  | "sessionCount";
+
+/** Where a scan over every file's chunk slots resumes: after this inode's slot. */
+export interface SlotCursor {
+  readonly inodeId: number;
+  readonly index: number;
+}
 
 export interface NamespaceTables {
   getInode(id: number): Inode | undefined;
@@ -40,10 +53,23 @@ export interface NamespaceTables {
   getSlots(inodeId: number, from: number, end: number): ChunkSlot[];
   putSlot(inodeId: number, slot: ChunkSlot): void;
   deleteSlot(inodeId: number, index: number): void;
+  /** Up to `limit` slots of any file, in (inode, index) order, after `after` (or from the start). */
+  scanSlots(
+    after: SlotCursor | undefined,
+    limit: number,
+  ): Array<{ inodeId: number; slot: ChunkSlot }>;
 
   hasChunkRef(chunkId: string): boolean;
+  /** The inode whose map points at the chunk, if any. */
+  getChunkRef(chunkId: string): number | undefined;
   putChunkRef(chunkId: string, inodeId: number): void;
   deleteChunkRef(chunkId: string): void;
+
+  getSession(clientId: string): SessionRecord | undefined;
+  putSession(session: SessionRecord): void;
+  deleteSession(clientId: string): void;
+  /** Every session (eviction looks for the least recently active). */
+  listSessions(): Iterable<SessionRecord>;
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;

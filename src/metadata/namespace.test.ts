@@ -7,6 +7,8 @@ import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts"
 import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
 import { MemoryMetadataStore } from "./memory-metadata-store.ts";
 import type { MetadataStore } from "./metadata-store.ts";
+import { MAX_SESSIONS } from "./namespace.ts";
+import type { NamespaceTables } from "./namespace-tables.ts";
 
 const CHUNK = 4096;
 const tempDir = temporaryDirectories("sandstore-ns-");
@@ -309,6 +311,72 @@ for (const [kind, open] of kinds) {
   });
 }
 
+describe("client sessions: a retried mutation applies once", () => {
+  for (const [kind, open] of kinds) {
+    const withSession = (command: Cmd, sequence: number, acknowledgedBelow = 1) => ({
+      command,
+      session: { clientId: "client-a", sequence, acknowledgedBelow },
+    });
+    const applyAt = (store: MetadataStore, command: MetadataCommand) =>
+      store.apply([{ index: store.appliedIndex() + 1, command }])[0];
+
+    test(`${kind}: a retry gets the first result, and nothing is applied twice`, async () => {
+      const store = await open();
+      const first = applyAt(store, withSession(create("/f", { exclusive: true }), 1));
+      assert.equal(first?.errno, "");
+      // Without the session this retry would fail with EEXIST.
+      assert.deepEqual(applyAt(store, withSession(create("/f", { exclusive: true }), 1)), first);
+      assert.equal(applyAt(store, withSession(unlink("/f"), 2))?.errno, "");
+      assert.equal(applyAt(store, withSession(unlink("/f"), 2))?.errno, "", "no ENOENT on retry");
+      assert.equal(applyAt(store, withSession(mkdir("/d"), 3))?.errno, "");
+      assert.equal(applyAt(store, withSession(mkdir("/d"), 3))?.errno, "");
+      assert.equal(applyAt(store, withSession(rename("/d", "/e"), 4))?.errno, "");
+      assert.equal(applyAt(store, withSession(rename("/d", "/e"), 4))?.errno, "");
+      assert.equal(store.stat("/e").type, FileType.FILE_TYPE_DIRECTORY);
+      assert.equal(store.counts().inodes, 2);
+      await store.close();
+    });
+
+    test(`${kind}: a rejected command is not remembered, so its retry is applied afresh`, async () => {
+      const store = await open();
+      assert.equal(applyAt(store, withSession(unlink("/g"), 1))?.errno, "ENOENT");
+      run(store, create("/g"));
+      assert.equal(applyAt(store, withSession(unlink("/g"), 1))?.errno, "");
+      await store.close();
+    });
+
+    test(`${kind}: acknowledged results are forgotten, and a late copy of one is refused`, async () => {
+      const store = await open();
+      applyAt(store, withSession(create("/h"), 1));
+      applyAt(store, withSession(create("/i"), 2, 2));
+      run(store, unlink("/h"));
+      const late = applyAt(store, withSession(create("/h"), 1));
+      assert.equal(late?.errno, "EINVAL");
+      assert.throws(() => store.stat("/h"), SandstoreError, "the late copy created nothing");
+      await store.close();
+    });
+
+    test(`${kind}: sessions are bounded; the least recently active are evicted`, async () => {
+      const store = await open();
+      for (let i = 0; i < MAX_SESSIONS + 1; i++) {
+        store.apply([
+          {
+            index: store.appliedIndex() + 1,
+            command: {
+              command: mkdir("/", true),
+              session: { clientId: `c${i}`, sequence: 1, acknowledgedBelow: 1 },
+            },
+          },
+        ]);
+      }
+      const sessions = [...(store as unknown as { tables: NamespaceTables }).tables.listSessions()];
+      assert.equal(sessions.length, MAX_SESSIONS + 1 - MAX_SESSIONS / 10);
+      assert.ok(!sessions.some((session) => session.clientId === "c0"));
+      await store.close();
+    });
+  }
+});
+
 /** Random command sequences over a small name space, so that collisions are common. */
 const names = ["/a", "/b", "/a/c", "/b/c", "/a/c/d", "/e"];
 const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
@@ -335,6 +403,40 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
     ),
 );
 
+/** Commands, some sent by one of two clients with a sequence from a small range: retries are common. */
+const arbitraryEntries = fc
+  .array(
+    fc.record({
+      command: arbitraryCommand,
+      session: fc.option(
+        fc.record({
+          clientId: fc.constantFrom("x", "y"),
+          sequence: fc.integer({ min: 1, max: 6 }),
+          acknowledgedBelow: fc.integer({ min: 0, max: 3 }),
+        }),
+        { nil: undefined },
+      ),
+    }),
+    { maxLength: 40 },
+  )
+  .map((commands) =>
+    commands.map((command, i) => ({
+      index: i + 1,
+      command: command.session
+        ? {
+            ...command,
+            session: {
+              ...command.session,
+              acknowledgedBelow: Math.min(
+                command.session.acknowledgedBelow,
+                command.session.sequence,
+              ),
+            },
+          }
+        : { command: command.command },
+    })),
+  );
+
 function dump(store: MetadataStore, path = "/"): unknown {
   const inode = store.stat(path);
   if (inode.type !== FileType.FILE_TYPE_DIRECTORY)
@@ -351,10 +453,9 @@ function dump(store: MetadataStore, path = "/"): unknown {
 
 test("property: memory and lmdb stores agree on every result and state; replay is a no-op", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(arbitraryCommand, { maxLength: 40 }), async (commands) => {
+    fc.asyncProperty(arbitraryEntries, async (entries) => {
       const memory = new MemoryMetadataStore({ chunkSize: CHUNK });
       const lmdb = await lmdbStore();
-      const entries = commands.map((command, i) => ({ index: i + 1, command: { command } }));
       // One store applies in one batch, the other one by one: batching must not matter.
       const batched = memory.apply(entries);
       const single = entries.flatMap((entry) => lmdb.apply([entry]));
@@ -373,9 +474,9 @@ test("property: memory and lmdb stores agree on every result and state; replay i
 test("property: a snapshot restores into another store (of either kind) exactly, replacing what it had", async () => {
   const snapDir = await tempDir("sandstore-ns-snap-");
   await fc.assert(
-    fc.asyncProperty(fc.array(arbitraryCommand, { maxLength: 40 }), async (commands) => {
+    fc.asyncProperty(arbitraryEntries, async (entries) => {
       const source = await lmdbStore();
-      source.apply(commands.map((command, i) => ({ index: i + 1, command: { command } })));
+      source.apply(entries);
       const snap = await source.snapshot(snapDir);
       const parts: Buffer[] = [];
       for await (const chunk of snap.chunks) parts.push(Buffer.from(chunk));
@@ -390,14 +491,22 @@ test("property: a snapshot restores into another store (of either kind) exactly,
       assert.equal(target.appliedIndex(), source.appliedIndex());
       assert.deepEqual(dump(target), dump(source));
       assert.deepEqual(target.counts(), source.counts());
-      // Both go on identically.
-      const next = {
-        index: source.appliedIndex() + 1,
-        command: { command: mkdir("/after", true) },
-      };
-      assert.deepEqual(target.apply([next]), source.apply([next]));
+      const twin = await lmdbStore();
+      await twin.restore(snap.index, snap.size, async (offset, length) =>
+        bytes.subarray(offset, offset + length),
+      );
+      assert.equal(twin.stateHash(), source.stateHash());
+      // All go on identically, retries of the sessions' commands included.
+      const next = [...entries.slice(-3), { command: { command: mkdir("/after", true) } }].map(
+        (entry, i) => ({ index: source.appliedIndex() + 1 + i, command: entry.command }),
+      );
+      const expected = source.apply(next);
+      assert.deepEqual(target.apply(next), expected);
+      assert.deepEqual(twin.apply(next), expected);
       assert.deepEqual(dump(target), dump(source));
+      assert.equal(twin.stateHash(), source.stateHash());
       await source.close();
+      await twin.close();
     }),
     { numRuns: 30 },
   );

@@ -3,11 +3,14 @@
  * rules checked at apply time (never before consensus), deterministically: the only inputs
  * are the tables and the command, which carries the proposer's clock.
  */
+
+import { createHash } from "node:crypto";
 import { type Errno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
   type ChunkSlot,
+  type ClientSession,
   type CommandResult,
   type CommitChunkCommand,
   type CreateCommand,
@@ -15,7 +18,9 @@ import {
   type Inode,
   type MetadataCommand,
   type MkdirCommand,
+  type RecordReplicasCommand,
   type RenameCommand,
+  type SessionRecord,
   type SetAttrCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 import {
@@ -25,7 +30,7 @@ import {
   ROOT_INODE_ID,
 } from "./metadata-store.ts";
 import { decodeNamespaceRecords, encodeNamespaceRecord } from "./namespace-snapshot.ts";
-import type { NamespaceRecord, NamespaceTables } from "./namespace-tables.ts";
+import type { NamespaceRecord, NamespaceTables, SlotCursor } from "./namespace-tables.ts";
 
 /** Largest directory page a caller may ask for: bounds one reply's size. */
 export const MAX_READDIR_PAGE = 1000;
@@ -33,6 +38,20 @@ export const MAX_READDIR_PAGE = 1000;
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
 /** Largest chunk size a cluster may be created with: a chunk is held in memory whole. */
 export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
+
+/**
+ * Sessions kept at most. Past it the least recently active tenth is forgotten, and a retry
+ * from a forgotten client is applied again; a client that retries within minutes of its
+ * first try is never among the least recently active of this many.
+ */
+export const MAX_SESSIONS = 10_000;
+/**
+ * Unacknowledged results kept per client: bounds a session's size. A client keeps fewer
+ * mutations than this in flight (the SDK waits for a free slot).
+ */
+export const MAX_SESSION_RESULTS = 256;
+/** Longest client id a session may have. */
+export const MAX_CLIENT_ID_LENGTH = 64;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -93,7 +112,7 @@ export abstract class Namespace implements MetadataStore {
         if (entry.index !== applied + 1) {
           throw new Error(`log gap: applied index is ${applied}, next entry is ${entry.index}`);
         }
-        results.push(this.applyOne(entry.command));
+        results.push(this.applyInSession(entry.index, entry.command));
         applied = entry.index;
       }
       t.putCounter("applied", applied);
@@ -142,8 +161,30 @@ export abstract class Namespace implements MetadataStore {
     return this.tables.getSlots(inodeId, firstSlot, endSlot);
   }
 
+  scanChunkSlots(
+    after: SlotCursor | undefined,
+    limit: number,
+  ): Array<{ inodeId: number; slot: ChunkSlot }> {
+    return this.tables.scanSlots(after, Math.max(1, Math.min(limit, MAX_READDIR_PAGE)));
+  }
+
+  stateHash(): string {
+    const hash = createHash("sha256");
+    for (const record of this.tables.dump()) hash.update(encodeNamespaceRecord(record));
+    return hash.digest("hex");
+  }
+
   isChunkReferenced(chunkId: string): boolean {
     return this.tables.hasChunkRef(chunkId);
+  }
+
+  chunkReplicas(chunkId: string): readonly string[] | undefined {
+    const inodeId = this.tables.getChunkRef(chunkId);
+    if (inodeId === undefined) return undefined;
+    const slot = this.tables
+      .getSlots(inodeId, 0, Number.MAX_SAFE_INTEGER)
+      .find((s) => s.chunkId === chunkId);
+    return slot?.replicas;
   }
 
   counts(): { inodes: number; chunks: number } {
@@ -190,7 +231,8 @@ export abstract class Namespace implements MetadataStore {
         else if (r.table === "child") t.putChild(r.parentId, r.name, r.id);
         else if (r.table === "slot") t.putSlot(r.inodeId, r.slot);
         else if (r.table === "chunkRef") t.putChunkRef(r.chunkId, r.inodeId);
-        else t.putCounter(r.name, r.value);
+        else if (r.table === "counter") t.putCounter(r.name, r.value);
+        else t.putSession(r.session);
       }
       t.putCounter("applied", index);
     });
@@ -199,6 +241,65 @@ export abstract class Namespace implements MetadataStore {
   abstract flush(): Promise<number>;
 
   abstract close(): Promise<void>;
+
+  /**
+   * Applies a command once per client session: a retry of a mutation that succeeded returns
+   * the remembered result without applying it again. Only successes are remembered, because
+   * a rejected command changed nothing, so applying its retry is the same as applying it once,
+   * later. A copy older than what the client has acknowledged is refused.
+   */
+  private applyInSession(index: number, command: MetadataCommand): CommandResult {
+    const session = command.session;
+    if (!session) return this.applyOne(command);
+    if (session.clientId.length === 0 || session.clientId.length > MAX_CLIENT_ID_LENGTH) {
+      return { errno: "EINVAL", errorPath: "", inode: undefined };
+    }
+    const known = this.tables.getSession(session.clientId);
+    if (known) {
+      if (session.sequence < known.acknowledgedBelow) {
+        return { errno: "EINVAL", errorPath: "", inode: undefined };
+      }
+      const earlier = known.results.find((r) => r.sequence === session.sequence);
+      if (earlier?.result) return earlier.result;
+    }
+    const result = this.applyOne(command);
+    if (known || !result.errno) this.remember(index, session, known, result);
+    return result;
+  }
+
+  private remember(
+    index: number,
+    session: ClientSession,
+    known: SessionRecord | undefined,
+    result: CommandResult,
+  ): void {
+    const acknowledgedBelow = Math.max(known?.acknowledgedBelow ?? 0, session.acknowledgedBelow);
+    const results = (known?.results ?? []).filter((r) => r.sequence >= acknowledgedBelow);
+    if (!result.errno) results.push({ sequence: session.sequence, result });
+    // Oldest first out: a client with more in flight than this broke its side of the contract.
+    while (results.length > MAX_SESSION_RESULTS) results.shift();
+    this.tables.putSession({
+      clientId: session.clientId,
+      acknowledgedBelow,
+      lastActiveIndex: index,
+      results,
+    });
+    if (!known) {
+      const count = (this.tables.getCounter("sessionCount") ?? 0) + 1;
+      this.tables.putCounter("sessionCount", count);
+      if (count > MAX_SESSIONS) this.evictSessions(count);
+    }
+  }
+
+  /** Forgets the least recently active tenth of the sessions; deterministic on every replica. */
+  private evictSessions(count: number): void {
+    const byAge = [...this.tables.listSessions()].sort(
+      (a, b) => a.lastActiveIndex - b.lastActiveIndex || (a.clientId < b.clientId ? -1 : 1),
+    );
+    const evict = byAge.slice(0, Math.ceil(MAX_SESSIONS / 10));
+    for (const session of evict) this.tables.deleteSession(session.clientId);
+    this.tables.putCounter("sessionCount", count - evict.length);
+  }
 
   private applyOne(command: MetadataCommand): CommandResult {
     try {
@@ -232,6 +333,8 @@ export abstract class Namespace implements MetadataStore {
         return this.setAttr(c.value);
       case "commitChunk":
         return this.commitChunk(c.value);
+      case "recordReplicas":
+        return this.recordReplicas(c.value);
       case undefined:
         return reject("EINVAL", "");
     }
@@ -481,6 +584,18 @@ export abstract class Namespace implements MetadataStore {
     };
     this.tables.putInode(updated);
     return updated;
+  }
+
+  /** Repair's commit: the slot keeps its chunk, with a new replica list; EAGAIN if replaced. */
+  private recordReplicas(c: RecordReplicasCommand): Inode {
+    const where = `inode ${c.inodeId}`;
+    const inode = this.tables.getInode(c.inodeId);
+    if (!inode) reject("ENOENT", where);
+    const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
+    if (!current || current.chunkId !== c.chunkId) reject("EAGAIN", where);
+    if (c.replicas.length === 0) reject("EINVAL", where);
+    this.tables.putSlot(inode.id, { ...current, replicas: c.replicas });
+    return inode;
   }
 }
 

@@ -14,7 +14,10 @@ async function walPath(): Promise<string> {
 
 const entry = (index: number): LogEntry => ({
   index,
-  command: { command: { $case: "unlink", value: { path: `/file-${index}`, nowMs: index } } },
+  command: {
+    command: { $case: "unlink", value: { path: `/file-${index}`, nowMs: index } },
+    session: { clientId: "c", sequence: index, acknowledgedBelow: index },
+  },
 });
 
 test("entries survive a reopen in order", async () => {

@@ -7,8 +7,10 @@ import { fsError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
+import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
+import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
-import { MAX_READDIR_PAGE } from "../metadata/namespace.ts";
+import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
 import type {
   CreateRequest,
   FileServiceApi,
@@ -19,6 +21,7 @@ import type {
   RmdirRequest,
   SetAttrRequest,
   StatRequest,
+  StatusRequest,
   StatusResponse,
   UnlinkRequest,
   WriteChunkHeader,
@@ -35,6 +38,20 @@ export interface NodeServerOptions {
   readonly replicationFactor: number;
   /** Chunks and bytes this node's chunk store holds. */
   readonly chunkUsage: () => { chunks: number; bytes: number };
+  /** Progress of repair and garbage collection, for topologies that run them. */
+  readonly maintenance?: () => MaintenanceStatus;
+}
+
+/** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
+function checkSession(session: ClientSession | undefined, path: string): ClientSession | undefined {
+  if (!session) return undefined;
+  if (session.clientId.length === 0 || session.clientId.length > MAX_CLIENT_ID_LENGTH)
+    throw fsError("EINVAL", path, `client id must be 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
+  checkCount(session.sequence, "session sequence", path);
+  checkCount(session.acknowledgedBelow, "session acknowledgement", path);
+  if (session.acknowledgedBelow > session.sequence)
+    throw fsError("EINVAL", path, "session acknowledges a sequence it has not sent");
+  return session;
 }
 
 function checkMode(mode: number, path: string): number {
@@ -59,41 +76,65 @@ export class NodeServer implements FileServiceApi {
 
   async create(request: CreateRequest) {
     const path = normalizePath(request.path);
-    const inode = await this.o.control.create(path, {
-      mode: checkMode(request.mode, path),
-      exclusive: request.exclusive,
-      truncate: request.truncate,
-    });
+    const inode = await this.o.control.create(
+      path,
+      {
+        mode: checkMode(request.mode, path),
+        exclusive: request.exclusive,
+        truncate: request.truncate,
+      },
+      checkSession(request.session, path),
+    );
     return { inode, chunkSize: this.o.control.chunkSize() };
   }
 
   async mkdir(request: MkdirRequest) {
     const path = normalizePath(request.path);
     return {
-      inode: await this.o.control.mkdir(path, checkMode(request.mode, path), request.recursive),
+      inode: await this.o.control.mkdir(
+        path,
+        checkMode(request.mode, path),
+        request.recursive,
+        checkSession(request.session, path),
+      ),
     };
   }
 
   async rmdir(request: RmdirRequest) {
-    await this.o.control.rmdir(normalizePath(request.path));
+    const path = normalizePath(request.path);
+    await this.o.control.rmdir(path, checkSession(request.session, path));
   }
 
   async unlink(request: UnlinkRequest) {
-    await this.o.control.unlink(normalizePath(request.path));
+    const path = normalizePath(request.path);
+    await this.o.control.unlink(path, checkSession(request.session, path));
   }
 
   async rename(request: RenameRequest) {
-    await this.o.control.rename(normalizePath(request.from), normalizePath(request.to));
+    const from = normalizePath(request.from);
+    await this.o.control.rename(
+      from,
+      normalizePath(request.to),
+      checkSession(request.session, from),
+    );
   }
 
   async setAttr(request: SetAttrRequest) {
     const path = normalizePath(request.path);
-    const inode = await this.o.control.setAttr(path, {
-      ...(request.mode !== undefined && { mode: checkMode(request.mode, path) }),
-      ...(request.size !== undefined && { size: checkCount(request.size, "size", path) }),
-      ...(request.atimeMs !== undefined && { atimeMs: checkCount(request.atimeMs, "atime", path) }),
-      ...(request.mtimeMs !== undefined && { mtimeMs: checkCount(request.mtimeMs, "mtime", path) }),
-    });
+    const inode = await this.o.control.setAttr(
+      path,
+      {
+        ...(request.mode !== undefined && { mode: checkMode(request.mode, path) }),
+        ...(request.size !== undefined && { size: checkCount(request.size, "size", path) }),
+        ...(request.atimeMs !== undefined && {
+          atimeMs: checkCount(request.atimeMs, "atime", path),
+        }),
+        ...(request.mtimeMs !== undefined && {
+          mtimeMs: checkCount(request.mtimeMs, "mtime", path),
+        }),
+      },
+      checkSession(request.session, path),
+    );
     return { inode };
   }
 
@@ -110,6 +151,7 @@ export class NodeServer implements FileServiceApi {
     checkCount(header.slotIndex, "chunk slot", path);
     checkCount(header.offsetInSlot, "offset", path);
     if (data.length === 0) throw fsError("EINVAL", path, "empty write");
+    const session = checkSession(header.session, path);
     return {
       inode: await this.o.data.writeRange(
         header.inodeId,
@@ -117,6 +159,7 @@ export class NodeServer implements FileServiceApi {
         header.offsetInSlot,
         data,
         path,
+        session,
       ),
     };
   }
@@ -131,7 +174,7 @@ export class NodeServer implements FileServiceApi {
     return this.o.data.readRange(request.inodeId, request.offset, request.length, path);
   }
 
-  async status(): Promise<StatusResponse> {
+  async status(request?: StatusRequest): Promise<StatusResponse> {
     const status = this.o.control.status();
     const self = this.o.membership.self();
     const usage = this.o.chunkUsage();
@@ -149,6 +192,7 @@ export class NodeServer implements FileServiceApi {
         live: false,
         chunkCount: 0,
         chunkBytes: 0,
+        stateHash: "",
       }));
     return {
       nodes: [
@@ -162,6 +206,8 @@ export class NodeServer implements FileServiceApi {
           live: true,
           chunkCount: usage.chunks,
           chunkBytes: usage.bytes,
+          stateHash: request?.withStateHash ? this.o.control.stateHash() : "",
+          maintenance: this.o.maintenance?.(),
         },
         ...others,
       ],

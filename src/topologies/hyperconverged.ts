@@ -12,6 +12,7 @@ import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
 import { lockDirectory } from "../common/fs.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { ChunkRepairer } from "../data/chunk-repairer.ts";
 import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
@@ -81,24 +82,44 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
 
   // Placement, coordinator, planes: R copies, committed at W.
   const replicationFactor = Math.min(options.replicationFactor ?? 3, peers.length);
+  const placement =
+    options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement();
   const control = new ReplicatedControlPlane({
     store,
     replicator,
     membership,
-    placement:
-      options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement(),
+    placement,
     replicationFactor,
   });
   const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
-  const data = new ReplicatedDataPlane(control, coordinator, replicas);
+  const data = new ReplicatedDataPlane(control, coordinator, replicas, (error) =>
+    logger.warn({ err: error }, "read repair failed"),
+  );
+
+  // Maintenance, on the leader only: repair to R copies, then garbage collection.
+  const repairer = new ChunkRepairer({
+    control,
+    membership,
+    replicas,
+    placement,
+    replicationFactor,
+    intervalMs: options.repairIntervalMs ?? 10_000,
+    lostAfterMs: options.repairLostAfterMs ?? 300_000,
+    bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
+    onError: (error) => logger.warn({ err: error }, "repair step failed"),
+  });
   const gc = new GarbageCollector({
-    store: chunks,
-    isReferenced: (chunkId) => control.isChunkReferenced(chunkId),
+    replicas,
+    nodes: () => membership.liveMembers().map((node) => node.id),
+    isWanted: (nodeId, chunkId) => control.chunkReplicas(chunkId)?.includes(nodeId) ?? false,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
+    shouldRun: () => control.isLeader(),
     graceMs: options.gcGraceMs ?? 600_000,
     intervalMs: options.gcIntervalMs ?? 60_000,
-    onError: (error) => logger.error({ err: error }, "garbage collection failed"),
+    onPass: (pass) =>
+      pass.deleted + pass.failed > 0 && logger.info(pass, "garbage collection pass"),
+    onError: (error) => logger.warn({ err: error }, "garbage collection step failed"),
   });
 
   // Server: clients and, behind the token, the other nodes, on one port.
@@ -109,6 +130,22 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     membership,
     replicationFactor,
     chunkUsage: () => chunks.usage(),
+    maintenance: () => {
+      const repair = repairer.progress();
+      return {
+        active: control.isLeader(),
+        repairPasses: repair.passes,
+        underReplicated: repair.underReplicated,
+        repairPending: repair.pending,
+        repairedTotal: repair.repairedTotal,
+        repairFailuresTotal: repair.failuresTotal,
+        lastRepairPassMs: repair.lastPassMs,
+        gcPasses: gc.passes,
+        gcDeletedTotal: gc.deletedTotal,
+        lastGcPassMs: gc.lastPassMs,
+        readRepairsTotal: data.readRepairsTotal,
+      };
+    },
   });
   const listener = await new GrpcTransport().listen(options.listen, server, (grpcServer) => {
     raftTransport.register(grpcServer as Parameters<GrpcRaftTransport["register"]>[0]);
@@ -119,6 +156,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     );
   });
   await replicator.start();
+  repairer.start();
   gc.start();
   logger.info(
     { address: listener.address, members: peers.length, replicationFactor },
@@ -131,6 +169,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     address: listener.address,
     async stop() {
       await listener.close();
+      await repairer.stop();
       await gc.stop();
       await raft.stop();
       await raftTransport.close();

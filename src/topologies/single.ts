@@ -59,8 +59,9 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas);
   const gc = new GarbageCollector({
-    store: chunks,
-    isReferenced: (chunkId) => control.isChunkReferenced(chunkId),
+    replicas,
+    nodes: () => [id],
+    isWanted: (nodeId, chunkId) => control.chunkReplicas(chunkId)?.includes(nodeId) ?? false,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
     graceMs: options.gcGraceMs ?? 600_000,
     intervalMs: options.gcIntervalMs ?? 60_000,

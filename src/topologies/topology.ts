@@ -29,6 +29,12 @@ export interface NodeOptions {
   readonly snapshotEntries?: number;
   /** Milliseconds per Raft tick. Default 50. */
   readonly tickMs?: number;
+  /** Time between repair passes on the leader, ms. Default 10,000. */
+  readonly repairIntervalMs?: number;
+  /** How long a replica's node may be unreachable before its copies are replaced, ms. Default 300,000. */
+  readonly repairLostAfterMs?: number;
+  /** Bytes per second repair may copy. Default 64 MiB. */
+  readonly repairBytesPerSecond?: number;
   /** How chunk replicas are placed: `sorted` (the default, as the original did) or `rendezvous`. */
   readonly placement?: "sorted" | "rendezvous";
 }

@@ -19,6 +19,7 @@ import type {
   SetAttrResponse,
   StatRequest,
   StatResponse,
+  StatusRequest,
   StatusResponse,
   UnlinkRequest,
   WriteChunkHeader,
@@ -39,6 +40,7 @@ export type {
   SetAttrResponse,
   StatRequest,
   StatResponse,
+  StatusRequest,
   StatusResponse,
   UnlinkRequest,
   WriteChunkHeader,
@@ -58,5 +60,6 @@ export interface FileServiceApi {
   writeChunk(header: WriteChunkHeader, data: Buffer): Promise<WriteChunkResponse>;
   /** Streams a byte range of a file in pieces of at most 1 MiB. */
   read(request: ReadRequest): AsyncIterable<Buffer>;
-  status(): Promise<StatusResponse>;
+  /** This node's view of the cluster; `withStateHash` adds a hash of its metadata state. */
+  status(request?: StatusRequest): Promise<StatusResponse>;
 }

@@ -11,6 +11,7 @@ import { MAX_DATA_PIECE } from "../data/data-plane.ts";
 import type { ReplicaAccess } from "../data/replica-access.ts";
 import {
   ChunkServiceClient,
+  type ChunkServiceListChunksResponse,
   type ChunkServiceReadChunkResponse,
   type ChunkServiceServer,
   ChunkServiceService,
@@ -22,6 +23,8 @@ import { errorToStatus, statusToError } from "./grpc-transport.ts";
 const TOKEN_HEADER = "sandstore-cluster-token";
 /** Deadline of one replica call. */
 const CALL_TIMEOUT_MS = 30_000;
+/** Chunks per ListChunks message: bounds one message at about 64 KiB. */
+const LIST_BATCH = 1000;
 
 function authorized(metadata: grpc.Metadata, token: string): boolean {
   return metadata.get(TOKEN_HEADER)[0] === token;
@@ -68,6 +71,24 @@ export function addChunkService(server: grpc.Server, store: ChunkStore, token: s
         for (let at = 0; at < bytes.length; at += MAX_DATA_PIECE) {
           if (!call.write({ data: bytes.subarray(at, at + MAX_DATA_PIECE) }))
             await once(call, "drain");
+        }
+        call.end();
+      })().catch((error) => call.emit("error", errorToStatus(error)));
+    },
+    listChunks: (call) => {
+      if (!authorized(call.metadata, token)) {
+        call.emit("error", denied());
+        return;
+      }
+      (async () => {
+        const all = await store.listChunks();
+        for (let at = 0; at < all.length; at += LIST_BATCH) {
+          const chunks = all.slice(at, at + LIST_BATCH).map((chunk) => ({
+            chunkId: chunk.id,
+            size: chunk.size,
+            writtenAtMs: chunk.writtenAtMs,
+          }));
+          if (!call.write({ chunks })) await once(call, "drain");
         }
         call.end();
       })().catch((error) => call.emit("error", errorToStatus(error)));
@@ -167,6 +188,31 @@ export class GrpcReplicaAccess implements ReplicaAccess {
         (error) => (error ? reject(statusToError(error, address)) : resolve()),
       ),
     );
+  }
+
+  async listChunks(nodeId: string): Promise<ChunkInfo[]> {
+    if (nodeId === this.selfId) return this.local.listChunks();
+    const { client, address } = this.peer(nodeId, "listing");
+    const stream = client.listChunks({}, this.metadata(), {
+      deadline: Date.now() + CALL_TIMEOUT_MS,
+    });
+    const out: ChunkInfo[] = [];
+    try {
+      for await (const message of stream as AsyncIterable<ChunkServiceListChunksResponse>) {
+        for (const chunk of message.chunks) {
+          // Checksums are not listed; a listing says what exists, reads verify the bytes.
+          out.push({
+            id: chunk.chunkId,
+            size: chunk.size,
+            checksum: 0,
+            writtenAtMs: chunk.writtenAtMs,
+          });
+        }
+      }
+    } catch (error) {
+      throw statusToError(error, address);
+    }
+    return out;
   }
 
   close(): void {

@@ -23,6 +23,7 @@ import {
   type RmdirRequest,
   type SetAttrRequest,
   type StatRequest,
+  type StatusRequest,
   type UnlinkRequest,
   type WriteChunkHeader,
   type WriteChunkRequest,
@@ -148,7 +149,7 @@ function serverImplementation(api: FileServiceApi): FileServiceServer {
     }),
     setAttr: unary((r) => api.setAttr(r)),
     readDir: unary((r) => api.readDir(r)),
-    status: unary(() => api.status()),
+    status: unary((r) => api.status(r)),
     writeChunk: (call, callback) => {
       collectWrite(call)
         .then(({ header, data }) => api.writeChunk(header, data))
@@ -261,8 +262,8 @@ class GrpcConnection implements Connection {
   readDir(request: ReadDirRequest) {
     return this.unary(this.client.readDir, request);
   }
-  status() {
-    return this.unary(this.client.status, {});
+  status(request: StatusRequest = { withStateHash: false }) {
+    return this.unary(this.client.status, request);
   }
 
   writeChunk(header: WriteChunkHeader, data: Buffer): ReturnType<FileServiceApi["writeChunk"]> {

@@ -28,7 +28,7 @@ export const protobufPackage = "sandstore.v1";
 export const protobufFileName = "sandstore/v1/chunk_service.proto";
 
 export interface ChunkServiceWriteChunkRequest {
-  part: { $case: "chunkId"; value: string } | { $case: "data"; value: Buffer } | undefined;
+  part?: { $case: "chunkId"; value: string } | { $case: "data"; value: Buffer } | undefined;
 }
 
 export interface ChunkServiceWriteChunkResponse {
@@ -51,6 +51,19 @@ export interface ChunkServiceDeleteChunkRequest {
 }
 
 export interface ChunkServiceDeleteChunkResponse {
+}
+
+export interface ChunkServiceListChunksRequest {
+}
+
+export interface ChunkServiceChunkEntry {
+  chunkId: string;
+  size: number;
+  writtenAtMs: number;
+}
+
+export interface ChunkServiceListChunksResponse {
+  chunks: ChunkServiceChunkEntry[];
 }
 
 function createBaseChunkServiceWriteChunkRequest(): ChunkServiceWriteChunkRequest {
@@ -364,6 +377,155 @@ export const ChunkServiceDeleteChunkResponse: MessageFns<ChunkServiceDeleteChunk
   },
 };
 
+function createBaseChunkServiceListChunksRequest(): ChunkServiceListChunksRequest {
+  return {};
+}
+
+export const ChunkServiceListChunksRequest: MessageFns<ChunkServiceListChunksRequest> = {
+  encode(_: ChunkServiceListChunksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceListChunksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceListChunksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChunkServiceChunkEntry(): ChunkServiceChunkEntry {
+  return { chunkId: "", size: 0, writtenAtMs: 0 };
+}
+
+export const ChunkServiceChunkEntry: MessageFns<ChunkServiceChunkEntry> = {
+  encode(message: ChunkServiceChunkEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkId !== "") {
+      writer.uint32(10).string(message.chunkId);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.writtenAtMs !== 0) {
+      writer.uint32(24).uint64(message.writtenAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceChunkEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceChunkEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.writtenAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChunkServiceListChunksResponse(): ChunkServiceListChunksResponse {
+  return { chunks: [] };
+}
+
+export const ChunkServiceListChunksResponse: MessageFns<ChunkServiceListChunksResponse> = {
+  encode(message: ChunkServiceListChunksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      ChunkServiceChunkEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceListChunksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceListChunksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(ChunkServiceChunkEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * Chunk replicas between nodes (the data plane's fan-out, reads of remote copies, repair and
  * garbage collection). Served on a node's internal port beside RaftService, never to clients:
@@ -408,6 +570,19 @@ export const ChunkServiceService = {
     responseDeserialize: (value: Buffer): ChunkServiceDeleteChunkResponse =>
       ChunkServiceDeleteChunkResponse.decode(value),
   },
+  /** Every chunk the node holds, in batches of at most 1,000 (repair and garbage collection). */
+  listChunks: {
+    path: "/sandstore.v1.ChunkService/ListChunks" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ChunkServiceListChunksRequest): Buffer =>
+      Buffer.from(ChunkServiceListChunksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChunkServiceListChunksRequest => ChunkServiceListChunksRequest.decode(value),
+    responseSerialize: (value: ChunkServiceListChunksResponse): Buffer =>
+      Buffer.from(ChunkServiceListChunksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChunkServiceListChunksResponse =>
+      ChunkServiceListChunksResponse.decode(value),
+  },
 } as const;
 
 export interface ChunkServiceServer extends UntypedServiceImplementation {
@@ -416,6 +591,8 @@ export interface ChunkServiceServer extends UntypedServiceImplementation {
   /** A verified range of a chunk, streamed in pieces of at most 1 MiB. */
   readChunk: handleServerStreamingCall<ChunkServiceReadChunkRequest, ChunkServiceReadChunkResponse>;
   deleteChunk: handleUnaryCall<ChunkServiceDeleteChunkRequest, ChunkServiceDeleteChunkResponse>;
+  /** Every chunk the node holds, in batches of at most 1,000 (repair and garbage collection). */
+  listChunks: handleServerStreamingCall<ChunkServiceListChunksRequest, ChunkServiceListChunksResponse>;
 }
 
 export interface ChunkServiceClient extends Client {
@@ -461,6 +638,16 @@ export interface ChunkServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChunkServiceDeleteChunkResponse) => void,
   ): ClientUnaryCall;
+  /** Every chunk the node holds, in batches of at most 1,000 (repair and garbage collection). */
+  listChunks(
+    request: ChunkServiceListChunksRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ChunkServiceListChunksResponse>;
+  listChunks(
+    request: ChunkServiceListChunksRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ChunkServiceListChunksResponse>;
 }
 
 export const ChunkServiceClient = makeGenericClientConstructor(

@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Inode } from "./metadata.js";
+import { ClientSession, Inode } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -33,7 +33,7 @@ export interface StatRequest {
 }
 
 export interface StatResponse {
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
   chunkSize: number;
 }
 
@@ -42,10 +42,12 @@ export interface CreateRequest {
   mode: number;
   exclusive: boolean;
   truncate: boolean;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface CreateResponse {
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
   chunkSize: number;
 }
 
@@ -53,14 +55,18 @@ export interface MkdirRequest {
   path: string;
   mode: number;
   recursive: boolean;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface MkdirResponse {
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
 }
 
 export interface RmdirRequest {
   path: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface RmdirResponse {
@@ -68,6 +74,8 @@ export interface RmdirResponse {
 
 export interface UnlinkRequest {
   path: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface UnlinkResponse {
@@ -76,6 +84,8 @@ export interface UnlinkResponse {
 export interface RenameRequest {
   from: string;
   to: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface RenameResponse {
@@ -86,11 +96,15 @@ export interface SetAttrRequest {
   mode?: number | undefined;
   size?: number | undefined;
   atimeMs?: number | undefined;
-  mtimeMs?: number | undefined;
+  mtimeMs?:
+    | number
+    | undefined;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface SetAttrResponse {
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
 }
 
 export interface ReadDirRequest {
@@ -103,7 +117,7 @@ export interface ReadDirRequest {
 
 export interface DirEntry {
   name: string;
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
 }
 
 export interface ReadDirResponse {
@@ -119,14 +133,16 @@ export interface WriteChunkHeader {
   offsetInSlot: number;
   /** For error messages only. */
   path: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
 }
 
 export interface WriteChunkRequest {
-  part: { $case: "header"; value: WriteChunkHeader } | { $case: "data"; value: Buffer } | undefined;
+  part?: { $case: "header"; value: WriteChunkHeader } | { $case: "data"; value: Buffer } | undefined;
 }
 
 export interface WriteChunkResponse {
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
 }
 
 export interface ReadRequest {
@@ -142,6 +158,8 @@ export interface ReadResponse {
 }
 
 export interface StatusRequest {
+  /** Also compute a hash of this node's whole metadata state (costs a pass over the store). */
+  withStateHash: boolean;
 }
 
 export interface NodeStatus {
@@ -154,6 +172,32 @@ export interface NodeStatus {
   live: boolean;
   chunkCount: number;
   chunkBytes: number;
+  /** SHA-256 of the metadata state at `applied_index`, hex; only when asked for. */
+  stateHash: string;
+  /** Background maintenance; it runs on the leader, so other nodes report it inactive. */
+  maintenance?: MaintenanceStatus | undefined;
+}
+
+/**
+ * Progress of repair (chunks with fewer than R good copies) and garbage collection
+ * (chunks no metadata references).
+ */
+export interface MaintenanceStatus {
+  active: boolean;
+  /** Completed repair passes over every chunk slot, since this node became leader. */
+  repairPasses: number;
+  /** Slots found short of copies by the last complete pass, before it repaired them. */
+  underReplicated: number;
+  /** Slots still short of copies right now (found, not yet repaired). */
+  repairPending: number;
+  repairedTotal: number;
+  repairFailuresTotal: number;
+  lastRepairPassMs: number;
+  gcPasses: number;
+  gcDeletedTotal: number;
+  lastGcPassMs: number;
+  /** Copies rewritten because a read found them damaged or missing. */
+  readRepairsTotal: number;
 }
 
 export interface StatusResponse {
@@ -268,7 +312,7 @@ export const StatResponse: MessageFns<StatResponse> = {
 };
 
 function createBaseCreateRequest(): CreateRequest {
-  return { path: "", mode: 0, exclusive: false, truncate: false };
+  return { path: "", mode: 0, exclusive: false, truncate: false, session: undefined };
 }
 
 export const CreateRequest: MessageFns<CreateRequest> = {
@@ -284,6 +328,9 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     }
     if (message.truncate !== false) {
       writer.uint32(32).bool(message.truncate);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -331,6 +378,14 @@ export const CreateRequest: MessageFns<CreateRequest> = {
             }
 
             message.truncate = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -404,7 +459,7 @@ export const CreateResponse: MessageFns<CreateResponse> = {
 };
 
 function createBaseMkdirRequest(): MkdirRequest {
-  return { path: "", mode: 0, recursive: false };
+  return { path: "", mode: 0, recursive: false, session: undefined };
 }
 
 export const MkdirRequest: MessageFns<MkdirRequest> = {
@@ -417,6 +472,9 @@ export const MkdirRequest: MessageFns<MkdirRequest> = {
     }
     if (message.recursive !== false) {
       writer.uint32(24).bool(message.recursive);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -456,6 +514,14 @@ export const MkdirRequest: MessageFns<MkdirRequest> = {
             }
 
             message.recursive = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -518,13 +584,16 @@ export const MkdirResponse: MessageFns<MkdirResponse> = {
 };
 
 function createBaseRmdirRequest(): RmdirRequest {
-  return { path: "" };
+  return { path: "", session: undefined };
 }
 
 export const RmdirRequest: MessageFns<RmdirRequest> = {
   encode(message: RmdirRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.path !== "") {
       writer.uint32(10).string(message.path);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -548,6 +617,14 @@ export const RmdirRequest: MessageFns<RmdirRequest> = {
             }
 
             message.path = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -599,13 +676,16 @@ export const RmdirResponse: MessageFns<RmdirResponse> = {
 };
 
 function createBaseUnlinkRequest(): UnlinkRequest {
-  return { path: "" };
+  return { path: "", session: undefined };
 }
 
 export const UnlinkRequest: MessageFns<UnlinkRequest> = {
   encode(message: UnlinkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.path !== "") {
       writer.uint32(10).string(message.path);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -629,6 +709,14 @@ export const UnlinkRequest: MessageFns<UnlinkRequest> = {
             }
 
             message.path = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -680,7 +768,7 @@ export const UnlinkResponse: MessageFns<UnlinkResponse> = {
 };
 
 function createBaseRenameRequest(): RenameRequest {
-  return { from: "", to: "" };
+  return { from: "", to: "", session: undefined };
 }
 
 export const RenameRequest: MessageFns<RenameRequest> = {
@@ -690,6 +778,9 @@ export const RenameRequest: MessageFns<RenameRequest> = {
     }
     if (message.to !== "") {
       writer.uint32(18).string(message.to);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -721,6 +812,14 @@ export const RenameRequest: MessageFns<RenameRequest> = {
             }
 
             message.to = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -772,7 +871,7 @@ export const RenameResponse: MessageFns<RenameResponse> = {
 };
 
 function createBaseSetAttrRequest(): SetAttrRequest {
-  return { path: "", mode: undefined, size: undefined, atimeMs: undefined, mtimeMs: undefined };
+  return { path: "", mode: undefined, size: undefined, atimeMs: undefined, mtimeMs: undefined, session: undefined };
 }
 
 export const SetAttrRequest: MessageFns<SetAttrRequest> = {
@@ -791,6 +890,9 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
     }
     if (message.mtimeMs !== undefined) {
       writer.uint32(40).uint64(message.mtimeMs);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -846,6 +948,14 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
             }
 
             message.mtimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1090,7 +1200,7 @@ export const ReadDirResponse: MessageFns<ReadDirResponse> = {
 };
 
 function createBaseWriteChunkHeader(): WriteChunkHeader {
-  return { inodeId: 0, slotIndex: 0, offsetInSlot: 0, path: "" };
+  return { inodeId: 0, slotIndex: 0, offsetInSlot: 0, path: "", session: undefined };
 }
 
 export const WriteChunkHeader: MessageFns<WriteChunkHeader> = {
@@ -1106,6 +1216,9 @@ export const WriteChunkHeader: MessageFns<WriteChunkHeader> = {
     }
     if (message.path !== "") {
       writer.uint32(34).string(message.path);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1153,6 +1266,14 @@ export const WriteChunkHeader: MessageFns<WriteChunkHeader> = {
             }
 
             message.path = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1399,11 +1520,14 @@ export const ReadResponse: MessageFns<ReadResponse> = {
 };
 
 function createBaseStatusRequest(): StatusRequest {
-  return {};
+  return { withStateHash: false };
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
-  encode(_: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.withStateHash !== false) {
+      writer.uint32(8).bool(message.withStateHash);
+    }
     return writer;
   },
 
@@ -1420,6 +1544,14 @@ export const StatusRequest: MessageFns<StatusRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.withStateHash = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1444,6 +1576,8 @@ function createBaseNodeStatus(): NodeStatus {
     live: false,
     chunkCount: 0,
     chunkBytes: 0,
+    stateHash: "",
+    maintenance: undefined,
   };
 }
 
@@ -1475,6 +1609,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.chunkBytes !== 0) {
       writer.uint32(72).uint64(message.chunkBytes);
+    }
+    if (message.stateHash !== "") {
+      writer.uint32(82).string(message.stateHash);
+    }
+    if (message.maintenance !== undefined) {
+      MaintenanceStatus.encode(message.maintenance, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -1562,6 +1702,190 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.chunkBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.stateHash = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.maintenance = MaintenanceStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMaintenanceStatus(): MaintenanceStatus {
+  return {
+    active: false,
+    repairPasses: 0,
+    underReplicated: 0,
+    repairPending: 0,
+    repairedTotal: 0,
+    repairFailuresTotal: 0,
+    lastRepairPassMs: 0,
+    gcPasses: 0,
+    gcDeletedTotal: 0,
+    lastGcPassMs: 0,
+    readRepairsTotal: 0,
+  };
+}
+
+export const MaintenanceStatus: MessageFns<MaintenanceStatus> = {
+  encode(message: MaintenanceStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.active !== false) {
+      writer.uint32(8).bool(message.active);
+    }
+    if (message.repairPasses !== 0) {
+      writer.uint32(16).uint64(message.repairPasses);
+    }
+    if (message.underReplicated !== 0) {
+      writer.uint32(24).uint64(message.underReplicated);
+    }
+    if (message.repairPending !== 0) {
+      writer.uint32(32).uint64(message.repairPending);
+    }
+    if (message.repairedTotal !== 0) {
+      writer.uint32(40).uint64(message.repairedTotal);
+    }
+    if (message.repairFailuresTotal !== 0) {
+      writer.uint32(48).uint64(message.repairFailuresTotal);
+    }
+    if (message.lastRepairPassMs !== 0) {
+      writer.uint32(56).uint64(message.lastRepairPassMs);
+    }
+    if (message.gcPasses !== 0) {
+      writer.uint32(64).uint64(message.gcPasses);
+    }
+    if (message.gcDeletedTotal !== 0) {
+      writer.uint32(72).uint64(message.gcDeletedTotal);
+    }
+    if (message.lastGcPassMs !== 0) {
+      writer.uint32(80).uint64(message.lastGcPassMs);
+    }
+    if (message.readRepairsTotal !== 0) {
+      writer.uint32(88).uint64(message.readRepairsTotal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MaintenanceStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMaintenanceStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.active = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.repairPasses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.underReplicated = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.repairPending = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.repairedTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.repairFailuresTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastRepairPassMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.gcPasses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.gcDeletedTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lastGcPassMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.readRepairsTotal = longToNumber(reader.uint64());
             continue;
           }
         }

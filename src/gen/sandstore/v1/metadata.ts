@@ -116,8 +116,34 @@ export interface CommitChunkCommand {
   nowMs: number;
 }
 
+/**
+ * Repair's record of where a chunk's copies now are, on condition that the slot still points
+ * at that chunk (a write that replaced it meanwhile wins, and the repair is dropped).
+ */
+export interface RecordReplicasCommand {
+  inodeId: number;
+  slotIndex: number;
+  chunkId: string;
+  replicas: string[];
+}
+
+/**
+ * Who sent a command, so that a retried command is applied once (exactly-once mutations).
+ * A client numbers its mutations 1, 2, 3, ... and says below which number it has every reply.
+ */
+export interface ClientSession {
+  /** Random id the client picked, 1 to 64 characters. */
+  clientId: string;
+  sequence: number;
+  /**
+   * Every mutation of this client numbered below this has had its reply: its remembered
+   * result may be forgotten, and a late copy of it is refused.
+   */
+  acknowledgedBelow: number;
+}
+
 export interface MetadataCommand {
-  command:
+  command?:
     | { $case: "create"; value: CreateCommand }
     | { $case: "mkdir"; value: MkdirCommand }
     | { $case: "rmdir"; value: RmdirCommand }
@@ -125,7 +151,10 @@ export interface MetadataCommand {
     | { $case: "rename"; value: RenameCommand }
     | { $case: "setAttr"; value: SetAttrCommand }
     | { $case: "commitChunk"; value: CommitChunkCommand }
+    | { $case: "recordReplicas"; value: RecordReplicasCommand }
     | undefined;
+  /** Absent for commands no client retries (repair's). */
+  session?: ClientSession | undefined;
 }
 
 /**
@@ -138,7 +167,24 @@ export interface CommandResult {
   /** The path the error is about. */
   errorPath: string;
   /** The inode created or changed, when there is one. */
-  inode: Inode | undefined;
+  inode?: Inode | undefined;
+}
+
+/**
+ * One client's session as the state machine keeps it: the results of its successful
+ * mutations that it may not have received yet.
+ */
+export interface SessionRecord {
+  clientId: string;
+  acknowledgedBelow: number;
+  /** Log index of the client's last command; the least recently active sessions are evicted. */
+  lastActiveIndex: number;
+  results: SessionResult[];
+}
+
+export interface SessionResult {
+  sequence: number;
+  result?: CommandResult | undefined;
 }
 
 function createBaseInode(): Inode {
@@ -1050,8 +1096,155 @@ export const CommitChunkCommand: MessageFns<CommitChunkCommand> = {
   },
 };
 
+function createBaseRecordReplicasCommand(): RecordReplicasCommand {
+  return { inodeId: 0, slotIndex: 0, chunkId: "", replicas: [] };
+}
+
+export const RecordReplicasCommand: MessageFns<RecordReplicasCommand> = {
+  encode(message: RecordReplicasCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inodeId !== 0) {
+      writer.uint32(8).uint64(message.inodeId);
+    }
+    if (message.slotIndex !== 0) {
+      writer.uint32(16).uint64(message.slotIndex);
+    }
+    if (message.chunkId !== "") {
+      writer.uint32(26).string(message.chunkId);
+    }
+    for (const v of message.replicas) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordReplicasCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordReplicasCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.inodeId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.slotIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.replicas.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseClientSession(): ClientSession {
+  return { clientId: "", sequence: 0, acknowledgedBelow: 0 };
+}
+
+export const ClientSession: MessageFns<ClientSession> = {
+  encode(message: ClientSession, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(16).uint64(message.sequence);
+    }
+    if (message.acknowledgedBelow !== 0) {
+      writer.uint32(24).uint64(message.acknowledgedBelow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientSession {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientSession();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.acknowledgedBelow = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMetadataCommand(): MetadataCommand {
-  return { command: undefined };
+  return { command: undefined, session: undefined };
 }
 
 export const MetadataCommand: MessageFns<MetadataCommand> = {
@@ -1078,6 +1271,12 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "commitChunk":
         CommitChunkCommand.encode(message.command.value, writer.uint32(58).fork()).join();
         break;
+      case "recordReplicas":
+        RecordReplicasCommand.encode(message.command.value, writer.uint32(66).fork()).join();
+        break;
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1151,6 +1350,22 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             message.command = { $case: "commitChunk", value: CommitChunkCommand.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.command = { $case: "recordReplicas", value: RecordReplicasCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1217,6 +1432,142 @@ export const CommandResult: MessageFns<CommandResult> = {
             }
 
             message.inode = Inode.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSessionRecord(): SessionRecord {
+  return { clientId: "", acknowledgedBelow: 0, lastActiveIndex: 0, results: [] };
+}
+
+export const SessionRecord: MessageFns<SessionRecord> = {
+  encode(message: SessionRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientId !== "") {
+      writer.uint32(10).string(message.clientId);
+    }
+    if (message.acknowledgedBelow !== 0) {
+      writer.uint32(16).uint64(message.acknowledgedBelow);
+    }
+    if (message.lastActiveIndex !== 0) {
+      writer.uint32(24).uint64(message.lastActiveIndex);
+    }
+    for (const v of message.results) {
+      SessionResult.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.acknowledgedBelow = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastActiveIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.results.push(SessionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSessionResult(): SessionResult {
+  return { sequence: 0, result: undefined };
+}
+
+export const SessionResult: MessageFns<SessionResult> = {
+  encode(message: SessionResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.result !== undefined) {
+      CommandResult.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = CommandResult.decode(reader, reader.uint32());
             continue;
           }
         }

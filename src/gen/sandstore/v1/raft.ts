@@ -38,7 +38,7 @@ export interface RaftConfState {
 export interface RaftSnapshotMeta {
   index: number;
   term: number;
-  conf: RaftConfState | undefined;
+  conf?: RaftConfState | undefined;
   size: number;
 }
 
@@ -63,7 +63,7 @@ export interface RaftMessage {
   hintIndex: number;
   hintTerm: number;
   context: string;
-  meta: RaftSnapshotMeta | undefined;
+  meta?: RaftSnapshotMeta | undefined;
   offset: number;
   length: number;
   data: Buffer;
