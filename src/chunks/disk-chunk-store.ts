@@ -181,8 +181,13 @@ export class DiskChunkStore implements ChunkStore {
       const fields = decodeFixedHeader(fixed);
       // A damaged header still names a chunk: list it so it can be collected or repaired.
       return typeof fields === "string"
-        ? { id, size: 0, checksum: 0, writtenAtMs: st.mtimeMs }
-        : { id, size: fields.dataLength, checksum: fields.checksum, writtenAtMs: st.mtimeMs };
+        ? { id, size: 0, checksum: 0, writtenAtMs: Math.floor(st.mtimeMs) }
+        : {
+            id,
+            size: fields.dataLength,
+            checksum: fields.checksum,
+            writtenAtMs: Math.floor(st.mtimeMs),
+          };
     } finally {
       await handle.close();
     }

@@ -36,6 +36,7 @@ interface NodeFlags {
   snapshotEntries?: number;
   replication?: number;
   repairIntervalMs?: number;
+  faultFile?: string;
   placement: "sorted" | "rendezvous";
 }
 
@@ -134,6 +135,7 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
+    .option("--fault-file <path>", "JSON file naming peers to cut off (testing)")
     .option(
       "--repair-interval-ms <ms>",
       "time between repair passes on the leader (default 10000)",
@@ -173,6 +175,7 @@ export function registerNodeCommands(program: Command): void {
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
         repairIntervalMs: flags.repairIntervalMs,
+        faultFile: flags.faultFile,
         placement: flags.placement,
       });
       // Test harnesses wait for this line to learn the real port.
@@ -284,16 +287,18 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
   withCluster(program.command("status"))
     .description("show the cluster: nodes, roles, indexes, chunks, the leader")
     .option("--json", "machine-readable output")
-    .action(async (options: { cluster: string; json?: boolean }) => {
+    .option("--hash", "also each node's metadata state hash (equal on nodes at one applied index)")
+    .action(async (options: { cluster: string; json?: boolean; hash?: boolean }) => {
       await withClient(options, async (client) => {
-        const first = await client.status();
+        const ask = { stateHash: options.hash ?? false };
+        const first = await client.status(ask);
         // Each member reports its own row; one that does not answer is shown as unreachable.
         const nodes = await Promise.all(
           first.nodes.map(async (node) => {
             if (node.live) return node;
             const other = connect(node.address, { retryForMs: 0, callTimeoutMs: 2000 });
             try {
-              const reply = await other.status();
+              const reply = await other.status(ask);
               return reply.nodes.find((n) => n.id === node.id) ?? { ...node, role: "unreachable" };
             } catch {
               return { ...node, role: "unreachable" };
@@ -336,6 +341,21 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
               .join("  ")
               .trimEnd(),
           );
+        for (const n of status.nodes) {
+          if (n.stateHash) console.log(`${n.id} state hash ${n.stateHash}`);
+          const m = n.maintenance;
+          if (!m?.active) continue;
+          const repairState =
+            m.repairPending > 0
+              ? `repairing, ${m.repairPending} slots short of copies`
+              : m.repairPasses > 0
+                ? `last pass found ${m.underReplicated} slots short of copies`
+                : "first pass under way";
+          console.log(
+            `maintenance on ${n.id}: repair ${repairState}, ${m.repairedTotal} repaired, ${m.repairFailuresTotal} failed, ${m.repairPasses} passes; ` +
+              `garbage collection ${m.gcDeletedTotal} chunks deleted in ${m.gcPasses} passes; ${m.readRepairsTotal} read repairs`,
+          );
+        }
       });
     });
 }

@@ -206,9 +206,12 @@ export class SandstoreClient {
     }
   }
 
-  /** The cluster's state as the node this client talks to sees it. */
-  async status(): Promise<StatusResponse> {
-    return this.query((c) => c.status());
+  /**
+   * The cluster's state as the node this client talks to sees it. `stateHash` adds that
+   * node's metadata state hash (a pass over its store).
+   */
+  async status(options: { stateHash?: boolean } = {}): Promise<StatusResponse> {
+    return this.query((c) => c.status({ withStateHash: options.stateHash ?? false }));
   }
 
   // Descriptors.

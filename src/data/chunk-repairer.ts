@@ -8,6 +8,7 @@
  *
  * Bounded: copies are paced to `bytesPerSecond`, and each pass reads the namespace in pages.
  */
+import { SandstoreError } from "../common/errors.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Membership, NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
@@ -105,7 +106,6 @@ export class ChunkRepairer {
         this.o.onError?.(error);
       }
     }
-    const reachable = live.filter((node) => held.has(node.id));
     let found = 0;
     this.pending = 0;
     let cursor: SlotCursor | undefined;
@@ -113,7 +113,7 @@ export class ChunkRepairer {
       if (this.stopped || !this.o.control.isLeader()) return found;
       const page = await this.o.control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
       for (const { inodeId, slot } of page) {
-        const plan = this.plan(slot, reachable, held);
+        const plan = await this.plan(slot, live.length, held);
         if (!plan) continue;
         found++;
         this.pending++;
@@ -141,32 +141,48 @@ export class ChunkRepairer {
   }
 
   /**
-   * What a slot needs: the good copies to keep and how many more to make; undefined when it
-   * has enough. A copy on an unreachable node still counts until `lostAfterMs` passes.
+   * What a slot needs: the copies to keep, the good ones among them, and how many more to
+   * make; undefined when it has enough. A listing is only a hint (it was taken before the
+   * slot was read, so a newer chunk is absent from it): a copy it lacks is probed directly,
+   * and only a copy the node says is missing (ENOENT) or damaged (EIO) is dropped. A copy on
+   * a node that cannot be asked counts until the node has been unreachable `lostAfterMs`.
    */
-  private plan(
+  private async plan(
     slot: ChunkSlot,
-    reachable: readonly NodeInfo[],
+    liveCount: number,
     held: ReadonlyMap<string, ReadonlySet<string>>,
-  ): { keep: string[]; good: string[]; missing: number } | undefined {
+  ): Promise<{ keep: string[]; good: string[]; missing: number } | undefined> {
     const now = Date.now();
     const good: string[] = [];
     const keep: string[] = [];
     for (const nodeId of slot.replicas) {
-      const listing = held.get(nodeId);
-      if (listing?.has(slot.chunkId)) {
-        good.push(nodeId);
-        keep.push(nodeId);
-        continue;
+      const state = held.get(nodeId)?.has(slot.chunkId)
+        ? "good"
+        : await this.probe(nodeId, slot.chunkId);
+      if (state === "good") good.push(nodeId);
+      if (state === "good") keep.push(nodeId);
+      if (state === "unknown") {
+        const since = this.unreachableSince.get(nodeId);
+        if (since === undefined || now - since < this.o.lostAfterMs) keep.push(nodeId);
       }
-      const since = this.unreachableSince.get(nodeId);
-      if (!listing && since !== undefined && now - since < this.o.lostAfterMs) keep.push(nodeId);
     }
-    const want = Math.min(this.o.replicationFactor, reachable.length);
+    const want = Math.min(this.o.replicationFactor, liveCount);
     const missing = want - keep.length;
     if (missing <= 0 && keep.length === slot.replicas.length) return undefined;
     if (good.length === 0) return undefined;
     return { keep, good, missing: Math.max(0, missing) };
+  }
+
+  /** Asks a node for one byte of a chunk: whether its copy is there and readable. */
+  private async probe(nodeId: string, chunkId: string): Promise<"good" | "lost" | "unknown"> {
+    try {
+      await this.o.replicas.readChunk(nodeId, chunkId, 0, 1);
+      return "good";
+    } catch (error) {
+      const gone =
+        error instanceof SandstoreError && (error.code === "ENOENT" || error.code === "EIO");
+      return gone && error.path !== "" ? "lost" : "unknown";
+    }
   }
 
   private async repairSlot(

@@ -22,6 +22,7 @@ import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "../replication/raft-replicator.ts";
 import { NodeServer } from "../server/node-server.ts";
+import { watchFaultFile } from "../transport/fault-file.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
@@ -64,6 +65,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     selfId: id,
     listen: options.listen,
     peers: addresses,
+    faults: options.faultFile ? watchFaultFile(options.faultFile) : undefined,
     onMessage: (message) => replicator?.node.receive(message),
   });
   replicator = new RaftReplicator({

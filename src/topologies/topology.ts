@@ -35,6 +35,8 @@ export interface NodeOptions {
   readonly repairLostAfterMs?: number;
   /** Bytes per second repair may copy. Default 64 MiB. */
   readonly repairBytesPerSecond?: number;
+  /** A fault file (`{ "drop": [peer ids] }`) cutting Raft traffic to and from peers; for tests. */
+  readonly faultFile?: string;
   /** How chunk replicas are placed: `sorted` (the default, as the original did) or `rendezvous`. */
   readonly placement?: "sorted" | "rendezvous";
 }

@@ -18,7 +18,7 @@ import {
   type ChunkServiceWriteChunkRequest,
 } from "../gen/sandstore/v1/chunk_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
-import { errorToStatus, statusToError } from "./grpc-transport.ts";
+import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 
 const TOKEN_HEADER = "sandstore-cluster-token";
 /** Deadline of one replica call. */
@@ -120,6 +120,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
         "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
         "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
         "grpc-node.flow_control_window": 16 * 1024 * 1024,
+        ...RECONNECT_OPTIONS,
       });
       this.clients.set(id, { client, address });
     }

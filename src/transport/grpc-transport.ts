@@ -38,7 +38,17 @@ import type { Connection, ConnectOptions, Listener, Transport } from "./transpor
  */
 const MAX_MESSAGE_BYTES = 4 * MAX_DATA_PIECE;
 
+/**
+ * Reconnect backoff of every channel to a node: a node that restarts is reached again within
+ * a second, instead of after grpc's default backoff of up to two minutes.
+ */
+export const RECONNECT_OPTIONS: grpc.ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
+};
+
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  ...RECONNECT_OPTIONS,
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   // HTTP/2's default 64 KiB window makes a chunk-sized stream wait on many window updates.

@@ -1,0 +1,182 @@
+/**
+ * A hyperconverged cluster of real node processes on 127.0.0.1 for tests: start, kill (any
+ * signal), restart one node, find the leader, cut Raft traffic with fault files, read the
+ * chunk files on each node's disk. `close` stops every process and removes the data.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm, writeFile as writeFileOnDisk } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import {
+  connect,
+  O_CREAT,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  type SandstoreClient,
+} from "../../src/index.ts";
+import { freePorts } from "./kv-cluster.ts";
+import { CLI, waitFor } from "./node-process.ts";
+
+export interface ClusterOptions {
+  /** Nodes in the cluster. Default 3. */
+  readonly size?: number;
+  /** Extra `sandstore node` flags for every node. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export class Cluster {
+  root = "";
+  addresses: string[] = [];
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly token = randomBytes(8).toString("hex");
+
+  constructor(private readonly options: ClusterOptions = {}) {}
+
+  get size(): number {
+    return this.options.size ?? 3;
+  }
+
+  /** Indexes of every node, running or not. */
+  get indexes(): number[] {
+    return Array.from({ length: this.size }, (_, i) => i);
+  }
+
+  async start(): Promise<void> {
+    this.root = await mkdtemp(join(tmpdir(), "sandstore-hc-"));
+    this.addresses = (await freePorts(this.size)).map((p) => `127.0.0.1:${p}`);
+    await Promise.all(this.indexes.map((i) => this.startNode(i)));
+  }
+
+  /** The fault file of node `i`: the peers named in it are cut off from it, both ways. */
+  faultFile(i: number): string {
+    return join(this.root, `n${i + 1}.faults.json`);
+  }
+
+  /** Cuts Raft traffic between node `i` and every other node (both ways); `heal` undoes it. */
+  async isolate(i: number): Promise<void> {
+    for (const j of this.indexes) {
+      const drop =
+        j === i ? this.indexes.filter((k) => k !== i).map((k) => `n${k + 1}`) : [`n${i + 1}`];
+      await writeFileOnDisk(this.faultFile(j), JSON.stringify({ drop }));
+    }
+  }
+
+  async heal(): Promise<void> {
+    for (const j of this.indexes)
+      await writeFileOnDisk(this.faultFile(j), JSON.stringify({ drop: [] }));
+  }
+
+  /** How many chunk files node `i` holds on its disk. */
+  async chunkFiles(i: number): Promise<string[]> {
+    const chunkDir = join(this.root, `n${i + 1}`, "chunks");
+    const files: string[] = [];
+    for (const prefix of (await readdir(chunkDir)).filter((p) => p !== "tmp")) {
+      for (const name of await readdir(join(chunkDir, prefix)))
+        files.push(join(chunkDir, prefix, name));
+    }
+    return files;
+  }
+
+  isRunning(i: number): boolean {
+    return this.children.has(i);
+  }
+
+  async startNode(i: number): Promise<void> {
+    const peers = this.addresses.map((a, j) => `n${j + 1}=${a}`).join(",");
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "node",
+        "--topology",
+        "hyperconverged",
+        "--id",
+        `n${i + 1}`,
+        "--listen",
+        this.addresses[i]!,
+        "--data-dir",
+        join(this.root, `n${i + 1}`),
+        "--peers",
+        peers,
+        "--fault-file",
+        this.faultFile(i),
+        "--quiet",
+        ...(this.options.nodeArgs ?? []),
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: this.token },
+      },
+    );
+    let stderr = "";
+    child.stderr!.on("data", (c) => {
+      stderr += String(c);
+    });
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on(
+        "line",
+        (line) => line.includes("listening on") && resolve(),
+      );
+      child.once("exit", (code) => reject(new Error(`node ${i} exited ${code}: ${stderr}`)));
+    });
+    this.children.set(i, child);
+  }
+
+  async kill(i: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.children.get(i);
+    this.children.delete(i);
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  /** The index of the node every running node names as leader, once they agree. */
+  async leader(timeoutMs = 10_000): Promise<number> {
+    let agreed = -1;
+    await waitFor(
+      async () => {
+        const named = new Set<string>();
+        for (const i of this.children.keys()) {
+          const client = connect(this.addresses[i]!, { retryForMs: 200, callTimeoutMs: 1000 });
+          named.add((await client.status().catch(() => undefined))?.leaderId ?? "");
+          await client.closeClient();
+        }
+        const [only] = [...named];
+        agreed = named.size === 1 && only ? Number(only.slice(1)) - 1 : -1;
+        return agreed >= 0 && this.children.has(agreed);
+      },
+      "every node to name the same leader",
+      timeoutMs,
+    );
+    return agreed;
+  }
+
+  async close(): Promise<void> {
+    for (const i of [...this.children.keys()]) await this.kill(i, "SIGTERM");
+    if (!process.env.SANDSTORE_KEEP_TEST_DATA)
+      await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export async function writeFile(
+  client: SandstoreClient,
+  path: string,
+  data: Buffer,
+): Promise<void> {
+  const fd = await client.open(path, O_CREAT | O_WRONLY | O_TRUNC);
+  await client.write(fd, data);
+  await client.close(fd);
+}
+
+export async function readFile(client: SandstoreClient, path: string): Promise<Buffer> {
+  const fd = await client.open(path, O_RDONLY);
+  const { size } = await client.stat(path);
+  const bytes = await client.pread(fd, size, 0);
+  await client.close(fd);
+  return bytes;
+}
