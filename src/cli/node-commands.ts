@@ -273,11 +273,11 @@ Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology
 ${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
 
 Try, in another terminal:
+  export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one
   npx sandstore put README.md /readme.md
   npx sandstore ls -l /
   npx sandstore cat /readme.md
   npx sandstore status
-(commands talk to ${seeds}; set SANDSTORE_CLUSTER or --cluster for another address)
 Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
 `);
         await stopOnSignal(nodes, (message) => console.log(message));
