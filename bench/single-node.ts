@@ -9,9 +9,10 @@
  * not with another machine's.
  */
 import { parseArgs } from "node:util";
-import { connect, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY } from "../src/index.ts";
+import { connect } from "../src/index.ts";
 import { peakResidentBytes } from "../test/helpers/memory.ts";
 import { removeDataDir, startNode } from "../test/helpers/node-process.ts";
+import { creates, printFigures, sequentialRead, sequentialWrite } from "./file-load.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,68 +28,25 @@ const node = await startNode();
 const client = connect(node.address);
 const results: Record<string, string> = {};
 try {
-  const block = Buffer.alloc(4 * MiB);
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
-
-  let started = performance.now();
-  const w = await client.open("/bench.bin", O_CREAT | O_WRONLY);
-  for (let written = 0; written < sizeMiB * MiB; written += block.length) {
-    block.writeUInt32LE(written, 0);
-    await client.write(w, block);
-  }
-  await client.close(w);
-  const writeSeconds = (performance.now() - started) / 1000;
-  results[`sequential write ${sizeMiB} MiB (durable at close)`] =
-    `${(sizeMiB / writeSeconds).toFixed(0)} MiB/s`;
-
-  started = performance.now();
-  const r = await client.open("/bench.bin", O_RDONLY);
-  let read = 0;
-  for (;;) {
-    const bytes = await client.read(r, 8 * MiB);
-    if (bytes.length === 0) break;
-    read += bytes.length;
-  }
-  await client.close(r);
-  const readSeconds = (performance.now() - started) / 1000;
-  if (read !== sizeMiB * MiB) throw new Error(`read ${read} bytes, wrote ${sizeMiB * MiB}`);
-  results[`sequential read ${sizeMiB} MiB`] = `${(sizeMiB / readSeconds).toFixed(0)} MiB/s`;
+  const write = await sequentialWrite(client, "/bench.bin", sizeMiB);
+  results[`sequential write ${sizeMiB} MiB (durable at close)`] = `${write.toFixed(0)} MiB/s`;
+  const read = await sequentialRead(client, "/bench.bin", sizeMiB);
+  results[`sequential read ${sizeMiB} MiB`] = `${read.toFixed(0)} MiB/s`;
 
   await client.mkdir("/creates");
-  let creates = 0;
-  started = performance.now();
-  while (performance.now() - started < seconds * 1000) {
-    const fd = await client.open(`/creates/f${creates}`, O_CREAT | O_EXCL | O_WRONLY);
-    await client.close(fd);
-    creates++;
-  }
-  results["creates (open O_CREAT|O_EXCL + close), 1 client"] =
-    `${(creates / ((performance.now() - started) / 1000)).toFixed(0)} /s`;
+  const one = await creates(client, "/creates", 1, seconds);
+  results["creates (open O_CREAT|O_EXCL + close), 1 client"] = `${one.perSecond.toFixed(0)} /s`;
 
   let stats = 0;
-  started = performance.now();
+  const started = performance.now();
   while (performance.now() - started < seconds * 1000) {
-    await client.stat(`/creates/f${stats % creates}`);
+    await client.stat(one.names[stats % one.names.length]!);
     stats++;
   }
   results["stat, 1 client"] = `${(stats / ((performance.now() - started) / 1000)).toFixed(0)} /s`;
 
-  const concurrent = 32;
-  let parallelCreates = 0;
-  started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrent }, async (_, worker) => {
-      while (performance.now() - started < seconds * 1000) {
-        const fd = await client.open(
-          `/creates/w${worker}-${parallelCreates++}`,
-          O_CREAT | O_EXCL | O_WRONLY,
-        );
-        await client.close(fd);
-      }
-    }),
-  );
-  results[`creates, ${concurrent} concurrent callers`] =
-    `${(parallelCreates / ((performance.now() - started) / 1000)).toFixed(0)} /s`;
+  const many = await creates(client, "/creates", 32, seconds);
+  results["creates, 32 concurrent callers"] = `${many.perSecond.toFixed(0)} /s`;
 
   results["node peak RSS"] = `${(((await peakResidentBytes(node.pid)) ?? 0) / MiB).toFixed(0)} MiB`;
   results["client peak RSS"] = `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`;
@@ -97,5 +55,4 @@ try {
   await node.stop();
   await removeDataDir(node);
 }
-const width = Math.max(...Object.keys(results).map((k) => k.length));
-for (const [name, value] of Object.entries(results)) console.log(`${name.padEnd(width)}  ${value}`);
+printFigures(results);

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
+import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
+import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
+import { SandstoreError } from "../common/errors.ts";
+import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
+import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { localReplicaAccess } from "../data/replica-access.ts";
+import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import { StaticMembership } from "../membership/static-membership.ts";
+import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
+import { SortedPlacement } from "../placement/sorted-placement.ts";
+import { LocalReplicator } from "../replication/local-replicator.ts";
+import { NodeServer } from "../server/node-server.ts";
+import { MemoryTransport } from "./memory-transport.ts";
+
+const tempDir = temporaryDirectories("sandstore-memtransport-");
+
+/** One in-process node (memory stores, local WAL) served on the memory transport. */
+async function memoryNode(transport: MemoryTransport) {
+  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const replicator = new LocalReplicator({ dir: await tempDir("node-"), store, nodeId: "n1" });
+  await replicator.start();
+  const membership = new StaticMembership("n1", [{ id: "n1", address: "memory:1" }]);
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement: new SortedPlacement(),
+    replicationFactor: 1,
+  });
+  const chunks = new MemoryChunkStore();
+  const replicas = localReplicaAccess("n1", chunks);
+  const data = new ReplicatedDataPlane(
+    control,
+    new TwoPhaseCoordinator(control, replicas),
+    replicas,
+  );
+  const server = new NodeServer({
+    topology: "single",
+    control,
+    data,
+    membership,
+    replicationFactor: 1,
+    chunkUsage: () => chunks.usage(),
+  });
+  const listener = await transport.listen("memory:0", server);
+  return { listener, stop: () => replicator.stop() };
+}
+
+test("the SDK works over the memory transport, and a cut node is unavailable until healed", async () => {
+  const transport = new MemoryTransport();
+  const node = await memoryNode(transport);
+  const client = new SandstoreClient({
+    cluster: [node.listener.address],
+    transport,
+    retryForMs: 200,
+  });
+  await client.mkdir("/d");
+  const fd = await client.open("/d/f", O_CREAT | O_RDWR);
+  const bytes = Buffer.from("across three chunks of 4 KiB ".repeat(500));
+  await client.write(fd, bytes);
+  await client.close(fd);
+  const again = await client.open("/d/f");
+  assert.deepEqual(await client.pread(again, bytes.length, 0), bytes);
+  await client.close(again);
+  assert.equal((await client.readdir("/d")).length, 1);
+
+  transport.network.isolate(node.listener.address);
+  await assert.rejects(
+    client.stat("/d/f"),
+    (e: SandstoreError) => e instanceof SandstoreError && e.code === "EAGAIN" && e.path === "",
+  );
+  transport.network.heal();
+  assert.equal((await client.stat("/d/f")).size, bytes.length);
+  await client.closeClient();
+  await node.listener.close();
+  await node.stop();
+});
+
+test("a call past its deadline fails with ETIMEDOUT; arguments are copied, not shared", async () => {
+  const transport = new MemoryTransport();
+  let seen: { path: string } | undefined;
+  const listener = await transport.listen("memory:0", {
+    stat: async (request: { path: string }) => {
+      seen = request;
+      return { inode: undefined, chunkSize: 4096 };
+    },
+    readDir: () => new Promise(() => {}),
+  } as unknown as NodeServer);
+  const connection = transport.connect(listener.address, { callTimeoutMs: 20 });
+  const request = { path: "/x" };
+  await connection.stat(request);
+  assert.notEqual(seen, request);
+  assert.deepEqual(seen, request);
+  await assert.rejects(
+    connection.readDir({ path: "/", afterName: "", limit: 1 }),
+    (e: SandstoreError) => e.code === "ETIMEDOUT",
+  );
+  await listener.close();
+  assert.throws(() => transport.network.reach(listener.address), SandstoreError);
+});
