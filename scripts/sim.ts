@@ -1,7 +1,9 @@
 // Simulation campaign: `npm run sim -- --seeds N --steps M [--from S] [--nodes K]`, or one
-// seed: `npm run sim -- --seed S --steps M`. Prints a summary; exits 1 on the first failure.
+// seed: `npm run sim -- --seed S --steps M`. `--files` runs the file-store simulation (three
+// nodes) instead of the Raft one. Prints a summary; exits 1 on the first failure.
 import { parseArgs } from "node:util";
 import { runSimulation } from "../src/raft/testing/run-simulation.ts";
+import { runFileStoreSimulation } from "../src/simulation/file-store-simulation.ts";
 
 const { values } = parseArgs({
   options: {
@@ -10,6 +12,7 @@ const { values } = parseArgs({
     from: { type: "string", default: "1" },
     seed: { type: "string" },
     nodes: { type: "string", default: "3" },
+    files: { type: "boolean", default: false },
   },
 });
 const steps = Number(values.steps);
@@ -17,18 +20,14 @@ const nodes = Number(values.nodes);
 const first = Number(values.seed ?? values.from);
 const count = values.seed ? 1 : Number(values.seeds);
 const started = performance.now();
-const totals = {
-  operations: 0,
-  acknowledged: 0,
-  crashes: 0,
-  partitions: 0,
-  transfers: 0,
-  membershipChanges: 0,
-};
+const totals: Record<string, number> = {};
 for (let seed = first; seed < first + count; seed++) {
   try {
-    const stats = runSimulation({ seed, steps, nodes });
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += stats[key];
+    const stats: Record<string, number> = values.files
+      ? { ...runFileStoreSimulation({ seed, steps }) }
+      : { ...runSimulation({ seed, steps, nodes }) };
+    for (const [key, value] of Object.entries(stats))
+      if (key !== "seed" && key !== "finalTerm") totals[key] = (totals[key] ?? 0) + value;
     if (values.seed) console.log(stats);
   } catch (error) {
     console.error(String(error instanceof Error ? error.message : error));

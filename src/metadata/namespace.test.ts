@@ -337,11 +337,27 @@ describe("client sessions: a retried mutation applies once", () => {
       await store.close();
     });
 
-    test(`${kind}: a rejected command is not remembered, so its retry is applied afresh`, async () => {
+    test(`${kind}: a rejection is remembered too, so a later copy cannot succeed after the refusal`, async () => {
       const store = await open();
       assert.equal(applyAt(store, withSession(unlink("/g"), 1))?.errno, "ENOENT");
       run(store, create("/g"));
-      assert.equal(applyAt(store, withSession(unlink("/g"), 1))?.errno, "");
+      assert.equal(applyAt(store, withSession(unlink("/g"), 1))?.errno, "ENOENT");
+      assert.equal(store.stat("/g").type, FileType.FILE_TYPE_REGULAR);
+      await store.close();
+    });
+
+    test(`${kind}: a chunk commit that lost its race is not remembered; the writer retries it`, async () => {
+      const store = await open();
+      const file = run(store, create("/w"))[0]!.inode!;
+      assert.equal(
+        applyAt(store, withSession(commit(file.id, 0, 5, chunkId(1), 10), 1))?.errno,
+        "EAGAIN",
+      );
+      assert.equal(
+        applyAt(store, withSession(commit(file.id, 0, 0, chunkId(2), 10), 1))?.errno,
+        "",
+      );
+      assert.equal(store.chunkSlots(file.id, 0, 1)[0]?.chunkId, chunkId(2));
       await store.close();
     });
 

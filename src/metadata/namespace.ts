@@ -243,10 +243,13 @@ export abstract class Namespace implements MetadataStore {
   abstract close(): Promise<void>;
 
   /**
-   * Applies a command once per client session: a retry of a mutation that succeeded returns
-   * the remembered result without applying it again. Only successes are remembered, because
-   * a rejected command changed nothing, so applying its retry is the same as applying it once,
-   * later. A copy older than what the client has acknowledged is refused.
+   * Applies a command once per client session: a retry of a mutation returns the remembered
+   * result without applying it again. Rejections are remembered too: otherwise a copy of a
+   * command could be refused, answered, and then succeed as a later copy, taking effect after
+   * the client was told it failed. The one exception is a chunk commit that lost its race
+   * (EAGAIN): its slot's version has moved on, so no copy of it can ever succeed, and the
+   * writer retries it under the same session with a new expected version. A copy older than
+   * what the client has acknowledged is refused.
    */
   private applyInSession(index: number, command: MetadataCommand): CommandResult {
     const session = command.session;
@@ -263,7 +266,8 @@ export abstract class Namespace implements MetadataStore {
       if (earlier?.result) return earlier.result;
     }
     const result = this.applyOne(command);
-    if (known || !result.errno) this.remember(index, session, known, result);
+    const lostRace = command.command?.$case === "commitChunk" && result.errno === "EAGAIN";
+    this.remember(index, session, known, lostRace ? undefined : result);
     return result;
   }
 
@@ -271,11 +275,11 @@ export abstract class Namespace implements MetadataStore {
     index: number,
     session: ClientSession,
     known: SessionRecord | undefined,
-    result: CommandResult,
+    result: CommandResult | undefined,
   ): void {
     const acknowledgedBelow = Math.max(known?.acknowledgedBelow ?? 0, session.acknowledgedBelow);
     const results = (known?.results ?? []).filter((r) => r.sequence >= acknowledgedBelow);
-    if (!result.errno) results.push({ sequence: session.sequence, result });
+    if (result) results.push({ sequence: session.sequence, result });
     // Oldest first out: a client with more in flight than this broke its side of the contract.
     while (results.length > MAX_SESSION_RESULTS) results.shift();
     this.tables.putSession({

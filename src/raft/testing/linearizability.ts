@@ -11,7 +11,8 @@
 export interface HistoryOperation {
   readonly id: number;
   readonly key: string;
-  readonly kind: "set" | "del" | "get";
+  /** What the operation does, as the model reads it (`set`, `del`, `get` for the register). */
+  readonly kind: string;
   /** The value written by a set. */
   readonly value: string;
   /** When the client invoked it (any increasing clock). */
@@ -27,19 +28,35 @@ export type CheckResult =
   | { readonly ok: false; readonly key: string; readonly operations: readonly HistoryOperation[] }
   | { readonly ok: "timeout"; readonly key: string };
 
-type State = string | null;
+/** The state of one key: a string, or null for none. */
+export type State = string | null;
 
-/** The register model: what `op` does to `state`, or undefined when it cannot happen there. */
-function step(state: State, op: HistoryOperation): State | undefined {
-  switch (op.kind) {
-    case "set":
-      return op.value;
-    case "del":
-      return null;
-    case "get":
-      return op.result === state ? state : undefined;
-  }
+/**
+ * What the checked object does, one key at a time: `step` says what `op` does to `state`, or
+ * undefined when its recorded result cannot happen there; `isRead` names operations without
+ * effect (one that never returned is dropped).
+ */
+export interface Model {
+  step(state: State, op: HistoryOperation): State | undefined;
+  isRead(op: HistoryOperation): boolean;
 }
+
+/** The key-value register: `set`, `del` and `get`. */
+export const registerModel: Model = {
+  step(state, op) {
+    switch (op.kind) {
+      case "set":
+        return op.value;
+      case "del":
+        return null;
+      case "get":
+        return op.result === state ? state : undefined;
+      default:
+        return undefined;
+    }
+  },
+  isRead: (op) => op.kind === "get",
+};
 
 interface Node {
   op: HistoryOperation;
@@ -56,7 +73,11 @@ interface Node {
  * Checks one key's operations. `deadline` is a time from `performance.now()` after which the
  * search gives up and reports a timeout (never a false verdict).
  */
-function checkKey(ops: readonly HistoryOperation[], deadline: number): boolean | "timeout" {
+function checkKey(
+  ops: readonly HistoryOperation[],
+  model: Model,
+  deadline: number,
+): boolean | "timeout" {
   // Events in time order; a call sorts before a return at the same time (the permissive order).
   const events: Array<{ time: number; isCall: boolean; index: number }> = [];
   ops.forEach((op, index) => {
@@ -115,7 +136,7 @@ function checkKey(ops: readonly HistoryOperation[], deadline: number): boolean |
     if (++steps % 4096 === 0 && performance.now() > deadline) return "timeout";
     if (!entry) return false;
     if (entry.isCall) {
-      const next = step(state, entry.op);
+      const next = model.step(state, entry.op);
       if (next !== undefined) {
         linearized[entry.bit] = 1;
         const key = `${linearized.join("")}|${next}`;
@@ -143,21 +164,22 @@ function checkKey(ops: readonly HistoryOperation[], deadline: number): boolean |
   return true;
 }
 
-/** Checks a whole history, key by key, within `timeoutMs` overall. */
+/** Checks a whole history against `model` (the register by default), key by key, within `timeoutMs` overall. */
 export function checkLinearizable(
   history: readonly HistoryOperation[],
   timeoutMs = 10_000,
+  model: Model = registerModel,
 ): CheckResult {
   const deadline = performance.now() + timeoutMs;
   const byKey = new Map<string, HistoryOperation[]>();
   for (const op of history) {
-    if (op.kind === "get" && op.returned === undefined) continue;
+    if (model.isRead(op) && op.returned === undefined) continue;
     const ops = byKey.get(op.key) ?? [];
     ops.push(op);
     byKey.set(op.key, ops);
   }
   for (const [key, ops] of byKey) {
-    const verdict = checkKey(ops, deadline);
+    const verdict = checkKey(ops, model, deadline);
     if (verdict === "timeout") return { ok: "timeout", key };
     if (!verdict) return { ok: false, key, operations: ops };
   }

@@ -29,8 +29,20 @@ export const encodeCommand = (c: KvCommand): Uint8Array => encoder.encode(JSON.s
 export const decodeCommand = (data: Uint8Array): KvCommand =>
   JSON.parse(decoder.decode(data)) as KvCommand;
 
-/** The state machine each simulated node runs: a map, with the index it reflects. */
-class KvStateMachine {
+/**
+ * A state machine a simulated node runs. `apply` returns the entry's result, handed to whoever
+ * proposed it through `proposeCommand`. Snapshots are whole byte arrays (small in simulation).
+ */
+export interface SimStateMachine {
+  /** Index of the last applied entry. */
+  readonly applied: number;
+  apply(entry: Entry): unknown;
+  snapshot(): Uint8Array;
+  restore(bytes: Uint8Array): void;
+}
+
+/** The state machine each simulated node runs by default: a map, with the index it reflects. */
+class KvStateMachine implements SimStateMachine {
   data = new Map<string, string>();
   applied = 0;
 
@@ -60,7 +72,7 @@ interface SimNode {
   readonly id: NodeId;
   raft: Raft | undefined;
   readonly storage: MemoryStorage;
-  sm: KvStateMachine;
+  sm: SimStateMachine;
   /** Pieces of a snapshot being received, in order. */
   incoming: Uint8Array[];
   /** Entries applied since the last snapshot the node took. */
@@ -88,6 +100,24 @@ export interface SimulatorOptions {
   readonly maxMessageBytes?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /** Makes each node's state machine; default a key-value map (for `write` and `get`). */
+  readonly stateMachine?: () => SimStateMachine;
+}
+
+/** A command proposed through `proposeCommand`, waiting to be applied on its node. */
+interface PendingCommand {
+  readonly node: NodeId;
+  readonly index: number;
+  readonly term: number;
+  readonly done: (result: unknown) => void;
+}
+
+/** A read barrier started through `readBarrier`, waiting for its index to be applied. */
+interface PendingBarrier {
+  readonly node: NodeId;
+  readonly context: string;
+  index: number;
+  readonly done: () => void;
 }
 
 /** A safety violation, with what is needed to replay it. */
@@ -121,6 +151,8 @@ export class Simulator {
     { term: number; data: string; committedBy: number }
   >();
   private readonly pending: PendingOp[] = [];
+  private readonly pendingCommands: PendingCommand[] = [];
+  private readonly pendingBarriers: PendingBarrier[] = [];
   readonly history: HistoryOperation[] = [];
   private clock = 0;
   private nextOpId = 1;
@@ -138,19 +170,23 @@ export class Simulator {
     const storage = new MemoryStorage({
       hardState: { term: 0, vote: "", commit: 0 },
       snapshot: { index: 0, term: 0, conf, size: 0 },
-      snapshotData: new KvStateMachine().snapshot(),
+      snapshotData: this.newStateMachine().snapshot(),
       entries: [],
     });
     const node: SimNode = {
       id,
       raft: undefined,
       storage,
-      sm: new KvStateMachine(),
+      sm: this.newStateMachine(),
       incoming: [],
       sinceSnapshot: 0,
     };
     this.nodes.set(id, node);
     this.start(id);
+  }
+
+  private newStateMachine(): SimStateMachine {
+    return this.options.stateMachine?.() ?? new KvStateMachine();
   }
 
   private config(id: NodeId): RaftConfig {
@@ -172,7 +208,7 @@ export class Simulator {
   start(id: NodeId): void {
     const node = this.node(id);
     const state = node.storage.state();
-    node.sm = new KvStateMachine();
+    node.sm = this.newStateMachine();
     node.sm.restore(state.snapshotData);
     node.incoming = [];
     node.sinceSnapshot = 0;
@@ -207,9 +243,15 @@ export class Simulator {
     return node;
   }
 
-  /** The value of `key` in node `id`'s state machine. */
+  /** The value of `key` in node `id`'s key-value state machine. */
   read(id: NodeId, key: string): string | undefined {
-    return this.node(id).sm.data.get(key);
+    return this.kv(this.node(id)).data.get(key);
+  }
+
+  private kv(node: SimNode): KvStateMachine {
+    if (!(node.sm instanceof KvStateMachine))
+      throw new Error("key-value reads need the default state machine");
+    return node.sm;
   }
 
   appliedIndex(id: NodeId): number {
@@ -370,15 +412,22 @@ export class Simulator {
         throw new SimulationFailure(`${node.id}: applying ${entry.index} after ${node.sm.applied}`);
       }
       this.checkApplied(node.id, entry, raft.status().term);
-      node.sm.apply(entry);
+      const result = node.sm.apply(entry);
       node.sinceSnapshot++;
-      this.completeWrites(node, entry);
+      if (!this.options.stateMachine) this.completeWrites(node, entry);
+      this.completeCommands(node, entry, result);
     }
     // 4. Reads that are now safe.
-    for (const readState of ready.readStates)
+    for (const readState of ready.readStates) {
       this.completeRead(node, readState.context, readState.index);
+      const barrier = this.pendingBarriers.find(
+        (b) => b.node === node.id && b.context === readState.context,
+      );
+      if (barrier) barrier.index = readState.index;
+    }
     raft.advance(ready);
     this.completeReadsWaitingForApply(node);
+    this.completeBarriers(node);
     this.observeLeader(raft);
     this.maybeSnapshot(node);
     return true;
@@ -583,7 +632,7 @@ export class Simulator {
         continue;
       this.pending.splice(i, 1);
       p.op.returned = this.clock++;
-      p.op.result = node.sm.data.get(p.op.key) ?? null;
+      p.op.result = this.kv(node).data.get(p.op.key) ?? null;
     }
   }
 
@@ -591,6 +640,63 @@ export class Simulator {
   forgetPending(id: NodeId): void {
     for (let i = this.pending.length - 1; i >= 0; i--)
       if (this.pending[i]!.node === id) this.pending.splice(i, 1);
+    for (let i = this.pendingCommands.length - 1; i >= 0; i--)
+      if (this.pendingCommands[i]!.node === id) this.pendingCommands.splice(i, 1);
+    for (let i = this.pendingBarriers.length - 1; i >= 0; i--)
+      if (this.pendingBarriers[i]!.node === id) this.pendingBarriers.splice(i, 1);
+  }
+
+  /**
+   * Proposes `data` on node `id` (for a custom state machine). `done` gets the state
+   * machine's result once the entry is applied there in the term it was proposed in; if the
+   * entry is cut or the node crashes, `done` is never called (the outcome is unknown).
+   * False when the node is down or refuses the proposal.
+   */
+  proposeCommand(id: NodeId, data: Uint8Array, done: (result: unknown) => void): boolean {
+    const raft = this.node(id).raft;
+    if (!raft) return false;
+    const result = raft.propose(data);
+    if (!result.ok) return false;
+    this.pendingCommands.push({ node: id, index: result.index, term: result.term, done });
+    this.processNode(this.node(id));
+    return true;
+  }
+
+  /**
+   * Starts a linearizable read barrier on node `id`: `done` is called once the node's state
+   * machine reflects every entry committed before the call. False when it cannot start.
+   */
+  readBarrier(id: NodeId, done: () => void): boolean {
+    const raft = this.node(id).raft;
+    if (!raft) return false;
+    const context = `barrier-${this.nextOpId++}`;
+    if (!raft.readIndex(context)) return false;
+    this.pendingBarriers.push({ node: id, context, index: -1, done });
+    this.processNode(this.node(id));
+    return true;
+  }
+
+  /** Node `id`'s state machine, for reads after a barrier. */
+  stateMachine(id: NodeId): SimStateMachine {
+    return this.node(id).sm;
+  }
+
+  private completeCommands(node: SimNode, entry: Entry, result: unknown): void {
+    for (let i = this.pendingCommands.length - 1; i >= 0; i--) {
+      const p = this.pendingCommands[i]!;
+      if (p.node !== node.id || p.index !== entry.index) continue;
+      this.pendingCommands.splice(i, 1);
+      if (entry.term === p.term) p.done(result);
+    }
+  }
+
+  private completeBarriers(node: SimNode): void {
+    for (let i = this.pendingBarriers.length - 1; i >= 0; i--) {
+      const b = this.pendingBarriers[i]!;
+      if (b.node !== node.id || b.index < 0 || node.sm.applied < b.index) continue;
+      this.pendingBarriers.splice(i, 1);
+      b.done();
+    }
   }
 
   /** The term of the entry applied at `index` by any node, or undefined when none is applied. */
