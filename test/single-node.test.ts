@@ -21,6 +21,7 @@ import {
   SEEK_END,
 } from "../src/index.ts";
 import { GrpcTransport } from "../src/transport/grpc-transport.ts";
+import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import {
   type NodeProcess,
   removeDataDir,
@@ -60,233 +61,272 @@ async function chunkFiles(dataDir: string): Promise<string[]> {
   return out;
 }
 
-describe("single node: the file API", () => {
-  let node: NodeProcess;
-  let client: SandstoreClient;
-  before(async () => {
-    node = await startNode();
-    client = connect(node.address);
-  });
-  after(async () => {
-    await client.closeClient();
-    await node.stop();
-    await removeDataDir(node);
-  });
+/** The file API's tests run against one single node and against a 3-node hyperconverged cluster. */
+const targets: Array<{
+  name: string;
+  start: () => Promise<{ address: string; seeds: string[]; stop: () => Promise<void> }>;
+}> = [
+  {
+    name: "single node",
+    start: async () => {
+      const node = await startNode();
+      return {
+        address: node.address,
+        seeds: [node.address],
+        stop: async () => {
+          await node.stop();
+          await removeDataDir(node);
+        },
+      };
+    },
+  },
+  {
+    name: "hyperconverged cluster",
+    start: async () => {
+      const cluster = new Cluster();
+      await cluster.start();
+      const leader = await cluster.leader();
+      return {
+        address: cluster.addresses[leader]!,
+        seeds: cluster.addresses,
+        stop: () => cluster.close(),
+      };
+    },
+  },
+];
 
-  test("open/read/write/fsync/close/remove smoke, with descriptor visibility rules", async () => {
-    const fd = await client.open("/smoke.txt", O_CREAT | O_RDWR);
-    assert.equal((await client.read(fd, 100)).length, 0, "a new file reads empty");
-    await client.write(fd, Buffer.from("AAAA"));
-    await client.fsync(fd);
-    await client.write(fd, Buffer.from("BBBB"));
-    const other = await client.open("/smoke.txt", O_RDONLY);
-    assert.equal(
-      (await client.pread(other, 100, 0)).toString(),
-      "AAAA",
-      "another descriptor does not see unflushed data",
-    );
-    assert.equal(
-      (await client.pread(fd, 100, 0)).toString(),
-      "AAAABBBB",
-      "the writing descriptor sees its own writes",
-    );
-    await client.close(fd);
-    assert.equal(
-      (await client.pread(other, 100, 0)).toString(),
-      "AAAABBBB",
-      "after close everyone sees the data",
-    );
-    await client.close(other);
-    assert.equal(await code(client.read(fd, 1)), "EBADF");
-    assert.equal(await code(client.write(fd, Buffer.from("x"))), "EBADF");
-    assert.equal(await code(client.close(fd)), "EBADF");
-    await client.unlink("/smoke.txt");
-    assert.equal(await code(client.stat("/smoke.txt")), "ENOENT");
-    assert.equal(await code(client.open("/smoke.txt")), "ENOENT");
-  });
+for (const target of targets)
+  describe(`${target.name}: the file API`, () => {
+    let node: { address: string; seeds: string[]; stop: () => Promise<void> };
+    let client: SandstoreClient;
+    before(async () => {
+      node = await target.start();
+      client = connect(node.seeds);
+    });
+    after(async () => {
+      await client.closeClient();
+      await node.stop();
+    });
 
-  test("a 50 MiB random file round-trips byte for byte; odd ranges across chunk boundaries", async () => {
-    const data = randomBytes(50 * MiB + 12345);
-    const fd = await client.open("/big.bin", O_CREAT | O_WRONLY | O_TRUNC);
-    // Uneven write sizes so writes straddle chunk boundaries.
-    for (let offset = 0; offset < data.length; offset += 3 * MiB + 17) {
-      await client.write(fd, data.subarray(offset, offset + 3 * MiB + 17));
-    }
-    await client.close(fd);
-    assert.equal((await client.stat("/big.bin")).size, data.length);
-    const back = await readAll(client, "/big.bin");
-    assert.equal(
-      createHash("sha256").update(back).digest("hex"),
-      createHash("sha256").update(data).digest("hex"),
-    );
-    const reader = await client.open("/big.bin");
-    const chunk = 8 * MiB;
-    for (const [offset, length] of [
-      [chunk - 1, 2],
-      [chunk - 100, 300],
-      [3 * chunk - 7, 2 * chunk + 13],
-      [1, 1],
-      [data.length - 5, 100],
-      [data.length, 10],
-      [data.length + 1000, 10],
-    ] as const) {
-      const got = await client.pread(reader, length, offset);
-      assert.deepEqual(
-        got,
-        data.subarray(offset, Math.min(data.length, offset + length)),
-        `range ${offset}+${length}`,
+    test("open/read/write/fsync/close/remove smoke, with descriptor visibility rules", async () => {
+      const fd = await client.open("/smoke.txt", O_CREAT | O_RDWR);
+      assert.equal((await client.read(fd, 100)).length, 0, "a new file reads empty");
+      await client.write(fd, Buffer.from("AAAA"));
+      await client.fsync(fd);
+      await client.write(fd, Buffer.from("BBBB"));
+      const other = await client.open("/smoke.txt", O_RDONLY);
+      assert.equal(
+        (await client.pread(other, 100, 0)).toString(),
+        "AAAA",
+        "another descriptor does not see unflushed data",
       );
-    }
-    await client.close(reader);
-    await client.unlink("/big.bin");
-  });
-
-  test("a write at 20 MiB into an empty file leaves zeros before it; truncate down and up", async () => {
-    const fd = await client.open("/holes", O_CREAT | O_RDWR);
-    await client.pwrite(fd, Buffer.from("tail"), 20 * MiB);
-    await client.close(fd);
-    const bytes = await readAll(client, "/holes");
-    assert.equal(bytes.length, 20 * MiB + 4);
-    assert.ok(
-      bytes.subarray(0, 20 * MiB).every((b) => b === 0),
-      "zeros before the write",
-    );
-    assert.equal(bytes.subarray(20 * MiB).toString(), "tail");
-
-    const w = await client.open("/trunc", O_CREAT | O_RDWR);
-    await client.write(w, Buffer.alloc(10 * MiB, 0x61));
-    await client.close(w);
-    await client.truncate("/trunc", 9 * MiB);
-    assert.equal((await client.stat("/trunc")).size, 9 * MiB);
-    await client.truncate("/trunc", 5);
-    await client.truncate("/trunc", 9 * MiB);
-    const grown = await readAll(client, "/trunc");
-    assert.equal(grown.length, 9 * MiB);
-    assert.equal(grown.subarray(0, 5).toString(), "aaaaa");
-    assert.ok(
-      grown.subarray(5).every((b) => b === 0),
-      "bytes past a truncate read as zeros after growing",
-    );
-    await client.truncate("/trunc", 0);
-    assert.equal((await readAll(client, "/trunc")).length, 0);
-  });
-
-  test("O_APPEND, O_TRUNC, O_EXCL, seek", async () => {
-    const a = await client.open("/flags", O_CREAT | O_WRONLY);
-    await client.write(a, Buffer.from("one"));
-    await client.close(a);
-    const app = await client.open("/flags", O_WRONLY | O_APPEND);
-    await client.write(app, Buffer.from("two"));
-    await client.close(app);
-    assert.equal((await readAll(client, "/flags")).toString(), "onetwo");
-    assert.equal(await code(client.open("/flags", O_CREAT | O_EXCL | O_WRONLY)), "EEXIST");
-    const t = await client.open("/flags", O_WRONLY | O_TRUNC);
-    assert.equal((await client.stat("/flags")).size, 0, "O_TRUNC empties the file at open");
-    await client.write(t, Buffer.from("three"));
-    await client.close(t);
-    const r = await client.open("/flags", O_RDONLY);
-    assert.equal(await client.seek(r, -2, SEEK_END), 3);
-    assert.equal((await client.read(r, 10)).toString(), "ee");
-    assert.equal(await code(client.write(r, Buffer.from("x"))), "EBADF", "read-only descriptor");
-    await client.close(r);
-    assert.equal(await code(client.open("/", O_RDONLY)), "EISDIR");
-  });
-
-  test("rename over an existing file, a directory into itself refused, readdir of many entries", async () => {
-    for (const [path, text] of [
-      ["/r-src", "source"],
-      ["/r-dst", "destination"],
-    ]) {
-      const fd = await client.open(path!, O_CREAT | O_WRONLY);
-      await client.write(fd, Buffer.from(text!));
+      assert.equal(
+        (await client.pread(fd, 100, 0)).toString(),
+        "AAAABBBB",
+        "the writing descriptor sees its own writes",
+      );
       await client.close(fd);
-    }
-    await client.rename("/r-src", "/r-dst");
-    assert.equal((await readAll(client, "/r-dst")).toString(), "source");
-    assert.equal(await code(client.stat("/r-src")), "ENOENT");
-    await client.mkdir("/tree/a/b", { recursive: true });
-    assert.equal(await code(client.rename("/tree", "/tree/a/b/c")), "EINVAL");
-    assert.equal(await code(client.rename("/tree", "/tree/a")), "EINVAL");
-    await client.mkdir("/many");
-    await Promise.all(
-      Array.from({ length: 2500 }, (_, i) => client.mkdir(`/many/d${String(i).padStart(4, "0")}`)),
-    );
-    const entries = await client.readdir("/many");
-    assert.equal(entries.length, 2500, "readdir pages through every entry");
-    assert.equal(new Set(entries.map((e) => e.name)).size, 2500);
-  });
+      assert.equal(
+        (await client.pread(other, 100, 0)).toString(),
+        "AAAABBBB",
+        "after close everyone sees the data",
+      );
+      await client.close(other);
+      assert.equal(await code(client.read(fd, 1)), "EBADF");
+      assert.equal(await code(client.write(fd, Buffer.from("x"))), "EBADF");
+      assert.equal(await code(client.close(fd)), "EBADF");
+      await client.unlink("/smoke.txt");
+      assert.equal(await code(client.stat("/smoke.txt")), "ENOENT");
+      assert.equal(await code(client.open("/smoke.txt")), "ENOENT");
+    });
 
-  test("bad input gets the documented error and the node keeps serving", async () => {
-    const fd = await client.open("/plain", O_CREAT | O_WRONLY);
-    await client.close(fd);
-    assert.equal(await code(client.stat("relative/path")), "EINVAL");
-    assert.equal(await code(client.mkdir("/a/../b")), "EINVAL");
-    assert.equal(await code(client.open(`/${"n".repeat(256)}`, O_CREAT)), "ENAMETOOLONG");
-    assert.equal(await code(client.open("/nul\0byte", O_CREAT)), "EINVAL");
-    assert.equal(await code(client.open("/plain/child", O_CREAT)), "ENOTDIR");
-    assert.equal(await code(client.mkdir("/plain/child")), "ENOTDIR");
-    assert.equal(await code(client.open("/plain", 0o40000000)), "EINVAL");
-    const r = await client.open("/plain");
-    assert.equal(await code(client.pread(r, 10, -1)), "EINVAL");
-    assert.equal(await code(client.pread(r, -1, 0)), "EINVAL");
-    assert.equal(await code(client.seek(r, -5)), "EINVAL");
-    await client.close(r);
-    assert.equal(await code(client.truncate("/plain", -1)), "EINVAL");
-    assert.equal(await code(client.rmdir("/")), "EINVAL");
-
-    // The same through a raw connection, past the SDK's own checks: the server validates too.
-    const raw = new GrpcTransport().connect(node.address);
-    const inode = (await raw.stat({ path: "/plain" })).inode!;
-    assert.equal(await code(raw.stat({ path: "no/slash" })), "EINVAL");
-    assert.equal(
-      await code(raw.create({ path: "/x/../y", mode: 0o644, exclusive: false, truncate: false })),
-      "EINVAL",
-    );
-    assert.equal(
-      await code(
-        raw.create({ path: "/bad-mode", mode: 0o170000, exclusive: false, truncate: false }),
-      ),
-      "EINVAL",
-    );
-    assert.equal(
-      await code(
-        raw.writeChunk(
-          { inodeId: inode.id, slotIndex: 0, offsetInSlot: 8 * MiB, path: "/plain" },
-          Buffer.from("x"),
-        ),
-      ),
-      "EINVAL",
-    );
-    assert.equal(
-      await code(
-        raw.writeChunk(
-          { inodeId: 99_999, slotIndex: 0, offsetInSlot: 0, path: "/gone" },
-          Buffer.from("x"),
-        ),
-      ),
-      "ENOENT",
-    );
-    assert.equal(
-      await code(
-        raw.writeChunk({ inodeId: 1, slotIndex: 0, offsetInSlot: 0, path: "/" }, Buffer.from("x")),
-      ),
-      "EISDIR",
-    );
-    const readBad = async () => {
-      for await (const _ of raw.read({
-        inodeId: inode.id,
-        offset: 0,
-        length: 1024 * MiB,
-        path: "/plain",
-      })) {
-        // drain
+    test("a 50 MiB random file round-trips byte for byte; odd ranges across chunk boundaries", async () => {
+      const data = randomBytes(50 * MiB + 12345);
+      const fd = await client.open("/big.bin", O_CREAT | O_WRONLY | O_TRUNC);
+      // Uneven write sizes so writes straddle chunk boundaries.
+      for (let offset = 0; offset < data.length; offset += 3 * MiB + 17) {
+        await client.write(fd, data.subarray(offset, offset + 3 * MiB + 17));
       }
-    };
-    assert.equal(await code(readBad()), "EINVAL");
-    raw.close();
-    assert.equal((await client.status()).nodes.length, 1, "still serving");
+      await client.close(fd);
+      assert.equal((await client.stat("/big.bin")).size, data.length);
+      const back = await readAll(client, "/big.bin");
+      assert.equal(
+        createHash("sha256").update(back).digest("hex"),
+        createHash("sha256").update(data).digest("hex"),
+      );
+      const reader = await client.open("/big.bin");
+      const chunk = 8 * MiB;
+      for (const [offset, length] of [
+        [chunk - 1, 2],
+        [chunk - 100, 300],
+        [3 * chunk - 7, 2 * chunk + 13],
+        [1, 1],
+        [data.length - 5, 100],
+        [data.length, 10],
+        [data.length + 1000, 10],
+      ] as const) {
+        const got = await client.pread(reader, length, offset);
+        assert.deepEqual(
+          got,
+          data.subarray(offset, Math.min(data.length, offset + length)),
+          `range ${offset}+${length}`,
+        );
+      }
+      await client.close(reader);
+      await client.unlink("/big.bin");
+    });
+
+    test("a write at 20 MiB into an empty file leaves zeros before it; truncate down and up", async () => {
+      const fd = await client.open("/holes", O_CREAT | O_RDWR);
+      await client.pwrite(fd, Buffer.from("tail"), 20 * MiB);
+      await client.close(fd);
+      const bytes = await readAll(client, "/holes");
+      assert.equal(bytes.length, 20 * MiB + 4);
+      assert.ok(
+        bytes.subarray(0, 20 * MiB).every((b) => b === 0),
+        "zeros before the write",
+      );
+      assert.equal(bytes.subarray(20 * MiB).toString(), "tail");
+
+      const w = await client.open("/trunc", O_CREAT | O_RDWR);
+      await client.write(w, Buffer.alloc(10 * MiB, 0x61));
+      await client.close(w);
+      await client.truncate("/trunc", 9 * MiB);
+      assert.equal((await client.stat("/trunc")).size, 9 * MiB);
+      await client.truncate("/trunc", 5);
+      await client.truncate("/trunc", 9 * MiB);
+      const grown = await readAll(client, "/trunc");
+      assert.equal(grown.length, 9 * MiB);
+      assert.equal(grown.subarray(0, 5).toString(), "aaaaa");
+      assert.ok(
+        grown.subarray(5).every((b) => b === 0),
+        "bytes past a truncate read as zeros after growing",
+      );
+      await client.truncate("/trunc", 0);
+      assert.equal((await readAll(client, "/trunc")).length, 0);
+    });
+
+    test("O_APPEND, O_TRUNC, O_EXCL, seek", async () => {
+      const a = await client.open("/flags", O_CREAT | O_WRONLY);
+      await client.write(a, Buffer.from("one"));
+      await client.close(a);
+      const app = await client.open("/flags", O_WRONLY | O_APPEND);
+      await client.write(app, Buffer.from("two"));
+      await client.close(app);
+      assert.equal((await readAll(client, "/flags")).toString(), "onetwo");
+      assert.equal(await code(client.open("/flags", O_CREAT | O_EXCL | O_WRONLY)), "EEXIST");
+      const t = await client.open("/flags", O_WRONLY | O_TRUNC);
+      assert.equal((await client.stat("/flags")).size, 0, "O_TRUNC empties the file at open");
+      await client.write(t, Buffer.from("three"));
+      await client.close(t);
+      const r = await client.open("/flags", O_RDONLY);
+      assert.equal(await client.seek(r, -2, SEEK_END), 3);
+      assert.equal((await client.read(r, 10)).toString(), "ee");
+      assert.equal(await code(client.write(r, Buffer.from("x"))), "EBADF", "read-only descriptor");
+      await client.close(r);
+      assert.equal(await code(client.open("/", O_RDONLY)), "EISDIR");
+    });
+
+    test("rename over an existing file, a directory into itself refused, readdir of many entries", async () => {
+      for (const [path, text] of [
+        ["/r-src", "source"],
+        ["/r-dst", "destination"],
+      ]) {
+        const fd = await client.open(path!, O_CREAT | O_WRONLY);
+        await client.write(fd, Buffer.from(text!));
+        await client.close(fd);
+      }
+      await client.rename("/r-src", "/r-dst");
+      assert.equal((await readAll(client, "/r-dst")).toString(), "source");
+      assert.equal(await code(client.stat("/r-src")), "ENOENT");
+      await client.mkdir("/tree/a/b", { recursive: true });
+      assert.equal(await code(client.rename("/tree", "/tree/a/b/c")), "EINVAL");
+      assert.equal(await code(client.rename("/tree", "/tree/a")), "EINVAL");
+      await client.mkdir("/many");
+      await Promise.all(
+        Array.from({ length: 2500 }, (_, i) =>
+          client.mkdir(`/many/d${String(i).padStart(4, "0")}`),
+        ),
+      );
+      const entries = await client.readdir("/many");
+      assert.equal(entries.length, 2500, "readdir pages through every entry");
+      assert.equal(new Set(entries.map((e) => e.name)).size, 2500);
+    });
+
+    test("bad input gets the documented error and the node keeps serving", async () => {
+      const fd = await client.open("/plain", O_CREAT | O_WRONLY);
+      await client.close(fd);
+      assert.equal(await code(client.stat("relative/path")), "EINVAL");
+      assert.equal(await code(client.mkdir("/a/../b")), "EINVAL");
+      assert.equal(await code(client.open(`/${"n".repeat(256)}`, O_CREAT)), "ENAMETOOLONG");
+      assert.equal(await code(client.open("/nul\0byte", O_CREAT)), "EINVAL");
+      assert.equal(await code(client.open("/plain/child", O_CREAT)), "ENOTDIR");
+      assert.equal(await code(client.mkdir("/plain/child")), "ENOTDIR");
+      assert.equal(await code(client.open("/plain", 0o40000000)), "EINVAL");
+      const r = await client.open("/plain");
+      assert.equal(await code(client.pread(r, 10, -1)), "EINVAL");
+      assert.equal(await code(client.pread(r, -1, 0)), "EINVAL");
+      assert.equal(await code(client.seek(r, -5)), "EINVAL");
+      await client.close(r);
+      assert.equal(await code(client.truncate("/plain", -1)), "EINVAL");
+      assert.equal(await code(client.rmdir("/")), "EINVAL");
+
+      // The same through a raw connection, past the SDK's own checks: the server validates too.
+      const raw = new GrpcTransport().connect(node.address);
+      const inode = (await raw.stat({ path: "/plain" })).inode!;
+      assert.equal(await code(raw.stat({ path: "no/slash" })), "EINVAL");
+      assert.equal(
+        await code(raw.create({ path: "/x/../y", mode: 0o644, exclusive: false, truncate: false })),
+        "EINVAL",
+      );
+      assert.equal(
+        await code(
+          raw.create({ path: "/bad-mode", mode: 0o170000, exclusive: false, truncate: false }),
+        ),
+        "EINVAL",
+      );
+      assert.equal(
+        await code(
+          raw.writeChunk(
+            { inodeId: inode.id, slotIndex: 0, offsetInSlot: 8 * MiB, path: "/plain" },
+            Buffer.from("x"),
+          ),
+        ),
+        "EINVAL",
+      );
+      assert.equal(
+        await code(
+          raw.writeChunk(
+            { inodeId: 99_999, slotIndex: 0, offsetInSlot: 0, path: "/gone" },
+            Buffer.from("x"),
+          ),
+        ),
+        "ENOENT",
+      );
+      assert.equal(
+        await code(
+          raw.writeChunk(
+            { inodeId: 1, slotIndex: 0, offsetInSlot: 0, path: "/" },
+            Buffer.from("x"),
+          ),
+        ),
+        "EISDIR",
+      );
+      const readBad = async () => {
+        for await (const _ of raw.read({
+          inodeId: inode.id,
+          offset: 0,
+          length: 1024 * MiB,
+          path: "/plain",
+        })) {
+          // drain
+        }
+      };
+      assert.equal(await code(readBad()), "EINVAL");
+      raw.close();
+      assert.equal((await client.status()).nodes.length, node.seeds.length, "still serving");
+    });
   });
-});
 
 describe("single node: durability, corruption and garbage collection", () => {
   const dirs: string[] = [];
