@@ -36,6 +36,7 @@ interface NodeFlags {
   snapshotEntries?: number;
   replication?: number;
   repairIntervalMs?: number;
+  tickMs?: number;
   faultFile?: string;
   placement: "sorted" | "rendezvous";
 }
@@ -135,6 +136,11 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
+    .option(
+      "--tick-ms <ms>",
+      "Raft tick: heartbeats every tick, elections after 10 to 20 silent ticks (default 50)",
+      positiveInteger,
+    )
     .option("--fault-file <path>", "JSON file naming peers to cut off (testing)")
     .option(
       "--repair-interval-ms <ms>",
@@ -175,6 +181,7 @@ export function registerNodeCommands(program: Command): void {
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
         repairIntervalMs: flags.repairIntervalMs,
+        tickMs: flags.tickMs,
         faultFile: flags.faultFile,
         placement: flags.placement,
       });
