@@ -69,7 +69,7 @@ export interface SandstoreClientOptions {
   readonly transport: Transport;
   /** Deadline of one call in ms. Default 60,000. */
   readonly callTimeoutMs?: number;
-  /** How long reads keep retrying an unavailable cluster before EAGAIN, ms. Default 10,000. */
+  /** How long a call (read or mutation) keeps retrying an unavailable cluster, ms. Default 10,000. */
   readonly retryForMs?: number;
 }
 

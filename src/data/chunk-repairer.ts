@@ -9,6 +9,7 @@
  * Bounded: copies are paced to `bytesPerSecond`, and each pass reads the namespace in pages.
  */
 import { SandstoreError } from "../common/errors.ts";
+import { PeriodicTask } from "../common/periodic-task.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Membership, NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
@@ -50,9 +51,7 @@ export interface RepairProgress {
 }
 
 export class ChunkRepairer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
   private passes = 0;
   private underReplicated = 0;
   private pending = 0;
@@ -66,11 +65,18 @@ export class ChunkRepairer {
 
   constructor(private readonly o: ChunkRepairerOptions) {
     if (o.bytesPerSecond <= 0) throw new RangeError("repair bytes per second must be positive");
+    this.task = new PeriodicTask(
+      async () => {
+        if (this.o.control.isLeader()) await this.repairPass();
+      },
+      o.intervalMs,
+      o.onError,
+    );
   }
 
   /** Starts passes, every `intervalMs`, on whichever node leads at the time. */
   start(): void {
-    this.schedule(0);
+    this.task.start();
   }
 
   progress(): RepairProgress {
@@ -82,16 +88,6 @@ export class ChunkRepairer {
       failuresTotal: this.failuresTotal,
       lastPassMs: this.lastPassMs,
     };
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = (this.o.control.isLeader() ? this.repairPass() : Promise.resolve())
-        .catch((error) => this.o.onError?.(error))
-        .finally(() => this.schedule(this.o.intervalMs));
-    }, delayMs);
-    this.timer.unref();
   }
 
   /** One pass over every chunk slot; returns how many slots it found short of copies. */
@@ -110,7 +106,7 @@ export class ChunkRepairer {
     this.pending = 0;
     let cursor: SlotCursor | undefined;
     for (;;) {
-      if (this.stopped || !this.o.control.isLeader()) return found;
+      if (this.task.isStopped || !this.o.control.isLeader()) return found;
       const page = await this.o.control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
       for (const { inodeId, slot } of page) {
         const plan = await this.plan(slot, live.length, held);
@@ -159,9 +155,10 @@ export class ChunkRepairer {
       const state = held.get(nodeId)?.has(slot.chunkId)
         ? "good"
         : await this.probe(nodeId, slot.chunkId);
-      if (state === "good") good.push(nodeId);
-      if (state === "good") keep.push(nodeId);
-      if (state === "unknown") {
+      if (state === "good") {
+        good.push(nodeId);
+        keep.push(nodeId);
+      } else if (state === "unknown") {
         const since = this.unreachableSince.get(nodeId);
         if (since === undefined || now - since < this.o.lostAfterMs) keep.push(nodeId);
       }
@@ -227,9 +224,7 @@ export class ChunkRepairer {
     if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }

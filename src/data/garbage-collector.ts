@@ -6,6 +6,7 @@
  * current, and reaches every node through `ReplicaAccess`. Each pass does a bounded number of
  * deletions.
  */
+import { PeriodicTask } from "../common/periodic-task.ts";
 import type { ReplicaAccess } from "./replica-access.ts";
 
 export interface GarbageCollectorOptions {
@@ -32,9 +33,7 @@ export interface GarbageCollectorOptions {
 }
 
 export class GarbageCollector {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
   /** Chunks deleted since start. */
   deletedTotal = 0;
   /** Completed passes since start. */
@@ -42,22 +41,19 @@ export class GarbageCollector {
   /** When the last pass finished, ms since the epoch; 0 before the first. */
   lastPassMs = 0;
 
-  constructor(private readonly o: GarbageCollectorOptions) {}
+  constructor(private readonly o: GarbageCollectorOptions) {
+    this.task = new PeriodicTask(
+      async () => {
+        if (this.o.shouldRun === undefined || this.o.shouldRun()) await this.collect();
+      },
+      o.intervalMs,
+      o.onError,
+    );
+  }
 
   /** Runs one pass now and schedules the rest. */
   start(): void {
-    this.schedule(0);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      const pass = this.o.shouldRun === undefined || this.o.shouldRun() ? this.collect() : null;
-      this.running = Promise.resolve(pass)
-        .catch((error) => this.o.onError?.(error))
-        .finally(() => this.schedule(this.o.intervalMs));
-    }, delayMs);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** One pass: returns how many chunks it deleted and how many deletions failed. */
@@ -76,7 +72,7 @@ export class GarbageCollector {
         continue;
       }
       for (const chunk of listing) {
-        if (deleted + failed >= limit || this.stopped) break;
+        if (deleted + failed >= limit || this.task.isStopped) break;
         if (chunk.writtenAtMs > cutoff) continue;
         if (this.o.isWriteInFlight(chunk.id) || this.o.isWanted(nodeId, chunk.id)) continue;
         try {
@@ -95,9 +91,7 @@ export class GarbageCollector {
     return { deleted, failed };
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }
