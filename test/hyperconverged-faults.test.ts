@@ -105,13 +105,22 @@ describe("hyperconverged under faults: three node processes", () => {
     );
     assert.deepEqual(await readFile(client, "/corrupt"), data);
     const status = await client.status();
-    const repairs = await Promise.all(
-      cluster.addresses.map(async (address) => {
-        const node = connect(address);
-        const reply = await node.status();
-        await node.closeClient();
-        return reply.nodes[0]?.maintenance?.readRepairsTotal ?? 0;
-      }),
+    // The counter moves when the rewrite's answer arrives, a moment after the file changed.
+    let repairs: number[] = [];
+    await waitFor(
+      async () => {
+        repairs = await Promise.all(
+          cluster.addresses.map(async (address) => {
+            const node = connect(address);
+            const reply = await node.status();
+            await node.closeClient();
+            return reply.nodes[0]?.maintenance?.readRepairsTotal ?? 0;
+          }),
+        );
+        return repairs.reduce((sum, n) => sum + n, 0) >= 2;
+      },
+      "both read repairs to be counted",
+      10_000,
     );
     assert.ok(repairs.reduce((sum, n) => sum + n, 0) >= 2, `read repairs counted: ${repairs}`);
     assert.ok(status.leaderId);

@@ -34,10 +34,11 @@ export class TwoPhaseCoordinator implements TransactionCoordinator {
     if (durable.length < intent.writeQuorum || checksum === undefined) {
       await this.discard(intent, durable);
       if (durable.length === 0 && firstError instanceof SandstoreError) throw firstError;
+      const cause = firstError instanceof Error ? `; first failure: ${firstError.message}` : "";
       throw fsError(
         "EAGAIN",
         intent.path,
-        `${durable.length} of ${intent.writeQuorum} chunk copies durable`,
+        `${durable.length} of ${intent.writeQuorum} chunk copies durable${cause}`,
       );
     }
     const outcome = await this.control.commitWrite(intent, {
