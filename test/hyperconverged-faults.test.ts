@@ -310,3 +310,65 @@ describe("hyperconverged under faults: three node processes", () => {
     await client.closeClient();
   });
 });
+
+describe("the scrub: three node processes", () => {
+  const cluster = new Cluster({
+    nodeArgs: ["--chunk-size", String(CHUNK), "--scrub-interval-ms", "200"],
+  });
+  before(async () => {
+    await cluster.start();
+    await cluster.leader();
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  test("copies damaged where they lie are found and rewritten with no read touching them", async () => {
+    const client = connect(cluster.addresses);
+    const data = randomBytes(2 * CHUNK);
+    await writeFile(client, "/rot", data);
+    const damaged: Array<{ file: string; original: Buffer }> = [];
+    for (const i of [1, 2]) {
+      const [file] = await cluster.chunkFiles(i);
+      assert.ok(file, `n${i + 1} holds a copy`);
+      const bytes = await readFileOnDisk(file);
+      damaged.push({ file, original: Buffer.from(bytes) });
+      bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+      await writeFileOnDisk(file, bytes);
+    }
+    let leaderAddress = "";
+    await waitFor(
+      async () => {
+        leaderAddress = cluster.addresses[await cluster.leader()]!;
+        const result = await runCli(["status", "--json", "--cluster", leaderAddress]);
+        const row = JSON.parse(result.stdout.toString()).nodes.find(
+          (n: { role: string }) => n.role === "leader",
+        );
+        if ((row?.maintenance?.scrubDamagedTotal ?? 0) < 2) return false;
+        for (const { file, original } of damaged) {
+          const now = await readFileOnDisk(file).catch(() => Buffer.alloc(0));
+          if (!now.equals(original)) return false;
+        }
+        return true;
+      },
+      "the scrub to find both damaged copies and repair to rewrite them",
+      20_000,
+    );
+    const human = await runCli(["status", "--cluster", leaderAddress]);
+    assert.match(
+      human.stdout.toString(),
+      /scrub on n\d: \d+ copies .* verified in \d+ passes, 2 damaged found/,
+    );
+    const readRepairs = await Promise.all(
+      cluster.addresses.map(async (address) => {
+        const node = connect(address);
+        const reply = await node.status();
+        await node.closeClient();
+        return reply.nodes[0]?.maintenance?.readRepairsTotal ?? 0;
+      }),
+    );
+    assert.deepEqual(readRepairs, [0, 0, 0], "no read met the damage");
+    assert.deepEqual(await readFile(client, "/rot"), data);
+    await client.closeClient();
+  });
+});

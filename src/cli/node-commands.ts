@@ -36,6 +36,8 @@ interface NodeFlags {
   snapshotEntries?: number;
   replication?: number;
   repairIntervalMs?: number;
+  scrubIntervalMs?: number;
+  scrubBytesPerSecond?: number;
   tickMs?: number;
   faultFile?: string;
   placement: "sorted" | "rendezvous";
@@ -147,6 +149,16 @@ export function registerNodeCommands(program: Command): void {
       "time between repair passes on the leader (default 10000)",
       positiveInteger,
     )
+    .option(
+      "--scrub-interval-ms <ms>",
+      "time from one scrub pass (every chunk copy read and verified) to the next (default 86400000)",
+      positiveInteger,
+    )
+    .option(
+      "--scrub-bytes-per-second <n>",
+      "bytes of chunk copies per second the scrub may read, across the cluster (default 16 MiB)",
+      positiveInteger,
+    )
     .addOption(
       new Option("--placement <strategy>", "where chunk copies go")
         .choices(["sorted", "rendezvous"])
@@ -181,6 +193,8 @@ export function registerNodeCommands(program: Command): void {
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
         repairIntervalMs: flags.repairIntervalMs,
+        scrubIntervalMs: flags.scrubIntervalMs,
+        scrubBytesPerSecond: flags.scrubBytesPerSecond,
         tickMs: flags.tickMs,
         faultFile: flags.faultFile,
         placement: flags.placement,
@@ -361,6 +375,13 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
           console.log(
             `maintenance on ${n.id}: repair ${repairState}, ${m.repairedTotal} repaired, ${m.repairFailuresTotal} failed, ${m.repairPasses} passes; ` +
               `garbage collection ${m.gcDeletedTotal} chunks deleted in ${m.gcPasses} passes; ${m.readRepairsTotal} read repairs`,
+          );
+          const unrecoverable =
+            m.scrubUnrecoverable > 0
+              ? `, ${m.scrubUnrecoverable} chunks with no good copy left (reads of them fail EIO)`
+              : "";
+          console.log(
+            `scrub on ${n.id}: ${m.scrubCopiesTotal} copies (${(m.scrubBytesTotal / 1048576).toFixed(1)} MiB) verified in ${m.scrubPasses} passes, ${m.scrubDamagedTotal} damaged found${unrecoverable}`,
           );
         }
       });

@@ -10,6 +10,7 @@
  */
 import { SandstoreError } from "../common/errors.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
+import { RateLimiter } from "../common/rate-limiter.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Membership, NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
@@ -17,7 +18,20 @@ import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
 
 /** Slots read from the namespace per page of a pass. */
-const SLOTS_PER_PAGE = 500;
+export const SLOTS_PER_PAGE = 500;
+
+/**
+ * What is known of one copy: `good` (it is there, and readable or verified), `lost` (its node
+ * answered that it is missing or damaged), or `unknown` (its node could not be asked).
+ */
+export type CopyState = "good" | "lost" | "unknown";
+
+/** The state of a copy whose node answered a read or verification with `error`. */
+export function copyStateOf(error: unknown): CopyState {
+  const gone = error instanceof SandstoreError && (error.code === "ENOENT" || error.code === "EIO");
+  // An error without a path came from the transport, not from the node's store.
+  return gone && error.path !== "" ? "lost" : "unknown";
+}
 
 export interface ChunkRepairerOptions {
   readonly control: ControlPlane;
@@ -60,11 +74,13 @@ export class ChunkRepairer {
   private lastPassMs = 0;
   /** When each unreachable node was first seen unreachable, ms. */
   private readonly unreachableSince = new Map<string, number>();
-  /** Pacing: when the copy budget lets the next copy start, ms. */
-  private nextCopyAtMs = 0;
+  /** Chunks being repaired now; bounded by the one pass and the one scrub running. */
+  private readonly inRepair = new Set<string>();
+  /** Paces copies to `bytesPerSecond`. */
+  private readonly copyRate: RateLimiter;
 
   constructor(private readonly o: ChunkRepairerOptions) {
-    if (o.bytesPerSecond <= 0) throw new RangeError("repair bytes per second must be positive");
+    this.copyRate = new RateLimiter(o.bytesPerSecond);
     this.task = new PeriodicTask(
       async () => {
         if (this.o.control.isLeader()) await this.repairPass();
@@ -103,19 +119,15 @@ export class ChunkRepairer {
       }
     }
     let found = 0;
-    this.pending = 0;
     let cursor: SlotCursor | undefined;
     for (;;) {
       if (this.task.isStopped || !this.o.control.isLeader()) return found;
       const page = await this.o.control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
       for (const { inodeId, slot } of page) {
-        const plan = await this.plan(slot, live.length, held);
-        if (!plan) continue;
-        found++;
-        this.pending++;
-        if (await this.repairSlot(inodeId, slot, plan)) this.repairedTotal++;
-        else this.failuresTotal++;
-        this.pending--;
+        const outcome = await this.repairOne(inodeId, slot, live.length, (nodeId) =>
+          this.listedOrProbed(nodeId, slot.chunkId, held),
+        );
+        if (outcome === "repaired" || outcome === "failed") found++;
       }
       const last = page.at(-1);
       if (!last || page.length < SLOTS_PER_PAGE) break;
@@ -137,24 +149,71 @@ export class ChunkRepairer {
   }
 
   /**
+   * Brings one slot back to R good copies now, given what was just learned of each of its
+   * copies (the scrub's way in): a copy `lost` is dropped and replaced, one `unknown` is kept
+   * until its node has been unreachable `lostAfterMs`. Resolves false when the slot could not
+   * be repaired: no good copy to copy from, a copy or commit failed, or the slot changed.
+   */
+  async repairCopies(
+    inodeId: number,
+    slot: ChunkSlot,
+    states: ReadonlyMap<string, CopyState>,
+  ): Promise<boolean> {
+    const live = this.o.membership.liveMembers();
+    this.noteReachability(live);
+    const outcome = await this.repairOne(
+      inodeId,
+      slot,
+      live.length,
+      async (nodeId) => states.get(nodeId) ?? "unknown",
+    );
+    if (outcome === "enough") return slot.replicas.some((id) => states.get(id) === "good");
+    // A chunk another repair holds is being brought back to R copies by it.
+    return outcome !== "failed";
+  }
+
+  /**
+   * Plans and repairs one slot, unless a repair of its chunk is already under way (from the
+   * pass or the scrub): two at once would write the same copies and race their commits.
+   */
+  private async repairOne(
+    inodeId: number,
+    slot: ChunkSlot,
+    liveCount: number,
+    stateOf: (nodeId: string) => Promise<CopyState>,
+  ): Promise<"enough" | "repaired" | "failed" | "busy"> {
+    if (this.inRepair.has(slot.chunkId)) return "busy";
+    this.inRepair.add(slot.chunkId);
+    try {
+      const plan = await this.plan(slot, liveCount, stateOf);
+      if (!plan) return "enough";
+      this.pending++;
+      const repaired = await this.repairSlot(inodeId, slot, plan);
+      this.pending--;
+      if (repaired) this.repairedTotal++;
+      else this.failuresTotal++;
+      return repaired ? "repaired" : "failed";
+    } finally {
+      this.inRepair.delete(slot.chunkId);
+    }
+  }
+
+  /**
    * What a slot needs: the copies to keep, the good ones among them, and how many more to
-   * make; undefined when it has enough. A listing is only a hint (it was taken before the
-   * slot was read, so a newer chunk is absent from it): a copy it lacks is probed directly,
-   * and only a copy the node says is missing (ENOENT) or damaged (EIO) is dropped. A copy on
-   * a node that cannot be asked counts until the node has been unreachable `lostAfterMs`.
+   * make; undefined when it has enough, or has no good copy to copy from. `stateOf` says what
+   * is known of the copy on a node. A copy on a node that cannot be asked counts until the node
+   * has been unreachable `lostAfterMs`.
    */
   private async plan(
     slot: ChunkSlot,
     liveCount: number,
-    held: ReadonlyMap<string, ReadonlySet<string>>,
+    stateOf: (nodeId: string) => Promise<CopyState>,
   ): Promise<{ keep: string[]; good: string[]; missing: number } | undefined> {
     const now = Date.now();
     const good: string[] = [];
     const keep: string[] = [];
     for (const nodeId of slot.replicas) {
-      const state = held.get(nodeId)?.has(slot.chunkId)
-        ? "good"
-        : await this.probe(nodeId, slot.chunkId);
+      const state = await stateOf(nodeId);
       if (state === "good") {
         good.push(nodeId);
         keep.push(nodeId);
@@ -170,15 +229,22 @@ export class ChunkRepairer {
     return { keep, good, missing: Math.max(0, missing) };
   }
 
-  /** Asks a node for one byte of a chunk: whether its copy is there and readable. */
-  private async probe(nodeId: string, chunkId: string): Promise<"good" | "lost" | "unknown"> {
+  /**
+   * What a pass knows of a copy: a listing is only a hint (it was taken before the slot was
+   * read, so a newer chunk is absent from it), so a copy it lacks is probed directly, and only
+   * a copy the node says is missing (ENOENT) or damaged (EIO) is lost.
+   */
+  private async listedOrProbed(
+    nodeId: string,
+    chunkId: string,
+    held: ReadonlyMap<string, ReadonlySet<string>>,
+  ): Promise<CopyState> {
+    if (held.get(nodeId)?.has(chunkId)) return "good";
     try {
       await this.o.replicas.readChunk(nodeId, chunkId, 0, 1);
       return "good";
     } catch (error) {
-      const gone =
-        error instanceof SandstoreError && (error.code === "ENOENT" || error.code === "EIO");
-      return gone && error.path !== "" ? "lost" : "unknown";
+      return copyStateOf(error);
     }
   }
 
@@ -197,7 +263,7 @@ export class ChunkRepairer {
           plan.good,
           this.o.control.chunkSize(),
         );
-        await this.pace(bytes.length * targets.length);
+        await this.copyRate.take(bytes.length * targets.length);
         for (const target of targets)
           await rewriteCopy(this.o.replicas, target, slot.chunkId, bytes);
       }
@@ -216,15 +282,8 @@ export class ChunkRepairer {
     return this.o.placement.place(chunkId, candidates, count).map((node) => node.id);
   }
 
-  /** Waits until `bytes` more fit in the rate limit. */
-  private async pace(bytes: number): Promise<void> {
-    const now = Date.now();
-    const start = Math.max(now, this.nextCopyAtMs);
-    this.nextCopyAtMs = start + (bytes / this.o.bytesPerSecond) * 1000;
-    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
-  }
-
   stop(): Promise<void> {
+    this.copyRate.release();
     return this.task.stop();
   }
 }

@@ -9,14 +9,56 @@ import { fsError } from "../common/errors.ts";
 import type { ChunkSlot } from "../metadata/metadata-store.ts";
 
 export interface ReplicaAccess {
-  /** Writes a chunk on node `nodeId`; durable there when it resolves. */
-  writeChunk(nodeId: string, chunkId: string, data: Uint8Array): Promise<ChunkInfo>;
+  /**
+   * Writes a chunk on node `nodeId`; durable there when it resolves. With `connectWaitMs`,
+   * waits up to that long for a connection to the node when there is none (by default a node
+   * not connected fails at once, EAGAIN).
+   */
+  writeChunk(
+    nodeId: string,
+    chunkId: string,
+    data: Uint8Array,
+    connectWaitMs?: number,
+  ): Promise<ChunkInfo>;
   /** Reads a verified range of a chunk on node `nodeId` (see `ChunkStore.readChunk`). */
   readChunk(nodeId: string, chunkId: string, offset: number, length: number): Promise<Buffer>;
   /** Removes a chunk on node `nodeId`; a missing chunk is not an error. */
   deleteChunk(nodeId: string, chunkId: string): Promise<void>;
   /** Every chunk node `nodeId` holds (checksums not included: 0). */
   listChunks(nodeId: string): Promise<ChunkInfo[]>;
+  /**
+   * Has node `nodeId` read its whole copy of a chunk where it lies and check it against
+   * `checksum` (see `verifyStoredCopy`); resolves to the copy's size in bytes.
+   */
+  verifyChunk(nodeId: string, chunkId: string, checksum: number): Promise<number>;
+}
+
+/** Bytes read per step of a verification: bounds the memory one scrub read holds. */
+const VERIFY_PIECE = 1024 * 1024;
+
+/**
+ * Reads the whole copy of `chunkId` in `store` and checks it against `checksum`, the CRC32C of
+ * the whole chunk that its slot records; resolves to its size. Fails EIO naming the chunk when
+ * the copy is damaged (a block fails the store's own checksums, or the whole differs from
+ * `checksum`), ENOENT when it is missing.
+ */
+export async function verifyStoredCopy(
+  store: ChunkStore,
+  chunkId: string,
+  checksum: number,
+): Promise<number> {
+  let crc = 0;
+  let size = 0;
+  for (;;) {
+    const piece = await store.readChunk(chunkId, size, VERIFY_PIECE);
+    if (piece.length === 0) break;
+    crc = crc32c(piece, crc);
+    size += piece.length;
+    if (piece.length < VERIFY_PIECE) break;
+  }
+  if (crc !== checksum)
+    throw fsError("EIO", `chunk ${chunkId}`, "the copy differs from the checksum metadata holds");
+  return size;
 }
 
 /** Access to this node's own store only; any other node is unreachable (EAGAIN). */
@@ -41,6 +83,10 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
     async listChunks(nodeId) {
       check(nodeId, "listing");
       return store.listChunks();
+    },
+    async verifyChunk(nodeId, chunkId, checksum) {
+      check(nodeId, chunkId);
+      return verifyStoredCopy(store, chunkId, checksum);
     },
   };
 }

@@ -13,6 +13,7 @@ import { lockDirectory } from "../common/fs.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ChunkRepairer } from "../data/chunk-repairer.ts";
+import { ChunkScrubber } from "../data/chunk-scrubber.ts";
 import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
@@ -99,7 +100,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     logger.warn({ err: error }, "read repair failed"),
   );
 
-  // Maintenance, on the leader only: repair to R copies, then garbage collection.
+  // Maintenance, on the leader only: repair to R copies, a scrub that hands damaged copies to
+  // repair, then garbage collection.
   const repairer = new ChunkRepairer({
     control,
     membership,
@@ -110,6 +112,15 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     lostAfterMs: options.repairLostAfterMs ?? 300_000,
     bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
     onError: (error) => logger.warn({ err: error }, "repair step failed"),
+  });
+  const scrubber = new ChunkScrubber({
+    control,
+    membership,
+    replicas,
+    repair: (inodeId, slot, states) => repairer.repairCopies(inodeId, slot, states),
+    intervalMs: options.scrubIntervalMs ?? 86_400_000,
+    bytesPerSecond: options.scrubBytesPerSecond ?? 16 * 1024 * 1024,
+    onError: (error) => logger.warn({ err: error }, "scrub step failed"),
   });
   const gc = new GarbageCollector({
     replicas,
@@ -134,6 +145,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     chunkUsage: () => chunks.usage(),
     maintenance: () => {
       const repair = repairer.progress();
+      const scrub = scrubber.progress();
       return {
         active: control.isLeader(),
         repairPasses: repair.passes,
@@ -146,6 +158,12 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
         gcDeletedTotal: gc.deletedTotal,
         lastGcPassMs: gc.lastPassMs,
         readRepairsTotal: data.readRepairsTotal,
+        scrubPasses: scrub.passes,
+        scrubCopiesTotal: scrub.copiesTotal,
+        scrubBytesTotal: scrub.bytesTotal,
+        scrubDamagedTotal: scrub.damagedTotal,
+        scrubUnrecoverable: scrub.unrecoverable,
+        lastScrubPassMs: scrub.lastPassMs,
       };
     },
   });
@@ -159,6 +177,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   });
   await replicator.start();
   repairer.start();
+  scrubber.start();
   gc.start();
   logger.info(
     { address: listener.address, members: peers.length, replicationFactor },
@@ -171,6 +190,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     address: listener.address,
     async stop() {
       await listener.close();
+      await scrubber.stop();
       await repairer.stop();
       await gc.stop();
       await raft.stop();

@@ -35,6 +35,10 @@ export interface NodeOptions {
   readonly repairLostAfterMs?: number;
   /** Bytes per second repair may copy. Default 64 MiB. */
   readonly repairBytesPerSecond?: number;
+  /** Time from the end of one scrub pass (every copy verified) to the next, ms. Default a day. */
+  readonly scrubIntervalMs?: number;
+  /** Bytes of copies per second the scrub may read, across the cluster. Default 16 MiB. */
+  readonly scrubBytesPerSecond?: number;
   /** A fault file (`{ "drop": [peer ids] }`) cutting Raft traffic to and from peers; for tests. */
   readonly faultFile?: string;
   /** How chunk replicas are placed: `sorted` (the default, as the original did) or `rendezvous`. */

@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
-import type { ReplicaAccess } from "../data/replica-access.ts";
+import { type ReplicaAccess, verifyStoredCopy } from "../data/replica-access.ts";
 import {
   ChunkServiceClient,
   type ChunkServiceListChunksResponse,
@@ -93,6 +93,13 @@ export function addChunkService(server: grpc.Server, store: ChunkStore, token: s
         call.end();
       })().catch((error) => call.emit("error", errorToStatus(error)));
     },
+    verifyChunk: (call, callback) => {
+      if (!authorized(call.metadata, token)) return callback(denied());
+      verifyStoredCopy(store, call.request.chunkId, call.request.checksum).then(
+        (size) => callback(null, { size }),
+        (error) => callback(errorToStatus(error)),
+      );
+    },
     deleteChunk: (call, callback) => {
       if (!authorized(call.metadata, token)) return callback(denied());
       store.deleteChunk(call.request.chunkId).then(
@@ -138,9 +145,15 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     return metadata;
   }
 
-  async writeChunk(nodeId: string, chunkId: string, data: Uint8Array): Promise<ChunkInfo> {
+  async writeChunk(
+    nodeId: string,
+    chunkId: string,
+    data: Uint8Array,
+    connectWaitMs = 0,
+  ): Promise<ChunkInfo> {
     if (nodeId === this.selfId) return this.local.writeChunk(chunkId, data);
     const { client, address } = this.peer(nodeId, chunkId);
+    if (connectWaitMs > 0) await connected(client, connectWaitMs);
     const reply = await new Promise<{ size: number; checksum: number }>((resolve, reject) => {
       const stream = client.writeChunk(
         this.metadata(),
@@ -191,6 +204,20 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     );
   }
 
+  async verifyChunk(nodeId: string, chunkId: string, checksum: number): Promise<number> {
+    if (nodeId === this.selfId) return verifyStoredCopy(this.local, chunkId, checksum);
+    const { client, address } = this.peer(nodeId, chunkId);
+    const reply = await new Promise<{ size: number }>((resolve, reject) =>
+      client.verifyChunk(
+        { chunkId, checksum },
+        this.metadata(),
+        { deadline: Date.now() + CALL_TIMEOUT_MS },
+        (error, response) => (error ? reject(statusToError(error, address)) : resolve(response)),
+      ),
+    );
+    return reply.size;
+  }
+
   async listChunks(nodeId: string): Promise<ChunkInfo[]> {
     if (nodeId === this.selfId) return this.local.listChunks();
     const { client, address } = this.peer(nodeId, "listing");
@@ -219,4 +246,15 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   close(): void {
     for (const { client } of this.clients.values()) client.close();
   }
+}
+
+/**
+ * Waits up to `waitMs` for `client`'s channel to connect when it is not connected; resolves
+ * either way (the call that follows reports a node still unreachable). A call on a channel in
+ * reconnect backoff fails at once, even to a node that came back a moment ago.
+ */
+function connected(client: grpc.Client, waitMs: number): Promise<void> {
+  if (client.getChannel().getConnectivityState(true) === grpc.connectivityState.READY)
+    return Promise.resolve();
+  return new Promise((resolve) => client.waitForReady(Date.now() + waitMs, () => resolve()));
 }

@@ -66,6 +66,16 @@ export interface ChunkServiceListChunksResponse {
   chunks: ChunkServiceChunkEntry[];
 }
 
+export interface ChunkServiceVerifyChunkRequest {
+  chunkId: string;
+  /** CRC32C of the whole chunk, as the chunk's slot records it. */
+  checksum: number;
+}
+
+export interface ChunkServiceVerifyChunkResponse {
+  size: number;
+}
+
 function createBaseChunkServiceWriteChunkRequest(): ChunkServiceWriteChunkRequest {
   return { part: undefined };
 }
@@ -526,6 +536,109 @@ export const ChunkServiceListChunksResponse: MessageFns<ChunkServiceListChunksRe
   },
 };
 
+function createBaseChunkServiceVerifyChunkRequest(): ChunkServiceVerifyChunkRequest {
+  return { chunkId: "", checksum: 0 };
+}
+
+export const ChunkServiceVerifyChunkRequest: MessageFns<ChunkServiceVerifyChunkRequest> = {
+  encode(message: ChunkServiceVerifyChunkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkId !== "") {
+      writer.uint32(10).string(message.chunkId);
+    }
+    if (message.checksum !== 0) {
+      writer.uint32(16).uint32(message.checksum);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceVerifyChunkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceVerifyChunkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checksum = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChunkServiceVerifyChunkResponse(): ChunkServiceVerifyChunkResponse {
+  return { size: 0 };
+}
+
+export const ChunkServiceVerifyChunkResponse: MessageFns<ChunkServiceVerifyChunkResponse> = {
+  encode(message: ChunkServiceVerifyChunkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceVerifyChunkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceVerifyChunkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * Chunk replicas between nodes (the data plane's fan-out, reads of remote copies, repair and
  * garbage collection). Served on a node's internal port beside RaftService, never to clients:
@@ -583,6 +696,22 @@ export const ChunkServiceService = {
     responseDeserialize: (value: Buffer): ChunkServiceListChunksResponse =>
       ChunkServiceListChunksResponse.decode(value),
   },
+  /**
+   * Reads the node's whole copy where it lies and checks it against the checksum metadata
+   * holds (the scrub): answers its size, or fails EIO when damaged and ENOENT when missing.
+   */
+  verifyChunk: {
+    path: "/sandstore.v1.ChunkService/VerifyChunk" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChunkServiceVerifyChunkRequest): Buffer =>
+      Buffer.from(ChunkServiceVerifyChunkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChunkServiceVerifyChunkRequest => ChunkServiceVerifyChunkRequest.decode(value),
+    responseSerialize: (value: ChunkServiceVerifyChunkResponse): Buffer =>
+      Buffer.from(ChunkServiceVerifyChunkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChunkServiceVerifyChunkResponse =>
+      ChunkServiceVerifyChunkResponse.decode(value),
+  },
 } as const;
 
 export interface ChunkServiceServer extends UntypedServiceImplementation {
@@ -593,6 +722,11 @@ export interface ChunkServiceServer extends UntypedServiceImplementation {
   deleteChunk: handleUnaryCall<ChunkServiceDeleteChunkRequest, ChunkServiceDeleteChunkResponse>;
   /** Every chunk the node holds, in batches of at most 1,000 (repair and garbage collection). */
   listChunks: handleServerStreamingCall<ChunkServiceListChunksRequest, ChunkServiceListChunksResponse>;
+  /**
+   * Reads the node's whole copy where it lies and checks it against the checksum metadata
+   * holds (the scrub): answers its size, or fails EIO when damaged and ENOENT when missing.
+   */
+  verifyChunk: handleUnaryCall<ChunkServiceVerifyChunkRequest, ChunkServiceVerifyChunkResponse>;
 }
 
 export interface ChunkServiceClient extends Client {
@@ -648,6 +782,25 @@ export interface ChunkServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ChunkServiceListChunksResponse>;
+  /**
+   * Reads the node's whole copy where it lies and checks it against the checksum metadata
+   * holds (the scrub): answers its size, or fails EIO when damaged and ENOENT when missing.
+   */
+  verifyChunk(
+    request: ChunkServiceVerifyChunkRequest,
+    callback: (error: ServiceError | null, response: ChunkServiceVerifyChunkResponse) => void,
+  ): ClientUnaryCall;
+  verifyChunk(
+    request: ChunkServiceVerifyChunkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChunkServiceVerifyChunkResponse) => void,
+  ): ClientUnaryCall;
+  verifyChunk(
+    request: ChunkServiceVerifyChunkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChunkServiceVerifyChunkResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ChunkServiceClient = makeGenericClientConstructor(

@@ -198,6 +198,15 @@ export interface MaintenanceStatus {
   lastGcPassMs: number;
   /** Copies rewritten because a read found them damaged or missing. */
   readRepairsTotal: number;
+  /** The scrub: every copy read where it lies and checked against its slot's checksum, paced. */
+  scrubPasses: number;
+  scrubCopiesTotal: number;
+  scrubBytesTotal: number;
+  /** Copies the scrub found damaged or missing; each is handed to repair. */
+  scrubDamagedTotal: number;
+  /** Damaged slots with no good copy left to repair from (reads of them fail EIO). */
+  scrubUnrecoverable: number;
+  lastScrubPassMs: number;
 }
 
 export interface StatusResponse {
@@ -1746,6 +1755,12 @@ function createBaseMaintenanceStatus(): MaintenanceStatus {
     gcDeletedTotal: 0,
     lastGcPassMs: 0,
     readRepairsTotal: 0,
+    scrubPasses: 0,
+    scrubCopiesTotal: 0,
+    scrubBytesTotal: 0,
+    scrubDamagedTotal: 0,
+    scrubUnrecoverable: 0,
+    lastScrubPassMs: 0,
   };
 }
 
@@ -1783,6 +1798,24 @@ export const MaintenanceStatus: MessageFns<MaintenanceStatus> = {
     }
     if (message.readRepairsTotal !== 0) {
       writer.uint32(88).uint64(message.readRepairsTotal);
+    }
+    if (message.scrubPasses !== 0) {
+      writer.uint32(96).uint64(message.scrubPasses);
+    }
+    if (message.scrubCopiesTotal !== 0) {
+      writer.uint32(104).uint64(message.scrubCopiesTotal);
+    }
+    if (message.scrubBytesTotal !== 0) {
+      writer.uint32(112).uint64(message.scrubBytesTotal);
+    }
+    if (message.scrubDamagedTotal !== 0) {
+      writer.uint32(120).uint64(message.scrubDamagedTotal);
+    }
+    if (message.scrubUnrecoverable !== 0) {
+      writer.uint32(128).uint64(message.scrubUnrecoverable);
+    }
+    if (message.lastScrubPassMs !== 0) {
+      writer.uint32(136).uint64(message.lastScrubPassMs);
     }
     return writer;
   },
@@ -1886,6 +1919,54 @@ export const MaintenanceStatus: MessageFns<MaintenanceStatus> = {
             }
 
             message.readRepairsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.scrubPasses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.scrubCopiesTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.scrubBytesTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.scrubDamagedTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.scrubUnrecoverable = longToNumber(reader.uint64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.lastScrubPassMs = longToNumber(reader.uint64());
             continue;
           }
         }

@@ -1,0 +1,72 @@
+/**
+ * A leader's control and data planes in one process, over one in-memory chunk store per node
+ * (the metadata is local: this is for data-path tests, not consensus). `wrap` lets a test put
+ * faults between the planes and the stores.
+ */
+import { MemoryChunkStore } from "../../src/chunks/memory-chunk-store.ts";
+import { fsError } from "../../src/common/errors.ts";
+import { ReplicatedControlPlane } from "../../src/control/replicated-control-plane.ts";
+import { TwoPhaseCoordinator } from "../../src/control/two-phase-coordinator.ts";
+import { localReplicaAccess, type ReplicaAccess } from "../../src/data/replica-access.ts";
+import { ReplicatedDataPlane } from "../../src/data/replicated-data-plane.ts";
+import { StaticMembership } from "../../src/membership/static-membership.ts";
+import { MemoryMetadataStore } from "../../src/metadata/memory-metadata-store.ts";
+import { SortedPlacement } from "../../src/placement/sorted-placement.ts";
+import { LocalReplicator } from "../../src/replication/local-replicator.ts";
+
+export async function memoryPlanes(options: {
+  dir: string;
+  nodes: readonly string[];
+  chunkSize: number;
+  wrap?: (access: ReplicaAccess) => ReplicaAccess;
+}) {
+  const store = new MemoryMetadataStore({ chunkSize: options.chunkSize });
+  const replicator = new LocalReplicator({ dir: options.dir, store, nodeId: options.nodes[0]! });
+  await replicator.start();
+  const membership = new StaticMembership(
+    options.nodes[0]!,
+    options.nodes.map((id, i) => ({ id, address: `127.0.0.1:${i + 1}` })),
+  );
+  const placement = new SortedPlacement();
+  const replicationFactor = options.nodes.length;
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement,
+    replicationFactor,
+  });
+  const stores = new Map(options.nodes.map((id) => [id, new MemoryChunkStore()]));
+  const local = (nodeId: string) => {
+    const chunks = stores.get(nodeId);
+    if (!chunks) throw fsError("EAGAIN", "", `no node ${nodeId}`);
+    return localReplicaAccess(nodeId, chunks);
+  };
+  const direct: ReplicaAccess = {
+    writeChunk: (nodeId, chunkId, data) => local(nodeId).writeChunk(nodeId, chunkId, data),
+    readChunk: (nodeId, chunkId, offset, length) =>
+      local(nodeId).readChunk(nodeId, chunkId, offset, length),
+    deleteChunk: (nodeId, chunkId) => local(nodeId).deleteChunk(nodeId, chunkId),
+    listChunks: (nodeId) => local(nodeId).listChunks(nodeId),
+    verifyChunk: (nodeId, chunkId, checksum) =>
+      local(nodeId).verifyChunk(nodeId, chunkId, checksum),
+  };
+  const replicas = options.wrap ? options.wrap(direct) : direct;
+  const data = new ReplicatedDataPlane(
+    control,
+    new TwoPhaseCoordinator(control, replicas),
+    replicas,
+  );
+  return {
+    store,
+    replicator,
+    membership,
+    placement,
+    replicationFactor,
+    control,
+    stores,
+    replicas,
+    data,
+    stop: () => replicator.stop(),
+  };
+}
