@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerBenchCommands } from "./bench-commands.ts";
+import { registerChaosCommands } from "./chaos-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
@@ -25,6 +26,7 @@ registerNodeCommands(program);
 registerFileCommands(program);
 registerKvCommands(program);
 registerBenchCommands(program);
+registerChaosCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

@@ -4,6 +4,7 @@
  * was applied. Snapshots are written to a temporary file and streamed from it; a restore
  * replaces the whole store in one transaction.
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
@@ -58,6 +59,22 @@ export class LmdbKvStateMachine implements StateMachine {
   /** The value of `key`, as of the applied index. */
   get(key: Buffer): Buffer | undefined {
     return this.data.getBinary(key) ?? undefined;
+  }
+
+  /**
+   * SHA-256 (hex) of every key and value in key order, as of the applied index: equal on
+   * every replica at the same index. Reads the whole store; for checks, not for hot paths.
+   */
+  stateHash(): string {
+    const hash = createHash("sha256");
+    const length = Buffer.alloc(4);
+    for (const { key, value } of this.data.getRange({ snapshot: true })) {
+      length.writeUInt32BE(key.length);
+      hash.update(length).update(key);
+      length.writeUInt32BE(value.length);
+      hash.update(length).update(value);
+    }
+    return hash.digest("hex");
   }
 
   /** Number of keys (for status). */

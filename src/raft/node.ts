@@ -282,9 +282,19 @@ export class RaftNode {
     }
   }
 
-  /** Asks the leader (this node) to hand leadership to `to`. */
+  /**
+   * Asks the leader (this node) to hand leadership to `to`. False when this node does not
+   * lead or `to` is not another voter; true when the hand-over has begun (it completes when
+   * `to` wins its election, or is abandoned after an election timeout).
+   */
   transferLeadership(to: NodeId): boolean {
-    return this.raft.transferLeadership(to);
+    if (!this.started || this.stopped || this.failure) return false;
+    const status = this.raft.status();
+    if (status.role !== "leader" || to === this.o.id || !status.conf.voters.includes(to))
+      return false;
+    // Through the loop, like every input, so the core's messages are sent.
+    this.enqueue(() => this.raft.transferLeadership(to));
+    return true;
   }
 
   status(): ReturnType<Raft["status"]> {

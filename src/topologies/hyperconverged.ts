@@ -24,6 +24,7 @@ import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "../replication/raft-replicator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { watchFaultFile } from "../transport/fault-file.ts";
+import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
@@ -61,12 +62,14 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"));
 
   // Replicator: a Raft group of all nodes over gRPC.
+  // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.
+  const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
   let replicator: RaftReplicator | undefined;
   const raftTransport = new GrpcRaftTransport({
     selfId: id,
     listen: options.listen,
     peers: addresses,
-    faults: options.faultFile ? watchFaultFile(options.faultFile) : undefined,
+    faults,
     onMessage: (message) => replicator?.node.receive(message),
   });
   replicator = new RaftReplicator({
@@ -94,7 +97,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     placement,
     replicationFactor,
   });
-  const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken);
+  const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken, faults);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas, (error) =>
     logger.warn({ err: error }, "read repair failed"),
@@ -173,7 +176,24 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       grpcServer as Parameters<typeof addChunkService>[0],
       chunks,
       options.clusterToken!,
+      faults,
     );
+    addAdminService(grpcServer as Parameters<typeof addAdminService>[0], {
+      state: () => {
+        const raft = replicator!.node.status();
+        return {
+          id,
+          role: raft.role,
+          term: raft.term,
+          leaderId: raft.lead,
+          commitIndex: raft.commit,
+          appliedIndex: store.appliedIndex(),
+          stateHash: store.stateHash(),
+        };
+      },
+      transferLeadership: (to) => replicator!.node.transferLeadership(to),
+      token: options.clusterToken!,
+    });
   });
   await replicator.start();
   repairer.start();

@@ -15,6 +15,7 @@ import type { Logger } from "../observability/logger.ts";
 import { RaftNode } from "../raft/node.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { type FaultLayer, watchFaultFile } from "../transport/fault-file.ts";
+import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 
 export interface KvNodeOptions {
@@ -62,6 +63,22 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     peers: raftAddresses,
     onMessage: (message) => node?.receive(message),
     faults,
+    extraServices: (server) =>
+      addAdminService(server, {
+        state: () => {
+          const raft = node!.status();
+          return {
+            id: o.id,
+            role: raft.role,
+            term: raft.term,
+            leaderId: raft.lead,
+            commitIndex: raft.commit,
+            appliedIndex: machine.appliedIndex(),
+            stateHash: machine.stateHash(),
+          };
+        },
+        transferLeadership: (to) => node?.transferLeadership(to) ?? false,
+      }),
   });
 
   // Stores: the Raft log and snapshots, the key-value state machine.
@@ -87,10 +104,21 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   await node.start();
 
   // Front end.
+  // The chaos tests' broken build: reads answered from local state with no read barrier, a
+  // rule the checker must catch (docs/testing.md). Never set outside those tests.
+  const brokenReads = process.env.SANDSTORE_BREAK_RULE === "reads-without-readindex";
+  if (brokenReads) o.logger.warn("SANDSTORE_BREAK_RULE: reads skip the read barrier");
+  const replica = node;
   const server = new KvServer({
     host: o.bindHost,
     port: o.clientPort,
-    replica: node,
+    replica: brokenReads
+      ? {
+          propose: (data) => replica.propose(data),
+          readBarrier: async () => {},
+          status: () => replica.status(),
+        }
+      : replica,
     read: (key) => machine.get(key),
     clientAddressOf: (id) => clientAddresses.get(id),
     logger: o.logger,

@@ -18,26 +18,42 @@ import {
   type ChunkServiceWriteChunkRequest,
 } from "../gen/sandstore/v1/chunk_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import type { FaultLayer } from "./fault-file.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 
 const TOKEN_HEADER = "sandstore-cluster-token";
+/** The calling node's id, so a fault layer can cut chunk traffic from one peer. */
+const NODE_HEADER = "sandstore-node-id";
 /** Deadline of one replica call. */
 const CALL_TIMEOUT_MS = 30_000;
 /** Chunks per ListChunks message: bounds one message at about 64 KiB. */
 const LIST_BATCH = 1000;
 
-function authorized(metadata: grpc.Metadata, token: string): boolean {
-  return metadata.get(TOKEN_HEADER)[0] === token;
-}
-
-const denied = () =>
-  errorToStatus(fsError("EACCES", "", "internal chunk service: wrong or missing cluster token"));
-
-/** Registers `ChunkService` for `store` on `server`. */
-export function addChunkService(server: grpc.Server, store: ChunkStore, token: string): void {
+/**
+ * Registers `ChunkService` for `store` on `server`. With a fault layer (tests, chaos runs),
+ * calls from a peer it drops are refused as if the peer could not reach this node.
+ */
+export function addChunkService(
+  server: grpc.Server,
+  store: ChunkStore,
+  token: string,
+  faults?: FaultLayer,
+): void {
+  /** Why a call is refused, as a status; undefined when it may proceed. */
+  const refusal = (metadata: grpc.Metadata) => {
+    if (metadata.get(TOKEN_HEADER)[0] !== token)
+      return errorToStatus(
+        fsError("EACCES", "", "internal chunk service: wrong or missing cluster token"),
+      );
+    const caller = metadata.get(NODE_HEADER)[0];
+    if (typeof caller === "string" && faults?.dropsFrom(caller))
+      return errorToStatus(fsError("EAGAIN", "", `fault layer: calls from ${caller} are cut`));
+    return undefined;
+  };
   const implementation: ChunkServiceServer = {
     writeChunk: (call, callback) => {
-      if (!authorized(call.metadata, token)) return callback(denied());
+      const refused = refusal(call.metadata);
+      if (refused) return callback(refused);
       (async () => {
         let chunkId: string | undefined;
         const pieces: Buffer[] = [];
@@ -61,8 +77,9 @@ export function addChunkService(server: grpc.Server, store: ChunkStore, token: s
       );
     },
     readChunk: (call) => {
-      if (!authorized(call.metadata, token)) {
-        call.emit("error", denied());
+      const refused = refusal(call.metadata);
+      if (refused) {
+        call.emit("error", refused);
         return;
       }
       (async () => {
@@ -76,8 +93,9 @@ export function addChunkService(server: grpc.Server, store: ChunkStore, token: s
       })().catch((error) => call.emit("error", errorToStatus(error)));
     },
     listChunks: (call) => {
-      if (!authorized(call.metadata, token)) {
-        call.emit("error", denied());
+      const refused = refusal(call.metadata);
+      if (refused) {
+        call.emit("error", refused);
         return;
       }
       (async () => {
@@ -94,14 +112,16 @@ export function addChunkService(server: grpc.Server, store: ChunkStore, token: s
       })().catch((error) => call.emit("error", errorToStatus(error)));
     },
     verifyChunk: (call, callback) => {
-      if (!authorized(call.metadata, token)) return callback(denied());
+      const refused = refusal(call.metadata);
+      if (refused) return callback(refused);
       verifyStoredCopy(store, call.request.chunkId, call.request.checksum).then(
         (size) => callback(null, { size }),
         (error) => callback(errorToStatus(error)),
       );
     },
     deleteChunk: (call, callback) => {
-      if (!authorized(call.metadata, token)) return callback(denied());
+      const refused = refusal(call.metadata);
+      if (refused) return callback(refused);
       store.deleteChunk(call.request.chunkId).then(
         () => callback(null, {}),
         (error) => callback(errorToStatus(error)),
@@ -120,6 +140,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     private readonly local: ChunkStore,
     peers: ReadonlyMap<string, string>,
     private readonly token: string,
+    private readonly faults?: FaultLayer,
   ) {
     for (const [id, address] of peers) {
       if (id === selfId) continue;
@@ -136,12 +157,15 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   private peer(nodeId: string, chunkId: string) {
     const peer = this.clients.get(nodeId);
     if (!peer) throw fsError("EAGAIN", `chunk ${chunkId}`, `no node ${nodeId} in the cluster`);
+    if (this.faults?.dropsTo(nodeId))
+      throw fsError("EAGAIN", "", `fault layer: calls to ${nodeId} are cut`);
     return peer;
   }
 
   private metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
     metadata.set(TOKEN_HEADER, this.token);
+    metadata.set(NODE_HEADER, this.selfId);
     return metadata;
   }
 

@@ -260,7 +260,7 @@ export class GrpcRaftTransport implements RaftTransport {
       ) => {
         call.on("data", (request: SendRequest) => {
           for (const wire of request.messages) {
-            if (this.o.faults?.isCut(wire.from)) continue;
+            if (this.o.faults?.dropsFrom(wire.from)) continue;
             const message = fromWire(wire);
             if (message && message.to === this.o.selfId) this.o.onMessage(message);
           }
@@ -287,7 +287,7 @@ export class GrpcRaftTransport implements RaftTransport {
 
   send(message: Message): void {
     const peer = this.peers.get(message.to);
-    if (!peer || this.o.faults?.isCut(message.to)) return;
+    if (!peer || this.o.faults?.dropsTo(message.to)) return;
     if (peer.queue.length >= MAX_QUEUED_PER_PEER) return; // Raft resends what matters
     peer.queue.push(toWire(message));
     if (!peer.flushScheduled) {

@@ -1,0 +1,254 @@
+/**
+ * A cluster of real node processes for a chaos run, of either topology, on 127.0.0.1: each
+ * node has its data directory and a fault file under the run's root. The harness kills,
+ * pauses, restarts and cuts nodes; every exit it did not cause is recorded, because a node
+ * that dies on its own is a failure of the run.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Faults } from "../transport/fault-file.ts";
+import { AdminClient, type AdminNodeState } from "../transport/grpc-admin-service.ts";
+
+const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
+/** How long a node may take to start listening. */
+const START_TIMEOUT_MS = 30_000;
+
+export type ChaosTopology = "kv" | "hyperconverged";
+
+export interface ChaosClusterOptions {
+  readonly topology: ChaosTopology;
+  readonly nodes: number;
+  /** The run's directory: node data in `<root>/nI`, fault files beside them. */
+  readonly root: string;
+  /** Chunk size of a hyperconverged cluster (small, so files span several chunks). */
+  readonly chunkSize?: number;
+  /** Extra environment for every node (the broken builds of the chaos tests). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** An exit the harness did not cause. */
+export interface UnexpectedExit {
+  readonly node: string;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly atMs: number;
+  readonly stderr: string;
+}
+
+/** Ports the kernel says are free now (each bound once to port 0, then released). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((done) => {
+          const server = createServer();
+          server.listen(0, "127.0.0.1", () => done(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (typeof address !== "object" || !address) throw new Error("no port");
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
+}
+
+export class ChaosCluster {
+  readonly ids: string[];
+  /** Cluster token of a hyperconverged cluster. */
+  readonly token = randomBytes(16).toString("hex");
+  readonly unexpectedExits: UnexpectedExit[] = [];
+  private internalPorts: number[] = [];
+  private clientPorts: number[] = [];
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly paused = new Set<number>();
+  private readonly admins = new Map<number, AdminClient>();
+
+  constructor(readonly o: ChaosClusterOptions) {
+    if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 9)
+      throw new RangeError(`a chaos cluster has 1 to 9 nodes, not ${o.nodes}`);
+    this.ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  }
+
+  /** Where clients reach node `i`: the plaintext port (kv) or the node's one port. */
+  clientAddress(i: number): string {
+    const port = this.o.topology === "kv" ? this.clientPorts[i] : this.internalPorts[i];
+    return `127.0.0.1:${port}`;
+  }
+
+  /** Every node's client address. */
+  clientAddresses(): string[] {
+    return this.ids.map((_, i) => this.clientAddress(i));
+  }
+
+  dataDir(i: number): string {
+    return join(this.o.root, this.ids[i]!);
+  }
+
+  isRunning(i: number): boolean {
+    return this.children.has(i);
+  }
+
+  isPaused(i: number): boolean {
+    return this.paused.has(i);
+  }
+
+  async start(): Promise<void> {
+    const ports = await freePorts(this.o.nodes * 2);
+    this.internalPorts = ports.slice(0, this.o.nodes);
+    this.clientPorts = ports.slice(this.o.nodes);
+    await this.healAll();
+    await Promise.all(this.ids.map((_, i) => this.startNode(i)));
+  }
+
+  private nodeArgs(i: number): string[] {
+    const faultFile = join(this.o.root, `faults-${this.ids[i]}.json`);
+    if (this.o.topology === "kv") {
+      const peers = this.ids
+        .map((id, j) => ({ id, j }))
+        .filter(({ j }) => j !== i)
+        .map(({ id, j }) => `${id}:127.0.0.1:${this.internalPorts[j]}:${this.clientPorts[j]}`);
+      return [
+        ...["kv", "node", "--id", this.ids[i]!, "--port", String(this.internalPorts[i])],
+        ...["--client-port", String(this.clientPorts[i])],
+        ...["--advertise-client-addr", this.clientAddress(i), "--peers", peers.join(",")],
+        ...["--data-dir", this.dataDir(i), "--bind", "127.0.0.1", "--fault-file", faultFile],
+        "--quiet",
+      ];
+    }
+    const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.internalPorts[j]}`);
+    return [
+      ...["node", "--id", this.ids[i]!, "--listen", `127.0.0.1:${this.internalPorts[i]}`],
+      ...["--data-dir", this.dataDir(i), "--topology", "hyperconverged"],
+      ...["--peers", peers.join(","), "--cluster-token", this.token],
+      ...["--fault-file", faultFile, "--chunk-size", String(this.o.chunkSize ?? 4096)],
+      ...["--repair-interval-ms", "500", "--scrub-interval-ms", "1000"],
+      ...["--gc-grace-ms", "5000", "--gc-interval-ms", "2000"],
+      "--quiet",
+    ];
+  }
+
+  /** Starts node `i` (again, with the same configuration) and resolves once it listens. */
+  async startNode(i: number): Promise<void> {
+    if (this.children.has(i)) return;
+    const child = spawn(process.execPath, [CLI, ...this.nodeArgs(i)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.o.env },
+    });
+    let stderr = "";
+    child.stderr!.on("data", (piece) => {
+      // The last few KiB say why a node died; more would only grow.
+      stderr = (stderr + String(piece)).slice(-8192);
+    });
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`${this.ids[i]} did not start: ${stderr}`)),
+        START_TIMEOUT_MS,
+      );
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        if (/listening on|key-value node serving| client /.test(line)) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        fail(new Error(`${this.ids[i]} exited with ${code} while starting: ${stderr}`));
+      });
+    });
+    this.children.set(i, child);
+    child.once("exit", (code, signal) => {
+      // Still registered: the harness did not ask for this exit.
+      if (this.children.get(i) !== child) return;
+      this.children.delete(i);
+      this.unexpectedExits.push({ node: this.ids[i]!, code, signal, atMs: Date.now(), stderr });
+    });
+  }
+
+  /** SIGKILL of node `i`: no chance to flush or close anything. */
+  async kill(i: number): Promise<void> {
+    const child = this.children.get(i);
+    if (!child) return;
+    this.children.delete(i);
+    this.paused.delete(i);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((done) => {
+      child.once("exit", () => done());
+      child.kill("SIGKILL");
+    });
+  }
+
+  /** SIGSTOP: the node stays up but does nothing, as in a long GC pause or a VM stall. */
+  pause(i: number): void {
+    const child = this.children.get(i);
+    if (!child || this.paused.has(i)) return;
+    child.kill("SIGSTOP");
+    this.paused.add(i);
+  }
+
+  resume(i: number): void {
+    const child = this.children.get(i);
+    if (!child || !this.paused.delete(i)) return;
+    child.kill("SIGCONT");
+  }
+
+  /** Writes node `i`'s fault file: what it cannot hear from or send to. */
+  async setFaults(i: number, faults: Faults): Promise<void> {
+    await writeFile(join(this.o.root, `faults-${this.ids[i]}.json`), JSON.stringify(faults));
+  }
+
+  async healAll(): Promise<void> {
+    await Promise.all(this.ids.map((_, i) => this.setFaults(i, {})));
+  }
+
+  private admin(i: number): AdminClient {
+    let client = this.admins.get(i);
+    if (!client) {
+      const address = `127.0.0.1:${this.internalPorts[i]}`;
+      client = new AdminClient(address, this.o.topology === "kv" ? undefined : this.token);
+      this.admins.set(i, client);
+    }
+    return client;
+  }
+
+  /** Node `i`'s consensus state; undefined when it is down, paused or does not answer. */
+  async nodeState(i: number, timeoutMs = 2000): Promise<AdminNodeState | undefined> {
+    if (!this.children.has(i) || this.paused.has(i)) return undefined;
+    try {
+      return await this.admin(i).nodeState(timeoutMs);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The index of the node that says it leads, if one does now. */
+  async leader(): Promise<number | undefined> {
+    const states = await Promise.all(this.ids.map((_, i) => this.nodeState(i)));
+    const index = states.findIndex((state) => state?.role === "leader");
+    return index < 0 ? undefined : index;
+  }
+
+  /** Asks the leader `from` to hand leadership to node `to`; false when it could not. */
+  async transferLeadership(from: number, to: number): Promise<boolean> {
+    try {
+      return await this.admin(from).transferLeadership(this.ids[to]!);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops every node (SIGKILL: a run's data is evidence, not a store to keep clean). */
+  async stop(): Promise<void> {
+    for (const i of [...this.paused]) this.resume(i);
+    await Promise.all([...this.children.keys()].map((i) => this.kill(i)));
+    for (const admin of this.admins.values()) admin.close();
+    this.admins.clear();
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * One chaos run: start a cluster of real node processes, run a workload of concurrent
+ * clients that record every operation while a nemesis applies faults on a schedule drawn
+ * from the seed, heal everything, let the cluster settle, then check the history and the
+ * cluster and write the verdict, the history, a report and a timeline to the results
+ * directory.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "../index.ts";
+import { seededRandom } from "../raft/core/random.ts";
+import { checkLinearizable, registerModel } from "../raft/testing/linearizability.ts";
+import { ChaosCluster, type ChaosTopology } from "./chaos-cluster.ts";
+import { FILE_KEYS, fileModel, fileOperation, runFilesWorkload } from "./files-workload.ts";
+import { History } from "./history.ts";
+import { type NemesisKind, runNemesis } from "./nemesis.ts";
+import { operate, REGISTER_KEYS, runRegisterWorkload } from "./register-workload.ts";
+import { renderTimeline } from "./timeline.ts";
+
+export type Workload = "register" | "files";
+
+export interface ChaosOptions {
+  readonly topology: ChaosTopology;
+  readonly nodes: number;
+  /** Seconds of workload under faults. */
+  readonly timeS: number;
+  readonly seed: number;
+  readonly nemeses: readonly NemesisKind[];
+  readonly workload: Workload;
+  /** Concurrent clients. Default 5. */
+  readonly clients?: number;
+  /** Where `<timestamp>-<topology>-seed<seed>/` is written. Default `results/chaos`. */
+  readonly resultsDir?: string;
+  /** Progress lines for a person watching. */
+  readonly log?: (line: string) => void;
+  /**
+   * A rule to break in every node (`SANDSTORE_BREAK_RULE`), to show the checks catch it:
+   * `reads-without-readindex` (kv). For the chaos tests only.
+   */
+  readonly breakRule?: string;
+  /** Keep the nodes' data directories of a failed run for inspection. Default true. */
+  readonly keepFailedData?: boolean;
+}
+
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface ChaosVerdict {
+  readonly ok: boolean;
+  readonly checks: readonly Check[];
+  /** The run's results directory. */
+  readonly dir: string;
+  readonly operations: number;
+  readonly faults: number;
+}
+
+/** Chunk size of a hyperconverged chaos cluster: small, so the files span two slots. */
+const CHUNK_SIZE = 4096;
+/** How long the healed cluster has to settle before the run fails. */
+const SETTLE_TIMEOUT_MS = 60_000;
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
+  if (o.workload === "files" && o.topology !== "hyperconverged")
+    throw new RangeError("the files workload needs the hyperconverged topology");
+  if (o.workload === "register" && o.topology !== "kv")
+    throw new RangeError("the register workload needs the kv topology");
+  const log = o.log ?? (() => {});
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const dir = join(o.resultsDir ?? "results/chaos", `${stamp}-${o.topology}-seed${o.seed}`);
+  await mkdir(dir, { recursive: true });
+  const root = await mkdtemp(join(tmpdir(), "sandstore-chaos-"));
+  const cluster = new ChaosCluster({
+    topology: o.topology,
+    nodes: o.nodes,
+    root,
+    chunkSize: CHUNK_SIZE,
+    env: o.breakRule ? { SANDSTORE_BREAK_RULE: o.breakRule } : undefined,
+  });
+  const history = new History();
+  const checks: Check[] = [];
+  let keepData = false;
+  try {
+    log(`starting ${o.nodes} ${o.topology} nodes under ${root}`);
+    await cluster.start();
+    await waitUntil(async () => (await cluster.leader()) !== undefined, 20_000, "a leader");
+    const stopAt = Date.now() + o.timeS * 1000;
+    const running = () => Date.now() < stopAt;
+    const clients = o.clients ?? 5;
+    log(
+      `running ${o.workload} with ${clients} clients for ${o.timeS} s; nemeses ${o.nemeses.join(",")}`,
+    );
+    await Promise.all([
+      o.workload === "register"
+        ? runRegisterWorkload(cluster, history, clients, seededRandom(o.seed), running)
+        : runFilesWorkload(cluster, history, clients, CHUNK_SIZE, seededRandom(o.seed), running),
+      runNemesis(
+        cluster,
+        history,
+        { kinds: o.nemeses, gapMs: [1000, 3000], holdMs: [1000, 4000] },
+        seededRandom(o.seed ^ 0x5eed),
+        running,
+      ),
+    ]);
+    log(`healed; ${history.operations.length} operations, ${history.faults.length} faults`);
+    checks.push(await settle(cluster));
+    await finalReads(cluster, o.workload, history);
+    if (o.topology === "hyperconverged") checks.push(await repaired(cluster));
+    const verdict = checkLinearizable(
+      history.checkable(),
+      120_000,
+      o.workload === "register" ? registerModel : fileModel,
+    );
+    checks.push({
+      name: "linearizable",
+      ok: verdict.ok === true,
+      detail:
+        verdict.ok === true
+          ? `${history.checkable().length} operations`
+          : verdict.ok === "timeout"
+            ? `the checker gave up on key ${verdict.key}`
+            : `key ${verdict.key}: no linearization of its ${verdict.operations.length} operations`,
+    });
+    checks.push({
+      name: "no node crashed on its own",
+      ok: cluster.unexpectedExits.length === 0,
+      detail:
+        cluster.unexpectedExits
+          .map((e) => `${e.node} exited (${e.code ?? e.signal}): ${e.stderr.slice(-300)}`)
+          .join("; ") || "every exit was the nemesis's",
+    });
+  } catch (error) {
+    checks.push({ name: "the run completed", ok: false, detail: String(error) });
+  } finally {
+    await cluster.stop();
+  }
+  const ok = checks.every((check) => check.ok);
+  keepData = !ok && (o.keepFailedData ?? true);
+  await writeResults(dir, o, history, checks, ok, keepData ? root : undefined);
+  if (!keepData) await rm(root, { recursive: true, force: true });
+  log(`${ok ? "PASS" : "FAIL"}: ${dir}`);
+  return { ok, checks, dir, operations: history.operations.length, faults: history.faults.length };
+}
+
+async function waitUntil(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Every node up, one leader, every node applied as far as the leader with the same hash. */
+async function settle(cluster: ChaosCluster): Promise<Check> {
+  let last = "";
+  try {
+    await waitUntil(
+      async () => {
+        const states = await Promise.all(cluster.ids.map((_, i) => cluster.nodeState(i)));
+        const leader = states.find((s) => s?.role === "leader");
+        last = states
+          .map((s, i) =>
+            s
+              ? `${s.id} ${s.role} applied ${s.appliedIndex} ${s.stateHash.slice(0, 12)}`
+              : `${cluster.ids[i]} silent`,
+          )
+          .join("; ");
+        return (
+          leader !== undefined &&
+          states.every(
+            (s) =>
+              s !== undefined &&
+              s.appliedIndex === leader.appliedIndex &&
+              s.stateHash === leader.stateHash,
+          )
+        );
+      },
+      SETTLE_TIMEOUT_MS,
+      "every node to apply as far as the leader with the same state hash",
+    );
+    return { name: "state hashes equal after healing", ok: true, detail: last };
+  } catch {
+    return { name: "state hashes equal after healing", ok: false, detail: last };
+  }
+}
+
+/** Reads every key once more after healing: acknowledged writes must be there. */
+async function finalReads(
+  cluster: ChaosCluster,
+  workload: Workload,
+  history: History,
+): Promise<void> {
+  const client = 1_000;
+  if (workload === "register") {
+    for (const key of REGISTER_KEYS) await operate(cluster, history, client, 0, "get", key);
+    return;
+  }
+  const sdk = connect(cluster.clientAddresses(), { retryForMs: 10_000 });
+  try {
+    for (const key of FILE_KEYS)
+      for (const name of ["a", "b"] as const)
+        for (const offset of [0, CHUNK_SIZE])
+          await fileOperation(sdk, history, client, key, "read", { name, offset, length: 64 });
+  } finally {
+    await sdk.closeClient();
+  }
+}
+
+/** After healing, repair finds nothing short of copies and the scrub nothing unrecoverable. */
+async function repaired(cluster: ChaosCluster): Promise<Check> {
+  let detail = "";
+  let firstPasses: number | undefined;
+  try {
+    await waitUntil(
+      async () => {
+        const leader = await cluster.leader();
+        if (leader === undefined) return false;
+        // Maintenance runs on the leader, and only the node asked reports its own.
+        const sdk = connect([cluster.clientAddress(leader)], { retryForMs: 1000 });
+        try {
+          const status = await sdk.status();
+          const m = status.nodes.find((n) => n.id === cluster.ids[leader])?.maintenance;
+          if (!m?.active) return false;
+          firstPasses ??= m.repairPasses;
+          detail = `repair passes ${m.repairPasses}, last found ${m.underReplicated} short, ${m.repairedTotal} repaired; scrub ${m.scrubDamagedTotal} damaged found, ${m.scrubUnrecoverable} unrecoverable`;
+          // Two passes after healing: one may have begun before.
+          return (
+            m.repairPasses >= firstPasses + 2 &&
+            m.underReplicated === 0 &&
+            m.repairPending === 0 &&
+            m.scrubUnrecoverable === 0
+          );
+        } finally {
+          await sdk.closeClient();
+        }
+      },
+      SETTLE_TIMEOUT_MS,
+      "repair to find every chunk with R good copies",
+    );
+    return { name: "every chunk has R good copies", ok: true, detail };
+  } catch (error) {
+    return { name: "every chunk has R good copies", ok: false, detail: detail || String(error) };
+  }
+}
+
+async function writeResults(
+  dir: string,
+  o: ChaosOptions,
+  history: History,
+  checks: readonly Check[],
+  ok: boolean,
+  keptData: string | undefined,
+): Promise<void> {
+  const lines = history.operations.map((op) => JSON.stringify(op));
+  await writeFile(join(dir, "history.jsonl"), `${lines.join("\n")}\n`);
+  await writeFile(join(dir, "faults.json"), `${JSON.stringify(history.faults, null, 2)}\n`);
+  const counts = { ok: 0, fail: 0, unknown: 0 };
+  for (const op of history.operations) counts[op.outcome]++;
+  const report = {
+    verdict: ok ? "pass" : "fail",
+    options: { ...o, log: undefined },
+    operations: counts,
+    faults: history.faults.length,
+    checks,
+    keptData,
+  };
+  await writeFile(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const md = [
+    `# Chaos run: ${ok ? "PASS" : "FAIL"}`,
+    "",
+    `${o.topology}, ${o.nodes} nodes, ${o.workload} workload, ${o.timeS} s, seed ${o.seed}, nemeses ${o.nemeses.join(", ")}.`,
+    `Replay: \`npm run chaos -- --topology ${o.topology} --nodes ${o.nodes} --time ${o.timeS} --seed ${o.seed} --nemesis ${o.nemeses.join(",")} --workload ${o.workload}\` (the fault schedule replays; process timing does not).`,
+    "",
+    `Operations: ${counts.ok} ok, ${counts.fail} failed (did not happen), ${counts.unknown} unknown outcome. Faults: ${history.faults.length}.`,
+    "",
+    "| check | verdict | detail |",
+    "|---|---|---|",
+    ...checks.map(
+      (c) => `| ${c.name} | ${c.ok ? "ok" : "**FAILED**"} | ${c.detail.replace(/\|/g, "\\|")} |`,
+    ),
+    "",
+    "## Faults",
+    "",
+    ...history.faults.map(
+      (f) =>
+        `- ${(f.startMs / 1000).toFixed(1)} s to ${((f.endMs ?? f.startMs) / 1000).toFixed(1)} s: ${f.description}`,
+    ),
+    "",
+    keptData ? `Node data kept for inspection under ${keptData}.` : "",
+    "Files: history.jsonl (every operation), faults.json, report.json, timeline.html.",
+    "",
+  ];
+  await writeFile(join(dir, "report.md"), md.join("\n"));
+  await writeFile(
+    join(dir, "timeline.html"),
+    renderTimeline(history, `${o.topology} seed ${o.seed}: ${ok ? "PASS" : "FAIL"}`),
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * `sandstore chaos`: one fault-testing run against real node processes (see src/chaos/).
+ * Exits 0 when every check passed, 1 when one failed; the report names where it is.
+ */
+import { type Command, Option } from "commander";
+import { NEMESES, type NemesisKind } from "../chaos/nemesis.ts";
+import { runChaos, type Workload } from "../chaos/run-chaos.ts";
+import { positiveInteger, UsageError } from "./cli-support.ts";
+
+interface ChaosFlags {
+  topology: "kv" | "hyperconverged";
+  nodes: number;
+  time: number;
+  seed?: number;
+  nemesis: string;
+  workload?: Workload;
+  clients: number;
+  resultsDir: string;
+}
+
+function nemesisList(value: string): NemesisKind[] {
+  const kinds = value.split(",").filter((kind) => kind !== "");
+  for (const kind of kinds) {
+    if (!(NEMESES as readonly string[]).includes(kind))
+      throw new UsageError(`unknown nemesis "${kind}": choose from ${NEMESES.join(", ")}`);
+  }
+  if (kinds.length === 0) throw new UsageError("--nemesis names no nemesis");
+  return kinds as NemesisKind[];
+}
+
+export function registerChaosCommands(program: Command): void {
+  program
+    .command("chaos")
+    .description("run a workload against real nodes under faults and check what clients saw")
+    .addOption(
+      new Option("--topology <name>", "cluster to test")
+        .choices(["kv", "hyperconverged"])
+        .default("kv"),
+    )
+    .addOption(new Option("--nodes <n>", "nodes").choices(["3", "5"]).default("3"))
+    .option("--time <s>", "seconds of workload under faults", positiveInteger, 30)
+    .option(
+      "--seed <n>",
+      "seed of the fault schedule and the workload (default: random)",
+      positiveInteger,
+    )
+    .option("--nemesis <list>", `faults to apply, of ${NEMESES.join(",")}`, NEMESES.join(","))
+    .addOption(
+      new Option(
+        "--workload <name>",
+        "register (kv) or files (hyperconverged); default fits the topology",
+      ).choices(["register", "files"]),
+    )
+    .option("--clients <n>", "concurrent clients", positiveInteger, 5)
+    .option("--results-dir <dir>", "where each run's directory is written", "results/chaos")
+    .action(async (flags: ChaosFlags) => {
+      const workload = flags.workload ?? (flags.topology === "kv" ? "register" : "files");
+      if ((workload === "register") !== (flags.topology === "kv"))
+        throw new UsageError(
+          `the ${workload} workload does not run on the ${flags.topology} topology`,
+        );
+      const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
+      const verdict = await runChaos({
+        topology: flags.topology,
+        nodes: Number(flags.nodes),
+        timeS: flags.time,
+        seed,
+        nemeses: nemesisList(flags.nemesis),
+        workload,
+        clients: flags.clients,
+        resultsDir: flags.resultsDir,
+        log: (line) => console.log(line),
+      });
+      for (const check of verdict.checks)
+        console.log(`${check.ok ? "ok    " : "FAILED"} ${check.name}: ${check.detail}`);
+      console.log(
+        `${verdict.ok ? "PASS" : "FAIL"} seed ${seed}: report in ${verdict.dir}/report.md`,
+      );
+      if (!verdict.ok) process.exitCode = 1;
+    });
+}

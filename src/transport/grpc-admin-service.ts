@@ -1,0 +1,102 @@
+/**
+ * `AdminService` over gRPC: a node's consensus state (with its state hash) and leadership
+ * transfer, served beside RaftService, and a client for it. Operators and the chaos harness
+ * use it the same way on every topology.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { fsError } from "../common/errors.ts";
+import {
+  type AdminNodeStateResponse,
+  AdminServiceClient,
+  type AdminServiceServer,
+  AdminServiceService,
+} from "../gen/sandstore/v1/admin.ts";
+import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
+
+export type { AdminNodeStateResponse as AdminNodeState };
+
+const TOKEN_HEADER = "sandstore-cluster-token";
+/** Deadline of one admin call. */
+const CALL_TIMEOUT_MS = 5000;
+
+/** What a node answers with. */
+export interface AdminHandlers {
+  /** This node's state now; the hash is of the state machine at `appliedIndex`. */
+  state(): AdminNodeStateResponse;
+  /** Starts handing leadership to `to`; false when this node cannot. */
+  transferLeadership(to: string): boolean;
+  /** When set, every call must carry it; the key-value topology has none. */
+  token?: string;
+}
+
+/** Registers `AdminService` on `server`. */
+export function addAdminService(server: grpc.Server, handlers: AdminHandlers): void {
+  const allowed = (metadata: grpc.Metadata) =>
+    handlers.token === undefined || metadata.get(TOKEN_HEADER)[0] === handlers.token;
+  const denied = () =>
+    errorToStatus(fsError("EACCES", "", "admin service: wrong or missing cluster token"));
+  const implementation: AdminServiceServer = {
+    nodeState: (call, callback) => {
+      if (!allowed(call.metadata)) return callback(denied());
+      callback(null, handlers.state());
+    },
+    transferLeadership: (call, callback) => {
+      if (!allowed(call.metadata)) return callback(denied());
+      callback(null, { started: handlers.transferLeadership(call.request.to) });
+    },
+  };
+  server.addService(AdminServiceService, implementation);
+}
+
+/** A connection to one node's `AdminService`. */
+export class AdminClient {
+  private readonly client: InstanceType<typeof AdminServiceClient>;
+
+  /** `address`: the node's internal (Raft) address; `token`: the cluster token, if any. */
+  constructor(
+    readonly address: string,
+    private readonly token?: string,
+  ) {
+    this.client = new AdminServiceClient(
+      address,
+      grpc.credentials.createInsecure(),
+      RECONNECT_OPTIONS,
+    );
+  }
+
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.token !== undefined) metadata.set(TOKEN_HEADER, this.token);
+    return metadata;
+  }
+
+  /** The node's state; fails EAGAIN or ETIMEDOUT when the node cannot be reached. */
+  nodeState(timeoutMs = CALL_TIMEOUT_MS): Promise<AdminNodeStateResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.nodeState(
+        {},
+        this.metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error, response) =>
+          error ? reject(statusToError(error, this.address)) : resolve(response),
+      ),
+    );
+  }
+
+  /** Asks the node to hand leadership to `to`; false when it does not lead. */
+  transferLeadership(to: string): Promise<boolean> {
+    return new Promise((resolve, reject) =>
+      this.client.transferLeadership(
+        { to },
+        this.metadata(),
+        { deadline: Date.now() + CALL_TIMEOUT_MS },
+        (error, response) =>
+          error ? reject(statusToError(error, this.address)) : resolve(response.started),
+      ),
+    );
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

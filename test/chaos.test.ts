@@ -1,0 +1,49 @@
+/**
+ * The short chaos campaign that guards CI: each topology with every nemesis, against real
+ * node processes, and a broken build the checks must catch.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { NEMESES } from "../src/chaos/nemesis.ts";
+import { type ChaosOptions, type ChaosVerdict, runChaos } from "../src/chaos/run-chaos.ts";
+import { temporaryDirectories } from "./helpers/temp-dirs.ts";
+
+const tempDir = temporaryDirectories("sandstore-chaos-results-");
+
+function explain(verdict: ChaosVerdict): string {
+  return verdict.checks.map((c) => `${c.ok ? "ok" : "FAILED"} ${c.name}: ${c.detail}`).join("\n");
+}
+
+/** A 3-node run whose results go to a temporary directory. */
+async function run(options: Omit<ChaosOptions, "nodes" | "resultsDir">): Promise<ChaosVerdict> {
+  return runChaos({ ...options, nodes: 3, resultsDir: await tempDir() });
+}
+
+for (const [topology, workload, seed] of [
+  ["kv", "register", 1],
+  ["hyperconverged", "files", 2],
+] as const) {
+  test(`chaos: ${topology} under every nemesis: the ${workload} history checks out`, {
+    timeout: 240_000,
+  }, async () => {
+    const verdict = await run({ topology, workload, seed, timeS: 25, nemeses: NEMESES });
+    assert.ok(verdict.ok, explain(verdict));
+    assert.ok(verdict.faults >= NEMESES.length, `${verdict.faults} faults: each nemesis once`);
+  });
+}
+
+test("chaos: a build that serves reads without ReadIndex is caught", {
+  timeout: 180_000,
+}, async () => {
+  const verdict = await run({
+    topology: "kv",
+    workload: "register",
+    seed: 3,
+    timeS: 20,
+    nemeses: ["partition", "pause"],
+    breakRule: "reads-without-readindex",
+    keepFailedData: false,
+  });
+  assert.equal(verdict.ok, false, explain(verdict));
+  assert.equal(verdict.checks.find((c) => c.name === "linearizable")?.ok, false, explain(verdict));
+});
