@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { freePorts } from "../common/free-ports.ts";
 import type { Faults } from "../transport/fault-file.ts";
 import { AdminClient, type AdminNodeState } from "../transport/grpc-admin-service.ts";
 
@@ -37,27 +37,6 @@ export interface UnexpectedExit {
   readonly signal: string | null;
   readonly atMs: number;
   readonly stderr: string;
-}
-
-/** Ports the kernel says are free now (each bound once to port 0, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((done) => {
-          const server = createServer();
-          server.listen(0, "127.0.0.1", () => done(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (typeof address !== "object" || !address) throw new Error("no port");
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  return ports;
 }
 
 export class ChaosCluster {

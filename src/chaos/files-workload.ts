@@ -14,6 +14,7 @@
  * it.
  */
 import { connect, O_CREAT, O_RDONLY, O_WRONLY, SandstoreError } from "../index.ts";
+import { pick } from "../raft/core/random.ts";
 import type { HistoryOperation, Model, State } from "../raft/testing/linearizability.ts";
 import type { ChaosCluster } from "./chaos-cluster.ts";
 import type { History } from "./history.ts";
@@ -125,13 +126,12 @@ export async function runFilesWorkload(
   until: () => boolean,
 ): Promise<void> {
   const locks = new Map(FILE_KEYS.map((key) => [key, new KeyLock()]));
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       const sdk = connect(cluster.clientAddresses(), { retryForMs: RETRY_FOR_MS });
       try {
         while (until() && !history.isFull) {
-          const key = pick(FILE_KEYS);
+          const key = pick(random, FILE_KEYS);
           const roll = random();
           const kind =
             roll < 0.1

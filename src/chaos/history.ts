@@ -48,15 +48,24 @@ export class History {
     return this.operations.length >= MAX_OPERATIONS;
   }
 
-  /** Records an invocation; the caller completes it with `complete`. */
-  invoke(client: number, key: string, kind: string, value: string): ChaosOperation {
+  /**
+   * Records an invocation; the caller completes it with `complete`. `value` may be made from
+   * the operation's id (a register write's unique value).
+   */
+  invoke(
+    client: number,
+    key: string,
+    kind: string,
+    value: string | ((id: number) => string),
+  ): ChaosOperation {
     const startMs = this.now();
+    const id = this.nextId++;
     const op: ChaosOperation = {
-      id: this.nextId++,
+      id,
       client,
       key,
       kind,
-      value,
+      value: typeof value === "string" ? value : value(id),
       call: startMs,
       returned: undefined,
       result: undefined,

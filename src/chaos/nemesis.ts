@@ -9,12 +9,15 @@
  *   file, which cuts Raft and chunk traffic.
  * - transfer: leadership transfer from the leader to a random other node.
  */
+import { pick } from "../raft/core/random.ts";
 import type { Faults } from "../transport/fault-file.ts";
 import type { ChaosCluster } from "./chaos-cluster.ts";
 import type { History } from "./history.ts";
 
 export const NEMESES = ["kill", "pause", "partition", "transfer"] as const;
 export type NemesisKind = (typeof NEMESES)[number];
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Election timeout of the nodes the harness starts (50 ms ticks, 10 to 20 ticks). */
 const ELECTION_TIMEOUT_MS = 1000;
@@ -36,16 +39,12 @@ export async function runNemesis(
   until: () => boolean,
 ): Promise<void> {
   const between = ([min, max]: readonly [number, number]) => min + random() * (max - min);
-  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
   let turn = 0;
   while (until()) {
     await sleep(between(options.gapMs));
     if (!until()) break;
     // Every kind gets a turn in the first rounds, so a short run still tries each.
-    const kind =
-      turn < options.kinds.length
-        ? options.kinds[turn]!
-        : options.kinds[Math.floor(random() * options.kinds.length)]!;
+    const kind = turn < options.kinds.length ? options.kinds[turn]! : pick(random, options.kinds);
     turn++;
     await applyFault(cluster, history, kind, between(options.holdMs), random);
   }
@@ -63,7 +62,6 @@ async function applyFault(
   const leader = await cluster.leader();
   const target = leader !== undefined && random() < 0.5 ? leader : Math.floor(random() * n);
   const name = (i: number) => `${cluster.ids[i]}${i === leader ? " (leader)" : ""}`;
-  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
   switch (kind) {
     case "kill": {
       const record = history.fault(kind, `kill -9 ${name(target)}`);
@@ -96,7 +94,7 @@ async function applyFault(
         return;
       }
       const others = cluster.ids.map((_, i) => i).filter((i) => i !== leader);
-      const to = others[Math.floor(random() * others.length)]!;
+      const to = pick(random, others);
       const started = await cluster.transferLeadership(leader, to);
       const record = history.fault(
         kind,
@@ -121,7 +119,7 @@ export function partitionShape(
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const shapes = n >= 3 ? ["halves", "lone", "bridge", "one-way"] : ["lone", "one-way"];
-  const shape = shapes[Math.floor(random() * shapes.length)]!;
+  const shape = pick(random, shapes);
   const faults: Faults[] = ids.map(() => ({}));
   const cut = (a: number, b: number) => {
     faults[a] = { ...faults[a], drop: [...(faults[a]!.drop ?? []), ids[b]!] };

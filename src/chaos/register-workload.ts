@@ -4,6 +4,7 @@
  * deadline on every reply. The history is checked against the register model.
  */
 import { KvConnection } from "../kv/kv-client.ts";
+import { pick } from "../raft/core/random.ts";
 import type { ChaosCluster } from "./chaos-cluster.ts";
 import type { History } from "./history.ts";
 
@@ -19,7 +20,6 @@ export async function runRegisterWorkload(
   random: () => number,
   until: () => boolean,
 ): Promise<void> {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       let node = client % cluster.ids.length;
@@ -27,7 +27,7 @@ export async function runRegisterWorkload(
         if (random() < 0.2) node = Math.floor(random() * cluster.ids.length);
         const roll = random();
         const kind = roll < 0.45 ? "get" : roll < 0.9 ? "set" : "del";
-        await operate(cluster, history, client, node, kind, pick(REGISTER_KEYS));
+        await operate(cluster, history, client, node, kind, pick(random, REGISTER_KEYS));
       }
     }),
   );
@@ -42,9 +42,8 @@ export async function operate(
   kind: "get" | "set" | "del",
   key: string,
 ): Promise<void> {
-  const op = history.invoke(client, key, kind, "");
-  const value = `v${op.id}`;
-  (op as { value: string }).value = value;
+  const op = history.invoke(client, key, kind, (id) => `v${id}`);
+  const value = op.value;
   const line =
     kind === "get" ? `GET ${key}` : kind === "set" ? `SET ${key} ${value}` : `DELETE ${key}`;
   let connection: KvConnection;

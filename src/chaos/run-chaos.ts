@@ -8,6 +8,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../common/wait-for.ts";
 import { connect } from "../index.ts";
 import { seededRandom } from "../raft/core/random.ts";
 import { checkLinearizable, registerModel } from "../raft/testing/linearizability.ts";
@@ -82,11 +83,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
   });
   const history = new History();
   const checks: Check[] = [];
-  let keepData = false;
   try {
     log(`starting ${o.nodes} ${o.topology} nodes under ${root}`);
     await cluster.start();
-    await waitUntil(async () => (await cluster.leader()) !== undefined, 20_000, "a leader");
+    await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
     const stopAt = Date.now() + o.timeS * 1000;
     const running = () => Date.now() < stopAt;
     const clients = o.clients ?? 5;
@@ -138,31 +138,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     await cluster.stop();
   }
   const ok = checks.every((check) => check.ok);
-  keepData = !ok && (o.keepFailedData ?? true);
+  const keepData = !ok && (o.keepFailedData ?? true);
   await writeResults(dir, o, history, checks, ok, keepData ? root : undefined);
   if (!keepData) await rm(root, { recursive: true, force: true });
   log(`${ok ? "PASS" : "FAIL"}: ${dir}`);
   return { ok, checks, dir, operations: history.operations.length, faults: history.faults.length };
 }
 
-async function waitUntil(
-  condition: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
-
 /** Every node up, one leader, every node applied as far as the leader with the same hash. */
 async function settle(cluster: ChaosCluster): Promise<Check> {
   let last = "";
   try {
-    await waitUntil(
+    await waitFor(
       async () => {
         const states = await Promise.all(cluster.ids.map((_, i) => cluster.nodeState(i)));
         const leader = states.find((s) => s?.role === "leader");
@@ -183,8 +170,8 @@ async function settle(cluster: ChaosCluster): Promise<Check> {
           )
         );
       },
-      SETTLE_TIMEOUT_MS,
       "every node to apply as far as the leader with the same state hash",
+      SETTLE_TIMEOUT_MS,
     );
     return { name: "state hashes equal after healing", ok: true, detail: last };
   } catch {
@@ -219,7 +206,7 @@ async function repaired(cluster: ChaosCluster): Promise<Check> {
   let detail = "";
   let firstPasses: number | undefined;
   try {
-    await waitUntil(
+    await waitFor(
       async () => {
         const leader = await cluster.leader();
         if (leader === undefined) return false;
@@ -242,8 +229,8 @@ async function repaired(cluster: ChaosCluster): Promise<Check> {
           await sdk.closeClient();
         }
       },
-      SETTLE_TIMEOUT_MS,
       "repair to find every chunk with R good copies",
+      SETTLE_TIMEOUT_MS,
     );
     return { name: "every chunk has R good copies", ok: true, detail };
   } catch (error) {

@@ -13,12 +13,10 @@ import { PeriodicTask } from "../common/periodic-task.ts";
 import { RateLimiter } from "../common/rate-limiter.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Membership, NodeInfo } from "../membership/membership.ts";
-import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
+import type { ChunkSlot } from "../metadata/metadata-store.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
+import { forEachChunkSlot } from "./chunk-slot-walk.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
-
-/** Slots read from the namespace per page of a pass. */
-export const SLOTS_PER_PAGE = 500;
 
 /**
  * What is known of one copy: `good` (it is there, and readable or verified), `lost` (its node
@@ -119,20 +117,17 @@ export class ChunkRepairer {
       }
     }
     let found = 0;
-    let cursor: SlotCursor | undefined;
-    for (;;) {
-      if (this.task.isStopped || !this.o.control.isLeader()) return found;
-      const page = await this.o.control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
-      for (const { inodeId, slot } of page) {
+    const complete = await forEachChunkSlot(
+      this.o.control,
+      () => !this.task.isStopped && this.o.control.isLeader(),
+      async (inodeId, slot) => {
         const outcome = await this.repairOne(inodeId, slot, live.length, (nodeId) =>
           this.listedOrProbed(nodeId, slot.chunkId, held),
         );
         if (outcome === "repaired" || outcome === "failed") found++;
-      }
-      const last = page.at(-1);
-      if (!last || page.length < SLOTS_PER_PAGE) break;
-      cursor = { inodeId: last.inodeId, index: last.slot.index };
-    }
+      },
+    );
+    if (!complete) return found;
     this.passes++;
     this.underReplicated = found;
     this.lastPassMs = Date.now();

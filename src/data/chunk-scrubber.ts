@@ -14,8 +14,9 @@ import { PeriodicTask } from "../common/periodic-task.ts";
 import { RateLimiter } from "../common/rate-limiter.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { Membership } from "../membership/membership.ts";
-import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
-import { type CopyState, copyStateOf, SLOTS_PER_PAGE } from "./chunk-repairer.ts";
+import type { ChunkSlot } from "../metadata/metadata-store.ts";
+import { type CopyState, copyStateOf } from "./chunk-repairer.ts";
+import { forEachChunkSlot } from "./chunk-slot-walk.ts";
 import type { ReplicaAccess } from "./replica-access.ts";
 
 export interface ChunkScrubberOptions {
@@ -98,23 +99,19 @@ export class ChunkScrubber {
   async scrubPass(): Promise<number> {
     let damaged = 0;
     let unrecoverable = 0;
-    let cursor: SlotCursor | undefined;
-    for (;;) {
-      if (this.task.isStopped || !this.o.control.isLeader()) return damaged;
-      const page = await this.o.control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
-      for (const { inodeId, slot } of page) {
-        if (this.task.isStopped) return damaged;
+    const complete = await forEachChunkSlot(
+      this.o.control,
+      () => !this.task.isStopped && this.o.control.isLeader(),
+      async (inodeId, slot) => {
         const states = await this.verifySlot(slot);
         const bad = [...states.values()].filter((state) => state === "lost").length;
-        if (bad === 0) continue;
+        if (bad === 0) return;
         damaged += bad;
         this.damagedTotal += bad;
         if (!(await this.o.repair(inodeId, slot, states))) unrecoverable++;
-      }
-      const last = page.at(-1);
-      if (!last || page.length < SLOTS_PER_PAGE) break;
-      cursor = { inodeId: last.inodeId, index: last.slot.index };
-    }
+      },
+    );
+    if (!complete) return damaged;
     this.passes++;
     this.unrecoverable = unrecoverable;
     this.lastPassMs = Date.now();

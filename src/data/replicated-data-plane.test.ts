@@ -2,43 +2,25 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import fc from "fast-check";
+import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
-import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
 import { SandstoreError } from "../common/errors.ts";
-import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
-import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
-import { StaticMembership } from "../membership/static-membership.ts";
-import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
-import { SortedPlacement } from "../placement/sorted-placement.ts";
-import { LocalReplicator } from "../replication/local-replicator.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
 import { localReplicaAccess, type ReplicaAccess } from "./replica-access.ts";
-import { ReplicatedDataPlane } from "./replicated-data-plane.ts";
 
 const CHUNK = 64 * 1024;
 const tempDir = temporaryDirectories("sandstore-dp-");
 
 /** One node's planes in memory, with a replica access the test can wrap. */
 async function plane(wrap: (access: ReplicaAccess) => ReplicaAccess = (a) => a) {
-  const dir = await tempDir("sandstore-dp-");
-  const store = new MemoryMetadataStore({ chunkSize: CHUNK });
-  const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
-  await replicator.start();
-  const membership = new StaticMembership("n1", [{ id: "n1", address: "127.0.0.1:1" }]);
-  const control = new ReplicatedControlPlane({
-    store,
-    replicator,
-    membership,
-    placement: new SortedPlacement(),
-    replicationFactor: 1,
+  const planes = await memoryPlanes({
+    dir: await tempDir("sandstore-dp-"),
+    nodes: ["n1"],
+    chunkSize: CHUNK,
+    wrap,
   });
-  const chunks = new MemoryChunkStore();
-  const replicas = wrap(localReplicaAccess("n1", chunks));
-  const data = new ReplicatedDataPlane(
-    control,
-    new TwoPhaseCoordinator(control, replicas),
-    replicas,
-  );
+  const { store, control, data, replicator } = planes;
+  const chunks = planes.stores.get("n1")!;
   const file = await control.create("/f", { mode: 0o644, exclusive: true, truncate: false });
   const read = async (offset: number, length: number) => {
     const parts: Buffer[] = [];

@@ -11,11 +11,11 @@ import {
   type AdminServiceServer,
   AdminServiceService,
 } from "../gen/sandstore/v1/admin.ts";
+import { TOKEN_HEADER } from "./grpc-chunk-service.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 
 export type { AdminNodeStateResponse as AdminNodeState };
 
-const TOKEN_HEADER = "sandstore-cluster-token";
 /** Deadline of one admin call. */
 const CALL_TIMEOUT_MS = 5000;
 

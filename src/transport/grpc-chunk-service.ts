@@ -21,7 +21,8 @@ import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
 import type { FaultLayer } from "./fault-file.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 
-const TOKEN_HEADER = "sandstore-cluster-token";
+/** Metadata carrying the cluster token on every internal call (chunks, admin). */
+export const TOKEN_HEADER = "sandstore-cluster-token";
 /** The calling node's id, so a fault layer can cut chunk traffic from one peer. */
 const NODE_HEADER = "sandstore-node-id";
 /** Deadline of one replica call. */

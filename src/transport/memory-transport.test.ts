@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
-import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
 import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
 import { SandstoreError } from "../common/errors.ts";
-import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
-import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
-import { localReplicaAccess } from "../data/replica-access.ts";
-import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
-import { StaticMembership } from "../membership/static-membership.ts";
-import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
-import { SortedPlacement } from "../placement/sorted-placement.ts";
-import { LocalReplicator } from "../replication/local-replicator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { MemoryTransport } from "./memory-transport.ts";
 
@@ -19,34 +11,21 @@ const tempDir = temporaryDirectories("sandstore-memtransport-");
 
 /** One in-process node (memory stores, local WAL) served on the memory transport. */
 async function memoryNode(transport: MemoryTransport) {
-  const store = new MemoryMetadataStore({ chunkSize: 4096 });
-  const replicator = new LocalReplicator({ dir: await tempDir("node-"), store, nodeId: "n1" });
-  await replicator.start();
-  const membership = new StaticMembership("n1", [{ id: "n1", address: "memory:1" }]);
-  const control = new ReplicatedControlPlane({
-    store,
-    replicator,
-    membership,
-    placement: new SortedPlacement(),
-    replicationFactor: 1,
+  const { control, data, membership, stores, stop } = await memoryPlanes({
+    dir: await tempDir("node-"),
+    nodes: ["n1"],
+    chunkSize: 4096,
   });
-  const chunks = new MemoryChunkStore();
-  const replicas = localReplicaAccess("n1", chunks);
-  const data = new ReplicatedDataPlane(
-    control,
-    new TwoPhaseCoordinator(control, replicas),
-    replicas,
-  );
   const server = new NodeServer({
     topology: "single",
     control,
     data,
     membership,
     replicationFactor: 1,
-    chunkUsage: () => chunks.usage(),
+    chunkUsage: () => stores.get("n1")!.usage(),
   });
   const listener = await transport.listen("memory:0", server);
-  return { listener, stop: () => replicator.stop() };
+  return { listener, stop };
 }
 
 test("the SDK works over the memory transport, and a cut node is unavailable until healed", async () => {

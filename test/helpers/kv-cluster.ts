@@ -4,31 +4,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { freePorts } from "../../src/common/free-ports.ts";
 import { KvConnection } from "../../src/kv/kv-client.ts";
 import { CLI } from "./node-process.ts";
 
-/** Ports the kernel says are free now (each bound once to port 0, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<ReturnType<typeof createServer>>((resolve) =>
-        server.listen(0, "127.0.0.1", () => resolve(server)),
-      );
-    }),
-  );
-  for (const server of servers) {
-    const address = server.address();
-    if (typeof address === "object" && address) ports.push(address.port);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-  return ports;
-}
+export { freePorts };
 
 export class KvProcessCluster {
   readonly ids: string[];

@@ -20,20 +20,7 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-/** Waits until `condition` holds, polling; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from "../../src/common/wait-for.ts";
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

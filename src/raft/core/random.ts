@@ -14,3 +14,9 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** One of `items` (not empty), chosen with `random`. */
+export function pick<T>(random: () => number, items: readonly T[]): T {
+  if (items.length === 0) throw new RangeError("nothing to pick from");
+  return items[Math.floor(random() * items.length)]!;
+}
