@@ -557,7 +557,8 @@ export class SandstoreClient {
 
   /**
    * Runs `call` against the current node. Follows NOT_LEADER hints and waits out elections.
-   * An unavailable node, or one that timed out, sends the call to the next seed. Retrying is
+   * An unavailable node, or one that timed out, sends the call to the next seed; EAGAIN about
+   * a file is asked of the same node again. Retrying is
    * safe for reads, and for mutations because they carry their session (`mutate`). Gives up
    * when `retryForMs` passes, with the last error (EAGAIN or ETIMEDOUT).
    */
@@ -580,8 +581,13 @@ export class SandstoreClient {
           error instanceof SandstoreError &&
           (error.code === "EAGAIN" || error.code === "ETIMEDOUT") &&
           error.path === "";
+        // EAGAIN about a file (a write short of W copies, too few live nodes, too many
+        // writers of one chunk) committed nothing: the same node is asked again, and by then
+        // its failure detector may have changed the placement.
+        const tryAgain =
+          error instanceof SandstoreError && error.code === "EAGAIN" && error.path !== "";
         if (unavailable) this.current = this.seeds[++attempt % this.seeds.length]!;
-        if (!(noLeaderYet || unavailable) || Date.now() >= deadline) throw error;
+        if (!(noLeaderYet || unavailable || tryAgain) || Date.now() >= deadline) throw error;
         attempt++;
         // Backoff with jitter, capped, so a restarting cluster is not hammered.
         const delay = Math.min(1000, 50 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);

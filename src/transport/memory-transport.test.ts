@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
-import { SandstoreError } from "../common/errors.ts";
+import { fsError, SandstoreError } from "../common/errors.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { MemoryTransport } from "./memory-transport.ts";
 
@@ -79,4 +79,25 @@ test("a call past its deadline fails with ETIMEDOUT; arguments are copied, not s
   );
   await listener.close();
   assert.throws(() => transport.network.reach(listener.address), SandstoreError);
+});
+
+test("EAGAIN about a file is retried on the same node within retryForMs; other errors are not", async () => {
+  const transport = new MemoryTransport();
+  const seen: Array<{ path: string; session: unknown }> = [];
+  const listener = await transport.listen("memory:0", {
+    mkdir: async (request: { path: string; session: unknown }) => {
+      seen.push(request);
+      if (request.path === "/exists") throw fsError("EEXIST", request.path);
+      if (seen.length < 3) throw fsError("EAGAIN", request.path, "1 of 2 chunk copies durable");
+      return {};
+    },
+  } as unknown as NodeServer);
+  const client = new SandstoreClient({ cluster: [listener.address], transport, retryForMs: 5000 });
+  await client.mkdir("/d");
+  assert.equal(seen.length, 3);
+  assert.deepEqual(seen[2]!.session, seen[0]!.session, "every try carries the same session");
+  await assert.rejects(client.mkdir("/exists"), (e: SandstoreError) => e.code === "EEXIST");
+  assert.equal(seen.length, 4);
+  await client.closeClient();
+  await listener.close();
 });
