@@ -26,7 +26,7 @@ for (const [topology, workload, seed] of [
   test(`chaos: ${topology} under every nemesis: the ${workload} history checks out`, {
     timeout: 240_000,
   }, async () => {
-    const verdict = await run({ topology, workload, seed, timeS: 25, nemeses: NEMESES });
+    const verdict = await run({ topology, workload, seed, timeS: 40, nemeses: NEMESES });
     assert.ok(verdict.ok, explain(verdict));
     assert.ok(verdict.faults >= NEMESES.length, `${verdict.faults} faults: each nemesis once`);
   });

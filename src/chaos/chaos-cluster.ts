@@ -6,16 +6,37 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../common/free-ports.ts";
+import { pick } from "../raft/core/random.ts";
 import type { Faults } from "../transport/fault-file.ts";
-import { AdminClient, type AdminNodeState } from "../transport/grpc-admin-service.ts";
+import {
+  AdminClient,
+  type AdminNodeState,
+  type MembershipChangeKind,
+} from "../transport/grpc-admin-service.ts";
 
 const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
 /** How long a node may take to start listening. */
 const START_TIMEOUT_MS = 30_000;
+/** How long one membership step may take, through elections and a learner catching up. */
+/** Snapshots often, so runs exercise InstallSnapshot and corruptions find snapshot files. */
+const SNAPSHOT_ENTRIES = 1000;
+const MEMBERSHIP_TIMEOUT_MS = 60_000;
+/** A WAL flip lands in this many last bytes of the newest segment: its last few records. */
+const WAL_TAIL_BYTES = 64;
+
+/** Which of a stopped node's files a corruption damages. */
+export type CorruptionTarget = "wal" | "snapshot" | "chunk";
+
+/** One flipped bit: where, so the checks can ask whether the node named it. */
+export interface Corruption {
+  readonly target: CorruptionTarget;
+  readonly file: string;
+  readonly offset: number;
+}
 
 export type ChaosTopology = "kv" | "hyperconverged";
 
@@ -99,6 +120,7 @@ export class ChaosCluster {
         ...["--client-port", String(this.clientPorts[i])],
         ...["--advertise-client-addr", this.clientAddress(i), "--peers", peers.join(",")],
         ...["--data-dir", this.dataDir(i), "--bind", "127.0.0.1", "--fault-file", faultFile],
+        ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
         "--quiet",
       ];
     }
@@ -108,6 +130,7 @@ export class ChaosCluster {
       ...["--data-dir", this.dataDir(i), "--topology", "hyperconverged"],
       ...["--peers", peers.join(","), "--cluster-token", this.token],
       ...["--fault-file", faultFile, "--chunk-size", String(this.o.chunkSize ?? 4096)],
+      ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
       ...["--repair-interval-ms", "500", "--scrub-interval-ms", "1000"],
       ...["--gc-grace-ms", "5000", "--gc-interval-ms", "2000"],
       "--quiet",
@@ -221,6 +244,113 @@ export class ChaosCluster {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Asks the leader for one membership step on node `i`, following elections and retrying
+   * refusals (a pending change, a learner not caught up) until it is applied. Every step is
+   * idempotent, so a retry after an unknown outcome is safe. Throws after the deadline.
+   */
+  async changeMembership(change: MembershipChangeKind, i: number): Promise<void> {
+    const deadline = Date.now() + MEMBERSHIP_TIMEOUT_MS;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      const leader = await this.leader();
+      if (leader !== undefined) {
+        try {
+          await this.admin(leader).changeMembership({ change, nodeId: this.ids[i]! });
+          return;
+        } catch (error) {
+          last = error;
+        }
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    throw new Error(`${change} ${this.ids[i]} did not complete: ${String(last)}`);
+  }
+
+  /** Makes node `i` a voter again: added as a learner, promoted once it has caught up. */
+  async addVoter(i: number): Promise<void> {
+    await this.changeMembership("add-learner", i);
+    await this.changeMembership("promote", i);
+  }
+
+  /** Nodes the leader does not count as voters (removed, or still learners). */
+  async nonVoters(): Promise<number[]> {
+    const deadline = Date.now() + MEMBERSHIP_TIMEOUT_MS;
+    for (;;) {
+      const leader = await this.leader();
+      const state = leader === undefined ? undefined : await this.nodeState(leader);
+      if (state)
+        return this.ids.map((_, i) => i).filter((i) => !state.voters.includes(this.ids[i]!));
+      if (Date.now() >= deadline) throw new Error("no leader to ask for the voters");
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+
+  /**
+   * Deletes stopped node `i`'s consensus state (Raft log, snapshots, the state machine), as an
+   * operator does to a node whose log is damaged; its chunks and logs stay. It must rejoin as
+   * a new member (`addVoter` after removal), never with its old votes forgotten.
+   */
+  async wipeConsensusState(i: number): Promise<void> {
+    if (this.children.has(i)) throw new Error(`${this.ids[i]} is running: stop it first`);
+    const parts = this.o.topology === "kv" ? ["raft", "kv"] : ["raft", "metadata"];
+    for (const part of parts)
+      await rm(join(this.dataDir(i), part), { recursive: true, force: true });
+  }
+
+  /**
+   * Flips one bit of stopped node `i`'s `target` files: in the last bytes of its newest WAL
+   * segment, anywhere in its newest snapshot, or anywhere in one of its chunk files. Falls
+   * back to the WAL when it has no file of that kind. Undefined when it has no WAL either.
+   */
+  async corrupt(
+    i: number,
+    target: CorruptionTarget,
+    random: () => number,
+  ): Promise<Corruption | undefined> {
+    if (this.children.has(i)) throw new Error(`${this.ids[i]} is running: stop it first`);
+    const raft = join(this.dataDir(i), "raft");
+    const files = async (dir: string, pattern: RegExp) =>
+      (await readdir(dir).catch(() => [] as string[]))
+        .filter((name) => pattern.test(name))
+        .sort()
+        .map((name) => join(dir, name));
+    let file: string | undefined;
+    if (target === "snapshot") file = (await files(join(raft, "snap"), /\.snap$/)).at(-1);
+    if (target === "chunk") {
+      const chunks = join(this.dataDir(i), "chunks");
+      const prefixes = await files(chunks, /^[0-9a-f]{2}$/);
+      const all = (await Promise.all(prefixes.map((dir) => files(dir, /^[0-9a-f]+$/)))).flat();
+      if (all.length > 0) file = pick(random, all);
+    }
+    let kind = target;
+    if (file === undefined) {
+      kind = "wal";
+      file = (await files(join(raft, "wal"), /\.wal$/)).at(-1);
+    }
+    if (file === undefined) return undefined;
+    const size = (await stat(file)).size;
+    if (size === 0) return undefined;
+    const span = kind === "wal" ? Math.min(WAL_TAIL_BYTES, size) : size;
+    const offset = size - 1 - Math.floor(random() * span);
+    const handle = await open(file, "r+");
+    try {
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, offset);
+      byte[0]! ^= 1 << Math.floor(random() * 8);
+      await handle.write(byte, 0, 1, offset);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { target: kind, file, offset };
+  }
+
+  /** Node `i`'s log file, as written so far (empty when it has none). */
+  async logText(i: number): Promise<string> {
+    return readFile(join(this.dataDir(i), "node.log"), "utf8").catch(() => "");
   }
 
   /** Stops every node (SIGKILL: a run's data is evidence, not a store to keep clean). */

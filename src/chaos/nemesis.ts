@@ -7,14 +7,19 @@
  * - partition: halves, a lone node, a bridge (two sides that each reach one middle node), or
  *   one-way (a node hears nothing from the others but still sends); through each node's fault
  *   file, which cuts Raft and chunk traffic.
+ * - corrupt: SIGKILL of a node, one bit flipped in its WAL tail, newest snapshot or a chunk
+ *   file, then a restart. A node that refuses to start (naming the file) is recovered the way
+ *   an operator would: removed from the Raft group, its consensus state wiped, added back.
  * - transfer: leadership transfer from the leader to a random other node.
+ * - membership: a node removed from the Raft group, then added back as a learner and
+ *   promoted once it has caught up.
  */
 import { pick } from "../raft/core/random.ts";
 import type { Faults } from "../transport/fault-file.ts";
-import type { ChaosCluster } from "./chaos-cluster.ts";
+import type { ChaosCluster, Corruption, CorruptionTarget } from "./chaos-cluster.ts";
 import type { History } from "./history.ts";
 
-export const NEMESES = ["kill", "pause", "partition", "transfer"] as const;
+export const NEMESES = ["kill", "pause", "partition", "corrupt", "transfer", "membership"] as const;
 export type NemesisKind = (typeof NEMESES)[number];
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -30,14 +35,25 @@ export interface NemesisOptions {
   readonly holdMs: readonly [number, number];
 }
 
-/** Applies faults until `until()` is false, then heals everything. */
+/** A corruption the nemesis made, and how the node met it at its restart. */
+export interface CorruptionRecord extends Corruption {
+  readonly node: number;
+  /** The node's error when it refused to start; undefined when it started. */
+  readonly refusedStart: string | undefined;
+}
+
+/**
+ * Applies faults until `until()` is false, then heals everything. Resolves to the corruptions
+ * made, for the check that each was detected and named.
+ */
 export async function runNemesis(
   cluster: ChaosCluster,
   history: History,
   options: NemesisOptions,
   random: () => number,
   until: () => boolean,
-): Promise<void> {
+): Promise<CorruptionRecord[]> {
+  const corruptions: CorruptionRecord[] = [];
   const between = ([min, max]: readonly [number, number]) => min + random() * (max - min);
   let turn = 0;
   while (until()) {
@@ -46,9 +62,10 @@ export async function runNemesis(
     // Every kind gets a turn in the first rounds, so a short run still tries each.
     const kind = turn < options.kinds.length ? options.kinds[turn]! : pick(random, options.kinds);
     turn++;
-    await applyFault(cluster, history, kind, between(options.holdMs), random);
+    await applyFault(cluster, history, kind, between(options.holdMs), random, corruptions);
   }
   await healEverything(cluster);
+  return corruptions;
 }
 
 async function applyFault(
@@ -57,6 +74,7 @@ async function applyFault(
   kind: NemesisKind,
   holdMs: number,
   random: () => number,
+  corruptions: CorruptionRecord[],
 ): Promise<void> {
   const n = cluster.ids.length;
   const leader = await cluster.leader();
@@ -85,6 +103,37 @@ async function applyFault(
       await Promise.all(faults.map((f, i) => cluster.setFaults(i, f)));
       await sleep(holdMs);
       await cluster.healAll();
+      history.endFault(record);
+      return;
+    }
+    case "corrupt": {
+      const targets: CorruptionTarget[] =
+        cluster.o.topology === "hyperconverged"
+          ? ["wal", "snapshot", "chunk"]
+          : ["wal", "snapshot"];
+      await cluster.kill(target);
+      const damage = await cluster.corrupt(target, pick(random, targets), random);
+      const what = damage
+        ? `flip a bit of ${name(target)}'s ${damage.target} at ${damage.offset} of ${damage.file}`
+        : `${name(target)} has no file to corrupt`;
+      const record = history.fault(kind, what);
+      await sleep(Math.min(holdMs, ELECTION_TIMEOUT_MS));
+      let refusedStart: string | undefined;
+      try {
+        await cluster.startNode(target);
+      } catch (error) {
+        refusedStart = error instanceof Error ? error.message : String(error);
+        await rejoinFresh(cluster, target);
+      }
+      if (damage) corruptions.push({ ...damage, node: target, refusedStart });
+      history.endFault(record);
+      return;
+    }
+    case "membership": {
+      const record = history.fault(kind, `remove ${name(target)} from the Raft group, add it back`);
+      await cluster.changeMembership("remove", target);
+      await sleep(holdMs);
+      await cluster.addVoter(target);
       history.endFault(record);
       return;
     }
@@ -148,11 +197,27 @@ export function partitionShape(
   return { description: `partition one-way: ${ids[deaf]} hears no one, still sends`, faults };
 }
 
-/** Ends every fault: resumes paused nodes, restarts stopped ones, clears fault files. */
+/**
+ * Recovers a node whose consensus state is damaged, as an operator would: out of the group,
+ * state wiped, started empty, added back as a learner and promoted once caught up. Starting
+ * it empty without the removal could let it vote twice in a term it had forgotten.
+ */
+async function rejoinFresh(cluster: ChaosCluster, i: number): Promise<void> {
+  await cluster.changeMembership("remove", i);
+  await cluster.wipeConsensusState(i);
+  await cluster.startNode(i);
+  await cluster.addVoter(i);
+}
+
+/**
+ * Ends every fault: resumes paused nodes, restarts stopped ones, clears fault files, and makes
+ * every node a voter again.
+ */
 export async function healEverything(cluster: ChaosCluster): Promise<void> {
   await cluster.healAll();
   for (let i = 0; i < cluster.ids.length; i++) {
     cluster.resume(i);
     if (!cluster.isRunning(i)) await cluster.startNode(i);
   }
+  for (const i of await cluster.nonVoters()) await cluster.addVoter(i);
 }

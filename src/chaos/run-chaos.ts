@@ -5,7 +5,7 @@
  * cluster and write the verdict, the history, a report and a timeline to the results
  * directory.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../common/wait-for.ts";
@@ -15,7 +15,7 @@ import { checkLinearizable, registerModel } from "../raft/testing/linearizabilit
 import { ChaosCluster, type ChaosTopology } from "./chaos-cluster.ts";
 import { FILE_KEYS, fileModel, fileOperation, runFilesWorkload } from "./files-workload.ts";
 import { History } from "./history.ts";
-import { type NemesisKind, runNemesis } from "./nemesis.ts";
+import { type CorruptionRecord, type NemesisKind, runNemesis } from "./nemesis.ts";
 import { operate, REGISTER_KEYS, runRegisterWorkload } from "./register-workload.ts";
 import { renderTimeline } from "./timeline.ts";
 
@@ -93,7 +93,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     log(
       `running ${o.workload} with ${clients} clients for ${o.timeS} s; nemeses ${o.nemeses.join(",")}`,
     );
-    await Promise.all([
+    const [, corruptions] = await Promise.all([
       o.workload === "register"
         ? runRegisterWorkload(cluster, history, clients, seededRandom(o.seed), running)
         : runFilesWorkload(cluster, history, clients, CHUNK_SIZE, seededRandom(o.seed), running),
@@ -109,6 +109,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     checks.push(await settle(cluster));
     await finalReads(cluster, o.workload, history);
     if (o.topology === "hyperconverged") checks.push(await repaired(cluster));
+    if (corruptions.length > 0) checks.push(await corruptionsNamed(cluster, corruptions));
     const verdict = checkLinearizable(
       history.checkable(),
       120_000,
@@ -205,6 +206,7 @@ async function finalReads(
 async function repaired(cluster: ChaosCluster): Promise<Check> {
   let detail = "";
   let firstPasses: number | undefined;
+  let firstScrubs: number | undefined;
   try {
     await waitFor(
       async () => {
@@ -217,10 +219,13 @@ async function repaired(cluster: ChaosCluster): Promise<Check> {
           const m = status.nodes.find((n) => n.id === cluster.ids[leader])?.maintenance;
           if (!m?.active) return false;
           firstPasses ??= m.repairPasses;
+          firstScrubs ??= m.scrubPasses;
           detail = `repair passes ${m.repairPasses}, last found ${m.underReplicated} short, ${m.repairedTotal} repaired; scrub ${m.scrubDamagedTotal} damaged found, ${m.scrubUnrecoverable} unrecoverable`;
-          // Two passes after healing: one may have begun before.
+          // Two passes after healing: one may have begun before. A scrub pass after healing
+          // has verified every copy, damaged ones included.
           return (
             m.repairPasses >= firstPasses + 2 &&
+            m.scrubPasses >= firstScrubs + 2 &&
             m.underReplicated === 0 &&
             m.repairPending === 0 &&
             m.scrubUnrecoverable === 0
@@ -290,4 +295,50 @@ async function writeResults(
     join(dir, "timeline.html"),
     renderTimeline(history, `${o.topology} seed ${o.seed}: ${ok ? "PASS" : "FAIL"}`),
   );
+}
+
+/**
+ * Every corrupted file was detected and named: in the error of a node that refused to start,
+ * or in the node's log (a WAL tail cut, a chunk copy failing its checksum). A corrupted chunk
+ * file that garbage collection deleted unread was never served either. That nothing damaged
+ * was served is the linearizability and state-hash checks' part.
+ */
+async function corruptionsNamed(
+  cluster: ChaosCluster,
+  corruptions: readonly CorruptionRecord[],
+): Promise<Check> {
+  const name = "every corruption detected and named";
+  const unnamed = async () => {
+    const missing: string[] = [];
+    for (const c of corruptions) {
+      if (c.refusedStart !== undefined) {
+        if (!c.refusedStart.includes(c.file))
+          missing.push(`${c.file}: refused start without naming it`);
+        continue;
+      }
+      if ((await cluster.logText(c.node)).includes(c.file)) continue;
+      const gone = await access(c.file).then(
+        () => false,
+        () => true,
+      );
+      if (!(c.target === "chunk" && gone)) missing.push(`${c.target} ${c.file} not named`);
+    }
+    return missing;
+  };
+  let missing: string[] = [];
+  try {
+    await waitFor(
+      async () => (missing = await unnamed()).length === 0,
+      "every corrupted file to be named",
+      SETTLE_TIMEOUT_MS,
+    );
+    const refused = corruptions.filter((c) => c.refusedStart !== undefined).length;
+    return {
+      name,
+      ok: true,
+      detail: `${corruptions.length} corruptions (${corruptions.map((c) => c.target).join(", ")}); ${refused} stopped a node's start, the rest were found and named at work`,
+    };
+  } catch {
+    return { name, ok: false, detail: missing.join("; ") };
+  }
 }

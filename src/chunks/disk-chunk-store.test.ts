@@ -86,9 +86,10 @@ for (const [kind, open] of kinds) {
   });
 }
 
-test("disk: a flipped byte anywhere fails the read with EIO naming the chunk, file and offset", async () => {
+test("disk: a flipped byte anywhere fails the read with EIO naming the chunk, file and offset, and is reported", async () => {
   const dir = await tempDir();
-  const store = await DiskChunkStore.open(dir);
+  const reported: string[] = [];
+  const store = await DiskChunkStore.open(dir, { onDamaged: (e) => reported.push(e.message) });
   const data = randomBytes(2 * CHUNK_BLOCK_SIZE + 10);
   await store.writeChunk(id(3), data);
   const path = join(dir, id(3).slice(0, 2), id(3));
@@ -109,6 +110,7 @@ test("disk: a flipped byte anywhere fails the read with EIO naming the chunk, fi
     const error = await rejectsWith(store.readChunk(id(3), 0, data.length), "EIO");
     assert.match(error.message, new RegExp(id(3)));
     assert.match(error.message, /at offset \d+/);
+    assert.equal(reported.at(-1), error.message, "onDamaged hears of every damaged read");
     const restore = await open(path, "r+");
     await restore.write(byte, 0, 1, position);
     await restore.close();

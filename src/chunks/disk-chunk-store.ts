@@ -24,16 +24,27 @@ import { type ChunkInfo, type ChunkStore, validateChunkId } from "./chunk-store.
 /** Enough to hold the header of the largest chunk in one read. */
 const MAX_HEADER_BYTES = headerLength(MAX_CHUNK_SIZE);
 
+export interface DiskChunkStoreOptions {
+  /**
+   * Called with the EIO error (naming the file and offset) each time a chunk file fails its
+   * checksums: the caller gets the bytes elsewhere, so without this no one would hear of it.
+   */
+  readonly onDamaged?: (error: SandstoreError) => void;
+}
+
 /** Chunk files on a local disk. Owns `dir`; one store per directory. */
 export class DiskChunkStore implements ChunkStore {
   private chunks = 0;
   private bytes = 0;
 
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly options: DiskChunkStoreOptions,
+  ) {}
 
   /** Opens (creating) the store in `dir`, removes leftover temporary files, counts chunks. */
-  static async open(dir: string): Promise<DiskChunkStore> {
-    const store = new DiskChunkStore(dir);
+  static async open(dir: string, options: DiskChunkStoreOptions = {}): Promise<DiskChunkStore> {
+    const store = new DiskChunkStore(dir, options);
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
     for (const info of await store.listChunks()) {
@@ -41,6 +52,12 @@ export class DiskChunkStore implements ChunkStore {
       store.bytes += info.size;
     }
     return store;
+  }
+
+  private damaged(id: string, path: string, offset: number, reason: string): SandstoreError {
+    const error = fsError("EIO", `chunk ${id}`, `${reason} in ${path} at offset ${offset}`);
+    this.options.onDamaged?.(error);
+    return error;
   }
 
   private pathOf(id: string): string {
@@ -96,11 +113,11 @@ export class DiskChunkStore implements ChunkStore {
       const head = Buffer.alloc(MAX_HEADER_BYTES);
       const { bytesRead } = await handle.read(head, 0, head.length, 0);
       const fields = decodeFixedHeader(head.subarray(0, Math.min(bytesRead, FIXED_HEADER_BYTES)));
-      if (typeof fields === "string") throw damaged(id, path, 0, fields);
+      if (typeof fields === "string") throw this.damaged(id, path, 0, fields);
       const headerEnd = FIXED_HEADER_BYTES + 4 * fields.blockCount;
-      if (bytesRead < headerEnd + 4) throw damaged(id, path, 0, "truncated header");
+      if (bytesRead < headerEnd + 4) throw this.damaged(id, path, 0, "truncated header");
       if (crc32c(head.subarray(0, headerEnd)) !== head.readUInt32BE(headerEnd)) {
-        throw damaged(id, path, 0, "header checksum mismatch");
+        throw this.damaged(id, path, 0, "header checksum mismatch");
       }
       const end = Math.min(fields.dataLength, offset + length);
       if (offset >= end) return Buffer.alloc(0);
@@ -112,7 +129,7 @@ export class DiskChunkStore implements ChunkStore {
       const dataStart = headerEnd + 4;
       const got = await handle.read(span, 0, span.length, dataStart + spanStart);
       if (got.bytesRead !== span.length) {
-        throw damaged(
+        throw this.damaged(
           id,
           path,
           dataStart + spanStart + got.bytesRead,
@@ -123,7 +140,7 @@ export class DiskChunkStore implements ChunkStore {
         const from = (block - firstBlock) * CHUNK_BLOCK_SIZE;
         const piece = span.subarray(from, from + CHUNK_BLOCK_SIZE);
         if (crc32c(piece) !== head.readUInt32BE(FIXED_HEADER_BYTES + 4 * block)) {
-          throw damaged(
+          throw this.damaged(
             id,
             path,
             dataStart + block * CHUNK_BLOCK_SIZE,
@@ -198,10 +215,6 @@ export class DiskChunkStore implements ChunkStore {
   }
 
   async close(): Promise<void> {}
-}
-
-function damaged(id: string, path: string, offset: number, reason: string): SandstoreError {
-  return fsError("EIO", `chunk ${id}`, `${reason} in ${path} at offset ${offset}`);
 }
 
 async function exists(path: string): Promise<boolean> {

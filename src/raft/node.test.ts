@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { NotLeaderError, OverloadedError, StoppedError } from "./node.ts";
-import { MemoryCluster } from "./testing/memory-cluster.ts";
+import {
+  MembershipChangeRefusedError,
+  NotLeaderError,
+  OverloadedError,
+  RaftNode,
+  StoppedError,
+} from "./node.ts";
+import { DiskStorage } from "./storage/disk-storage.ts";
+import { MapStateMachine, MemoryCluster } from "./testing/memory-cluster.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -130,5 +139,60 @@ describe("RaftNode on real disks", () => {
     );
     await c.stopNode("solo");
     await assert.rejects(solo.node.propose(encode("b=2")), StoppedError);
+  });
+
+  test("a follower removed and added back: a learner out of reach is not promoted; once caught up it is", async () => {
+    const c = await cluster();
+    const leader = await c.waitForLeader();
+    const follower = [...c.nodes.values()].find((n) => n.id !== leader.id)!;
+    await leader.node.proposeMembershipChange({ type: "remove", node: follower.id });
+    assert.ok(!leader.node.status().conf.voters.includes(follower.id));
+    // Two voters left: they commit without the removed node.
+    await leader.node.propose(encode("while-out=1"));
+    c.isolated.add(follower.id);
+    await leader.node.proposeMembershipChange({ type: "addLearner", node: follower.id });
+    assert.deepEqual(leader.node.status().conf.learners, [follower.id]);
+    await assert.rejects(
+      leader.node.proposeMembershipChange({ type: "promote", node: follower.id }),
+      (error) => error instanceof MembershipChangeRefusedError && error.reason === "notCaughtUp",
+    );
+    c.isolated.delete(follower.id);
+    await until(() => follower.machine.data.get("while-out") === "1", "the learner to catch up");
+    for (;;) {
+      try {
+        await leader.node.proposeMembershipChange({ type: "promote", node: follower.id });
+        break;
+      } catch (error) {
+        // Caught up with what it applied, perhaps not yet with the newest commit index.
+        assert.ok(error instanceof MembershipChangeRefusedError, String(error));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    assert.ok(leader.node.status().conf.voters.includes(follower.id));
+    assert.deepEqual(leader.node.status().conf.learners, []);
+  });
+
+  test("a torn WAL tail is reported at start with the file it was cut from", async () => {
+    const c = await cluster(["torn"]);
+    const solo = await c.waitForLeader();
+    await solo.node.propose(encode("a=1"));
+    await c.stopNode("torn");
+    const wal = join(solo.dir, "wal");
+    const segment = join(wal, (await readdir(wal)).sort().at(-1)!);
+    const bytes = await readFile(segment);
+    await writeFile(segment, bytes.subarray(0, bytes.length - 3));
+    const reports: Array<[string, number]> = [];
+    const node = new RaftNode({
+      id: "torn",
+      storage: new DiskStorage({ dir: solo.dir, initialConf: { voters: ["torn"], learners: [] } }),
+      transport: { send: () => {} },
+      stateMachine: new MapStateMachine(),
+      onTornTail: (file, cut) => reports.push([file, cut]),
+    });
+    await node.start();
+    await node.stop();
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]![0], segment);
+    assert.ok(reports[0]![1] > 0);
   });
 });

@@ -48,6 +48,21 @@ export class StoppedError extends Error {
   override readonly name = "StoppedError";
 }
 
+/**
+ * The leader refused a membership change: another is still pending, or the learner to promote
+ * has not caught up. Nothing was proposed; asking again later may succeed.
+ */
+export class MembershipChangeRefusedError extends Error {
+  override readonly name = "MembershipChangeRefusedError";
+  constructor(readonly reason: "confChangePending" | "notCaughtUp") {
+    super(
+      reason === "notCaughtUp"
+        ? "membership change refused: the learner has not caught up with the commit index"
+        : "membership change refused: another change is still pending",
+    );
+  }
+}
+
 /** The bounded queue of proposals is full: try again later. */
 export class OverloadedError extends Error {
   override readonly name = "OverloadedError";
@@ -114,6 +129,12 @@ export interface RaftNodeOptions {
   /** Seed of the election-timeout randomness. Default: derived from the id and the clock. */
   readonly seed?: number;
   readonly core?: Partial<Omit<RaftConfig, "id" | "random" | "electionTicks" | "heartbeatTicks">>;
+  /**
+   * Called once at start when storage cut a damaged tail from the log (a torn last write):
+   * the node's owner logs it, because the bytes are gone and an operator must be able to
+   * tell which file lost them.
+   */
+  readonly onTornTail?: (segment: string, bytes: number) => void;
 }
 
 interface Waiter<T> {
@@ -148,6 +169,8 @@ export class RaftNode {
   /** Opens storage, restores the state machine if it is behind the snapshot, starts ticking. */
   async start(): Promise<void> {
     const state = await this.o.storage.open();
+    if (state.truncatedBytes > 0)
+      this.o.onTornTail?.(state.truncatedSegment ?? "", state.truncatedBytes);
     this.persisted = state.hardState;
     if (this.o.stateMachine.appliedIndex() < state.snapshot.index) {
       await this.o.stateMachine.restore(state.snapshot, (offset, length) =>
@@ -225,7 +248,9 @@ export class RaftNode {
               ? this.notLeader()
               : result.reason === "overloaded"
                 ? new OverloadedError("too many uncommitted entries")
-                : new NotLeaderError(result.leader, this.addressOf(result.leader)),
+                : result.reason === "transferring"
+                  ? new NotLeaderError(result.leader, this.addressOf(result.leader))
+                  : new MembershipChangeRefusedError(result.reason),
           );
           return;
         }

@@ -8,6 +8,7 @@ import { MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import type { CommandResult, LogEntry, MetadataStore } from "../metadata/metadata-store.ts";
 import {
   type Entry,
+  MembershipChangeRefusedError,
   OverloadedError,
   RaftNode,
   type RaftNodeOptions,
@@ -66,8 +67,8 @@ export interface RaftReplicatorOptions extends Omit<RaftNodeOptions, "stateMachi
   readonly tempDir: string;
 }
 
-/** Maps the consensus library's errors to the file store's typed errors. */
-function translate(error: unknown): unknown {
+/** Maps the consensus library's errors to the file store's typed errors; others pass through. */
+export function translateRaftError(error: unknown): unknown {
   if (error instanceof RaftNotLeaderError)
     return new NotLeaderError(error.leaderId, error.leaderAddress);
   if (error instanceof TimeoutError)
@@ -79,6 +80,7 @@ function translate(error: unknown): unknown {
   if (error instanceof OverloadedError)
     return fsError("EAGAIN", "", "too many metadata proposals queued");
   if (error instanceof StoppedError) return fsError("EAGAIN", "", "node is stopping");
+  if (error instanceof MembershipChangeRefusedError) return fsError("EAGAIN", "", error.message);
   return error;
 }
 
@@ -99,7 +101,7 @@ export class RaftReplicator implements MetadataReplicator {
       if (!result) throw new Error("a committed metadata command came back without a result");
       return result as CommandResult;
     } catch (error) {
-      throw translate(error);
+      throw translateRaftError(error);
     }
   }
 
@@ -107,7 +109,7 @@ export class RaftReplicator implements MetadataReplicator {
     try {
       await this.node.readBarrier();
     } catch (error) {
-      throw translate(error);
+      throw translateRaftError(error);
     }
   }
 

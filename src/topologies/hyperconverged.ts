@@ -28,6 +28,7 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 
 export async function startHyperconvergedNode(options: NodeOptions): Promise<RunningNode> {
@@ -59,7 +60,9 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     path: join(options.dataDir, "metadata"),
     chunkSize: options.chunkSize,
   });
-  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"));
+  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
+    onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
+  });
 
   // Replicator: a Raft group of all nodes over gRPC.
   // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.
@@ -84,6 +87,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     addresses: (nodeId) => addresses.get(nodeId) ?? "",
     tickMs: options.tickMs ?? 50,
     snapshotEntries: options.snapshotEntries ?? 10_000,
+    onTornTail: (file, bytes) =>
+      logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
   });
 
   // Placement, coordinator, planes: R copies, committed at W.
@@ -178,22 +183,16 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       options.clusterToken!,
       faults,
     );
-    addAdminService(grpcServer as Parameters<typeof addAdminService>[0], {
-      state: () => {
-        const raft = replicator!.node.status();
-        return {
-          id,
-          role: raft.role,
-          term: raft.term,
-          leaderId: raft.lead,
-          commitIndex: raft.commit,
-          appliedIndex: store.appliedIndex(),
-          stateHash: store.stateHash(),
-        };
-      },
-      transferLeadership: (to) => replicator!.node.transferLeadership(to),
-      token: options.clusterToken!,
-    });
+    addAdminService(
+      grpcServer as Parameters<typeof addAdminService>[0],
+      raftAdminHandlers({
+        id,
+        node: () => replicator!.node,
+        machine: store,
+        peers: peers.map((node) => node.id),
+        token: options.clusterToken!,
+      }),
+    );
   });
   await replicator.start();
   repairer.start();

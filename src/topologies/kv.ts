@@ -17,6 +17,7 @@ import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { type FaultLayer, watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
+import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 
 export interface KvNodeOptions {
   readonly id: string;
@@ -64,21 +65,10 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     onMessage: (message) => node?.receive(message),
     faults,
     extraServices: (server) =>
-      addAdminService(server, {
-        state: () => {
-          const raft = node!.status();
-          return {
-            id: o.id,
-            role: raft.role,
-            term: raft.term,
-            leaderId: raft.lead,
-            commitIndex: raft.commit,
-            appliedIndex: machine.appliedIndex(),
-            stateHash: machine.stateHash(),
-          };
-        },
-        transferLeadership: (to) => node?.transferLeadership(to) ?? false,
-      }),
+      addAdminService(
+        server,
+        raftAdminHandlers({ id: o.id, node: () => node!, machine, peers: voters }),
+      ),
   });
 
   // Stores: the Raft log and snapshots, the key-value state machine.
@@ -99,6 +89,8 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     snapshotEntries: o.snapshotEntries ?? 10_000,
     // A client of a cut-off node hears ERR TIMEOUT after this, instead of waiting long.
     timeoutMs: 5000,
+    onTornTail: (file, bytes) =>
+      o.logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
   });
   await transport.listen();
   await node.start();

@@ -1,7 +1,7 @@
 /**
- * `AdminService` over gRPC: a node's consensus state (with its state hash) and leadership
- * transfer, served beside RaftService, and a client for it. Operators and the chaos harness
- * use it the same way on every topology.
+ * `AdminService` over gRPC: a node's consensus state (with its state hash), leadership
+ * transfer and membership changes, served beside RaftService, and a client for it. Operators
+ * and the chaos harness use it the same way on every topology.
  */
 import * as grpc from "@grpc/grpc-js";
 import { fsError } from "../common/errors.ts";
@@ -16,6 +16,16 @@ import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transpor
 
 export type { AdminNodeStateResponse as AdminNodeState };
 
+/** The steps of a membership change, as the wire names them. */
+export const MEMBERSHIP_CHANGES = ["add-learner", "promote", "remove"] as const;
+export type MembershipChangeKind = (typeof MEMBERSHIP_CHANGES)[number];
+
+/** One step of a membership change to the Raft group. */
+export interface MembershipChange {
+  readonly change: MembershipChangeKind;
+  readonly nodeId: string;
+}
+
 /** Deadline of one admin call. */
 const CALL_TIMEOUT_MS = 5000;
 
@@ -25,6 +35,11 @@ export interface AdminHandlers {
   state(): AdminNodeStateResponse;
   /** Starts handing leadership to `to`; false when this node cannot. */
   transferLeadership(to: string): boolean;
+  /**
+   * Proposes `change` and resolves once it is applied here. Rejects with NotLeaderError or a
+   * SandstoreError (EINVAL, EAGAIN, ETIMEDOUT); `change.change` is already validated.
+   */
+  changeMembership(change: MembershipChange): Promise<void>;
   /** When set, every call must carry it; the key-value topology has none. */
   token?: string;
 }
@@ -43,6 +58,20 @@ export function addAdminService(server: grpc.Server, handlers: AdminHandlers): v
     transferLeadership: (call, callback) => {
       if (!allowed(call.metadata)) return callback(denied());
       callback(null, { started: handlers.transferLeadership(call.request.to) });
+    },
+    changeMembership: (call, callback) => {
+      if (!allowed(call.metadata)) return callback(denied());
+      const { change, nodeId } = call.request;
+      if (!(MEMBERSHIP_CHANGES as readonly string[]).includes(change)) {
+        const choices = MEMBERSHIP_CHANGES.join(", ");
+        return callback(
+          errorToStatus(fsError("EINVAL", "", `unknown membership change "${change}": ${choices}`)),
+        );
+      }
+      handlers.changeMembership({ change: change as MembershipChangeKind, nodeId }).then(
+        () => callback(null, {}),
+        (error: unknown) => callback(errorToStatus(error)),
+      );
     },
   };
   server.addService(AdminServiceService, implementation);
@@ -92,6 +121,18 @@ export class AdminClient {
         { deadline: Date.now() + CALL_TIMEOUT_MS },
         (error, response) =>
           error ? reject(statusToError(error, this.address)) : resolve(response.started),
+      ),
+    );
+  }
+
+  /** Asks the node, which must lead, for one membership step; resolves once it is applied. */
+  changeMembership(change: MembershipChange, timeoutMs = CALL_TIMEOUT_MS * 3): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client.changeMembership(
+        change,
+        this.metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error) => (error ? reject(statusToError(error, this.address)) : resolve()),
       ),
     );
   }

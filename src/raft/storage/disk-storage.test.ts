@@ -75,6 +75,7 @@ test("a torn tail at every byte of the last record is cut back and later appends
       `cut at ${cut}`,
     );
     assert.equal(state.truncatedBytes, cut);
+    assert.equal(state.truncatedSegment, cut > 0 ? wal : undefined, "the cut file is named");
     assert.equal((await stat(wal)).size, whole.length);
     await s.append([entry(4, 2)], undefined);
     await s.close();

@@ -32,6 +32,8 @@ export interface StoredState {
   readonly entries: Entry[];
   /** Bytes cut from a torn tail of the last segment (0 when the log ended cleanly). */
   readonly truncatedBytes: number;
+  /** The segment file that was cut, when `truncatedBytes` is not 0: operators need its name. */
+  readonly truncatedSegment?: string;
 }
 
 /** Writes one snapshot's data in order; nothing is visible until `commit`. */
@@ -135,6 +137,7 @@ export class DiskStorage {
     const names = (await readdir(this.walDir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n)).sort();
     const entries: Entry[] = [];
     let truncatedBytes = 0;
+    let truncatedSegment: string | undefined;
     for (const [i, name] of names.entries()) {
       const path = join(this.walDir, name);
       const bytes = await readFile(path);
@@ -163,6 +166,7 @@ export class DiskStorage {
       }
       if (last && end < bytes.length) {
         truncatedBytes = bytes.length - end;
+        truncatedSegment = path;
         const handle = await open(path, "r+");
         await handle.truncate(end);
         await handle.sync();
@@ -181,7 +185,13 @@ export class DiskStorage {
     if (this.hardState.commit < this.snapshot.index)
       this.hardState = { ...this.hardState, commit: this.snapshot.index };
     await this.openTail();
-    return { hardState: this.hardState, snapshot: this.snapshot, entries, truncatedBytes };
+    return {
+      hardState: this.hardState,
+      snapshot: this.snapshot,
+      entries,
+      truncatedBytes,
+      truncatedSegment,
+    };
   }
 
   private async openTail(): Promise<void> {

@@ -39,6 +39,9 @@ export interface AdminNodeStateResponse {
    * the same index.
    */
   stateHash: string;
+  /** The Raft configuration this node has applied. */
+  voters: string[];
+  learners: string[];
 }
 
 export interface AdminTransferLeadershipRequest {
@@ -48,6 +51,15 @@ export interface AdminTransferLeadershipRequest {
 export interface AdminTransferLeadershipResponse {
   /** False when this node does not lead or `to` is not a voter. */
   started: boolean;
+}
+
+export interface AdminChangeMembershipRequest {
+  /** add-learner, promote or remove. */
+  change: string;
+  nodeId: string;
+}
+
+export interface AdminChangeMembershipResponse {
 }
 
 function createBaseAdminNodeStateRequest(): AdminNodeStateRequest {
@@ -86,7 +98,17 @@ export const AdminNodeStateRequest: MessageFns<AdminNodeStateRequest> = {
 };
 
 function createBaseAdminNodeStateResponse(): AdminNodeStateResponse {
-  return { id: "", role: "", term: 0, leaderId: "", commitIndex: 0, appliedIndex: 0, stateHash: "" };
+  return {
+    id: "",
+    role: "",
+    term: 0,
+    leaderId: "",
+    commitIndex: 0,
+    appliedIndex: 0,
+    stateHash: "",
+    voters: [],
+    learners: [],
+  };
 }
 
 export const AdminNodeStateResponse: MessageFns<AdminNodeStateResponse> = {
@@ -111,6 +133,12 @@ export const AdminNodeStateResponse: MessageFns<AdminNodeStateResponse> = {
     }
     if (message.stateHash !== "") {
       writer.uint32(58).string(message.stateHash);
+    }
+    for (const v of message.voters) {
+      writer.uint32(66).string(v!);
+    }
+    for (const v of message.learners) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -182,6 +210,22 @@ export const AdminNodeStateResponse: MessageFns<AdminNodeStateResponse> = {
             }
 
             message.stateHash = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.voters.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.learners.push(reader.string());
             continue;
           }
         }
@@ -289,6 +333,98 @@ export const AdminTransferLeadershipResponse: MessageFns<AdminTransferLeadership
   },
 };
 
+function createBaseAdminChangeMembershipRequest(): AdminChangeMembershipRequest {
+  return { change: "", nodeId: "" };
+}
+
+export const AdminChangeMembershipRequest: MessageFns<AdminChangeMembershipRequest> = {
+  encode(message: AdminChangeMembershipRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.change !== "") {
+      writer.uint32(10).string(message.change);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminChangeMembershipRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminChangeMembershipRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.change = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminChangeMembershipResponse(): AdminChangeMembershipResponse {
+  return {};
+}
+
+export const AdminChangeMembershipResponse: MessageFns<AdminChangeMembershipResponse> = {
+  encode(_: AdminChangeMembershipResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminChangeMembershipResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminChangeMembershipResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * One node's consensus state and leadership, for operators and the chaos harness. Served
  * beside RaftService on the port the nodes talk to each other on; where the topology has a
@@ -320,12 +456,36 @@ export const AdminServiceService = {
     responseDeserialize: (value: Buffer): AdminTransferLeadershipResponse =>
       AdminTransferLeadershipResponse.decode(value),
   },
+  /**
+   * Asks this node, which must lead, to change the Raft group's membership by one step, and
+   * answers once the change is applied here. A node is added as a learner, then promoted to
+   * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
+   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   */
+  changeMembership: {
+    path: "/sandstore.v1.AdminService/ChangeMembership" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminChangeMembershipRequest): Buffer =>
+      Buffer.from(AdminChangeMembershipRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminChangeMembershipRequest => AdminChangeMembershipRequest.decode(value),
+    responseSerialize: (value: AdminChangeMembershipResponse): Buffer =>
+      Buffer.from(AdminChangeMembershipResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminChangeMembershipResponse => AdminChangeMembershipResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
   nodeState: handleUnaryCall<AdminNodeStateRequest, AdminNodeStateResponse>;
   /** Asks this node, which must lead, to hand leadership to another voter. */
   transferLeadership: handleUnaryCall<AdminTransferLeadershipRequest, AdminTransferLeadershipResponse>;
+  /**
+   * Asks this node, which must lead, to change the Raft group's membership by one step, and
+   * answers once the change is applied here. A node is added as a learner, then promoted to
+   * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
+   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   */
+  changeMembership: handleUnaryCall<AdminChangeMembershipRequest, AdminChangeMembershipResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -359,6 +519,27 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AdminTransferLeadershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Asks this node, which must lead, to change the Raft group's membership by one step, and
+   * answers once the change is applied here. A node is added as a learner, then promoted to
+   * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
+   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   */
+  changeMembership(
+    request: AdminChangeMembershipRequest,
+    callback: (error: ServiceError | null, response: AdminChangeMembershipResponse) => void,
+  ): ClientUnaryCall;
+  changeMembership(
+    request: AdminChangeMembershipRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminChangeMembershipResponse) => void,
+  ): ClientUnaryCall;
+  changeMembership(
+    request: AdminChangeMembershipRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminChangeMembershipResponse) => void,
   ): ClientUnaryCall;
 }
 
