@@ -12,7 +12,7 @@
  *
  * Runs are sequential: two clusters on one small machine would test the scheduler, not us.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -111,7 +111,37 @@ const shapes = topologies.flatMap((topology) =>
   nodeCounts.flatMap((nodes) => nemesisSets.map((nemesis) => ({ topology, nodes, nemesis }))),
 );
 
-for (let run = 0; Date.now() < deadline; run++, seed++) {
+// Ctrl-C or a kill ends the campaign after the summary; the current run's harness stops its
+// nodes on the way out.
+let current;
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    stopping = true;
+    current?.kill("SIGTERM");
+  });
+}
+
+/** One `sandstore chaos` run; resolves to its last line of output and exit status. */
+function runOnce(args) {
+  return new Promise((done) => {
+    current = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    current.stdout.on("data", (piece) => {
+      stdout = (stdout + piece).slice(-65536);
+    });
+    current.stderr.on("data", (piece) => {
+      stderr = (stderr + piece).slice(-65536);
+    });
+    current.once("exit", (status) => {
+      current = undefined;
+      done({ verdict: stdout.trim().split("\n").at(-1) ?? "", stderr, status });
+    });
+  });
+}
+
+for (let run = 0; Date.now() < deadline && !stopping; run++, seed++) {
   const { topology, nodes, nemesis } = shapes[run % shapes.length];
   const args = [
     "bin/sandstore.js",
@@ -120,14 +150,13 @@ for (let run = 0; Date.now() < deadline; run++, seed++) {
     ...["--seed", String(seed), "--nemesis", nemesis, "--results-dir", resultsDir],
   ];
   const started = Date.now();
-  const child = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-  const verdict = (child.stdout ?? "").trim().split("\n").at(-1) ?? "";
+  const { verdict, stderr, status } = await runOnce(args);
   const took = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
     `run ${run + 1}: ${topology} ${nodes} nodes ${nemesis} seed ${seed}, ${took} s: ${verdict}`,
   );
-  if (child.status !== 0 && !verdict.startsWith("FAIL")) {
-    console.log(`  the harness itself failed (exit ${child.status}):\n${child.stderr}`);
+  if (status !== 0 && !verdict.startsWith("FAIL") && !stopping) {
+    console.log(`  the harness itself failed (exit ${status}):\n${stderr}`);
   }
 }
 const summary = summarize(resultsDir);

@@ -60,6 +60,27 @@ export interface UnexpectedExit {
   readonly stderr: string;
 }
 
+/**
+ * Every node process any cluster in this process started and has not stopped. When the
+ * harness dies (an uncaught error, Ctrl-C, a closed stdout), they die with it: orphaned nodes
+ * would hold ports and disk and disturb the next run.
+ */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killChildrenOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const child of liveChildren) child.kill("SIGKILL");
+  });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () =>
+      process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1)),
+    );
+  }
+}
+
 export class ChaosCluster {
   readonly ids: string[];
   /** Cluster token of a hyperconverged cluster. */
@@ -140,10 +161,13 @@ export class ChaosCluster {
   /** Starts node `i` (again, with the same configuration) and resolves once it listens. */
   async startNode(i: number): Promise<void> {
     if (this.children.has(i)) return;
+    killChildrenOnExit();
     const child = spawn(process.execPath, [CLI, ...this.nodeArgs(i)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.o.env },
     });
+    liveChildren.add(child);
+    child.once("exit", () => liveChildren.delete(child));
     let stderr = "";
     child.stderr!.on("data", (piece) => {
       // The last few KiB say why a node died; more would only grow.
