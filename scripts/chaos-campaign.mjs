@@ -7,7 +7,8 @@
  *
  *   node scripts/chaos-campaign.mjs [--hours H] [--run-seconds S] [--first-seed N]
  *                                   [--nemeses LIST[;LIST...]] [--nodes 3,5]
- *                                   [--topologies kv,hyperconverged] [--results-dir DIR]
+ *                                   [--topologies kv,hyperconverged] [--networks loopback,netns]
+ *                                   [--results-dir DIR]
  *   node scripts/chaos-campaign.mjs --summarize DIR
  *
  * Runs are sequential: two clusters on one small machine would test the scheduler, not us.
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     nemeses: { type: "string", default: "kill,pause,partition,corrupt,transfer,membership" },
     nodes: { type: "string", default: "3,5" },
     topologies: { type: "string", default: "kv,hyperconverged" },
+    networks: { type: "string", default: "loopback" },
     "results-dir": { type: "string", default: "results/campaign" },
     summarize: { type: "string" },
   },
@@ -63,7 +65,7 @@ function summarize(dir) {
     for (const key of Object.keys(ops)) ops[key] += report.operations[key] ?? 0;
     for (const fault of faults) faultKinds.set(fault.kind, (faultKinds.get(fault.kind) ?? 0) + 1);
     const o = report.options;
-    const shape = `${o.topology}, ${o.nodes} nodes`;
+    const shape = `${o.topology}, ${o.nodes} nodes${o.network === "netns" ? ", netns" : ""}`;
     const row = byShape.get(shape) ?? { runs: 0, seconds: 0, failed: 0 };
     row.runs++;
     row.seconds += o.timeS;
@@ -106,9 +108,14 @@ let seed = positive("first-seed", values["first-seed"]);
 const nemesisSets = values.nemeses.split(";").filter((set) => set !== "");
 const nodeCounts = values.nodes.split(",").filter((n) => n !== "");
 const topologies = values.topologies.split(",").filter((t) => t !== "");
+const networks = values.networks.split(",").filter((n) => n !== "");
 const resultsDir = resolve(values["results-dir"]);
-const shapes = topologies.flatMap((topology) =>
-  nodeCounts.flatMap((nodes) => nemesisSets.map((nemesis) => ({ topology, nodes, nemesis }))),
+const shapes = networks.flatMap((network) =>
+  topologies.flatMap((topology) =>
+    nodeCounts.flatMap((nodes) =>
+      nemesisSets.map((nemesis) => ({ network, topology, nodes, nemesis })),
+    ),
+  ),
 );
 
 // Ctrl-C or a kill ends the campaign after the summary; the current run's harness stops its
@@ -142,12 +149,13 @@ function runOnce(args) {
 }
 
 for (let run = 0; Date.now() < deadline && !stopping; run++, seed++) {
-  const { topology, nodes, nemesis } = shapes[run % shapes.length];
+  const { network, topology, nodes, nemesis } = shapes[run % shapes.length];
   const args = [
     "bin/sandstore.js",
     "chaos",
     ...["--topology", topology, "--nodes", nodes, "--time", String(runSeconds)],
     ...["--seed", String(seed), "--nemesis", nemesis, "--results-dir", resultsDir],
+    ...["--network", network],
   ];
   const started = Date.now();
   const { verdict, stderr, status } = await runOnce(args);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NEMESES } from "../src/chaos/nemesis.ts";
+import { kernelPartitionsAvailable } from "../src/chaos/network-namespaces.ts";
 import { type ChaosOptions, type ChaosVerdict, runChaos } from "../src/chaos/run-chaos.ts";
 import { temporaryDirectories } from "./helpers/temp-dirs.ts";
 
@@ -46,4 +47,27 @@ test("chaos: a build that serves reads without ReadIndex is caught", {
   });
   assert.equal(verdict.ok, false, explain(verdict));
   assert.equal(verdict.checks.find((c) => c.name === "linearizable")?.ok, false, explain(verdict));
+});
+
+test("chaos: partitions the kernel makes (network namespaces, nftables) on kv and hyperconverged", {
+  timeout: 300_000,
+  skip: (await kernelPartitionsAvailable())
+    ? false
+    : "needs root with ip and nft (apt-get install iproute2 nftables)",
+}, async () => {
+  for (const [topology, workload, seed] of [
+    ["kv", "register", 4],
+    ["hyperconverged", "files", 5],
+  ] as const) {
+    const verdict = await run({
+      topology,
+      workload,
+      seed,
+      timeS: 15,
+      nemeses: ["partition"],
+      network: "netns",
+    });
+    assert.ok(verdict.ok, explain(verdict));
+    assert.ok(verdict.faults >= 2, `${verdict.faults} partitions`);
+  }
 });

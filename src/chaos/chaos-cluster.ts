@@ -1,6 +1,7 @@
 /**
- * A cluster of real node processes for a chaos run, of either topology, on 127.0.0.1: each
- * node has its data directory and a fault file under the run's root. The harness kills,
+ * A cluster of real node processes for a chaos run, of either topology, on 127.0.0.1 or each
+ * in its own network namespace. Each node has its data directory and a fault file under the
+ * run's root. The harness kills,
  * pauses, restarts and cuts nodes; every exit it did not cause is recorded, because a node
  * that dies on its own is a failure of the run.
  */
@@ -17,6 +18,7 @@ import {
   type AdminNodeState,
   type MembershipChangeKind,
 } from "../transport/grpc-admin-service.ts";
+import { NetworkNamespaces } from "./network-namespaces.ts";
 
 const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
 /** How long a node may take to start listening. */
@@ -49,6 +51,11 @@ export interface ChaosClusterOptions {
   readonly chunkSize?: number;
   /** Extra environment for every node (the broken builds of the chaos tests). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * How partitions are made: `loopback` (default), every node on 127.0.0.1 cut by its fault
+   * file; `netns` (root only), every node in its own network namespace cut by nftables.
+   */
+  readonly network?: "loopback" | "netns";
 }
 
 /** An exit the harness did not cause. */
@@ -66,6 +73,8 @@ export interface UnexpectedExit {
  * would hold ports and disk and disturb the next run.
  */
 const liveChildren = new Set<ChildProcess>();
+/** Network namespaces made and not yet removed, for the same reason. */
+const liveNamespaces = new Set<NetworkNamespaces>();
 let exitHookInstalled = false;
 
 function killChildrenOnExit(): void {
@@ -73,6 +82,7 @@ function killChildrenOnExit(): void {
   exitHookInstalled = true;
   process.once("exit", () => {
     for (const child of liveChildren) child.kill("SIGKILL");
+    for (const namespaces of liveNamespaces) namespaces.destroyNow();
   });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () =>
@@ -91,17 +101,24 @@ export class ChaosCluster {
   private readonly children = new Map<number, ChildProcess>();
   private readonly paused = new Set<number>();
   private readonly admins = new Map<number, AdminClient>();
+  private readonly namespaces: NetworkNamespaces | undefined;
 
   constructor(readonly o: ChaosClusterOptions) {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 9)
       throw new RangeError(`a chaos cluster has 1 to 9 nodes, not ${o.nodes}`);
     this.ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+    if (o.network === "netns") this.namespaces = new NetworkNamespaces(this.ids);
+  }
+
+  /** The address node `i` listens on. */
+  private host(i: number): string {
+    return this.namespaces?.address(i) ?? "127.0.0.1";
   }
 
   /** Where clients reach node `i`: the plaintext port (kv) or the node's one port. */
   clientAddress(i: number): string {
     const port = this.o.topology === "kv" ? this.clientPorts[i] : this.internalPorts[i];
-    return `127.0.0.1:${port}`;
+    return `${this.host(i)}:${port}`;
   }
 
   /** Every node's client address. */
@@ -125,6 +142,11 @@ export class ChaosCluster {
     const ports = await freePorts(this.o.nodes * 2);
     this.internalPorts = ports.slice(0, this.o.nodes);
     this.clientPorts = ports.slice(this.o.nodes);
+    if (this.namespaces) {
+      killChildrenOnExit();
+      liveNamespaces.add(this.namespaces);
+      await this.namespaces.create();
+    }
     await this.healAll();
     await Promise.all(this.ids.map((_, i) => this.startNode(i)));
   }
@@ -135,19 +157,21 @@ export class ChaosCluster {
       const peers = this.ids
         .map((id, j) => ({ id, j }))
         .filter(({ j }) => j !== i)
-        .map(({ id, j }) => `${id}:127.0.0.1:${this.internalPorts[j]}:${this.clientPorts[j]}`);
+        .map(
+          ({ id, j }) => `${id}:${this.host(j)}:${this.internalPorts[j]}:${this.clientPorts[j]}`,
+        );
       return [
         ...["kv", "node", "--id", this.ids[i]!, "--port", String(this.internalPorts[i])],
         ...["--client-port", String(this.clientPorts[i])],
         ...["--advertise-client-addr", this.clientAddress(i), "--peers", peers.join(",")],
-        ...["--data-dir", this.dataDir(i), "--bind", "127.0.0.1", "--fault-file", faultFile],
+        ...["--data-dir", this.dataDir(i), "--bind", this.host(i), "--fault-file", faultFile],
         ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
         "--quiet",
       ];
     }
-    const peers = this.ids.map((id, j) => `${id}=127.0.0.1:${this.internalPorts[j]}`);
+    const peers = this.ids.map((id, j) => `${id}=${this.host(j)}:${this.internalPorts[j]}`);
     return [
-      ...["node", "--id", this.ids[i]!, "--listen", `127.0.0.1:${this.internalPorts[i]}`],
+      ...["node", "--id", this.ids[i]!, "--listen", `${this.host(i)}:${this.internalPorts[i]}`],
       ...["--data-dir", this.dataDir(i), "--topology", "hyperconverged"],
       ...["--peers", peers.join(","), "--cluster-token", this.token],
       ...["--fault-file", faultFile, "--chunk-size", String(this.o.chunkSize ?? 4096)],
@@ -162,7 +186,11 @@ export class ChaosCluster {
   async startNode(i: number): Promise<void> {
     if (this.children.has(i)) return;
     killChildrenOnExit();
-    const child = spawn(process.execPath, [CLI, ...this.nodeArgs(i)], {
+    // `ip netns exec` execs the node in place: the child's pid is the node's, for signals.
+    const [command, ...args] = this.namespaces
+      ? this.namespaces.wrap(i, [process.execPath, CLI, ...this.nodeArgs(i)])
+      : [process.execPath, CLI, ...this.nodeArgs(i)];
+    const child = spawn(command!, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.o.env },
     });
@@ -225,8 +253,15 @@ export class ChaosCluster {
     child.kill("SIGCONT");
   }
 
-  /** Writes node `i`'s fault file: what it cannot hear from or send to. */
+  /**
+   * Cuts node `i` off as `faults` says (what it cannot hear from or send to): through its
+   * fault file, or in netns mode through nftables rules in its namespace.
+   */
   async setFaults(i: number, faults: Faults): Promise<void> {
+    if (this.namespaces) {
+      await this.namespaces.setFaults(i, faults);
+      return;
+    }
     await writeFile(join(this.o.root, `faults-${this.ids[i]}.json`), JSON.stringify(faults));
   }
 
@@ -237,7 +272,7 @@ export class ChaosCluster {
   private admin(i: number): AdminClient {
     let client = this.admins.get(i);
     if (!client) {
-      const address = `127.0.0.1:${this.internalPorts[i]}`;
+      const address = `${this.host(i)}:${this.internalPorts[i]}`;
       client = new AdminClient(address, this.o.topology === "kv" ? undefined : this.token);
       this.admins.set(i, client);
     }
@@ -383,5 +418,9 @@ export class ChaosCluster {
     await Promise.all([...this.children.keys()].map((i) => this.kill(i)));
     for (const admin of this.admins.values()) admin.close();
     this.admins.clear();
+    if (this.namespaces) {
+      await this.namespaces.destroy();
+      liveNamespaces.delete(this.namespaces);
+    }
   }
 }

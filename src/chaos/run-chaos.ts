@@ -40,6 +40,8 @@ export interface ChaosOptions {
    * `reads-without-readindex` (kv). For the chaos tests only.
    */
   readonly breakRule?: string;
+  /** How partitions are made: fault files (default) or, as root, nftables in namespaces. */
+  readonly network?: "loopback" | "netns";
   /** Keep the nodes' data directories of a failed run for inspection. Default true. */
   readonly keepFailedData?: boolean;
 }
@@ -80,11 +82,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     root,
     chunkSize: CHUNK_SIZE,
     env: o.breakRule ? { SANDSTORE_BREAK_RULE: o.breakRule } : undefined,
+    network: o.network,
   });
   const history = new History();
   const checks: Check[] = [];
   try {
-    log(`starting ${o.nodes} ${o.topology} nodes under ${root}`);
+    log(
+      `starting ${o.nodes} ${o.topology} nodes under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}`,
+    );
     await cluster.start();
     await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
     const stopAt = Date.now() + o.timeS * 1000;
@@ -268,8 +273,8 @@ async function writeResults(
   const md = [
     `# Chaos run: ${ok ? "PASS" : "FAIL"}`,
     "",
-    `${o.topology}, ${o.nodes} nodes, ${o.workload} workload, ${o.timeS} s, seed ${o.seed}, nemeses ${o.nemeses.join(", ")}.`,
-    `Replay: \`npm run chaos -- --topology ${o.topology} --nodes ${o.nodes} --time ${o.timeS} --seed ${o.seed} --nemesis ${o.nemeses.join(",")} --workload ${o.workload}\` (the fault schedule replays; process timing does not).`,
+    `${o.topology}, ${o.nodes} nodes, ${o.workload} workload, ${o.timeS} s, seed ${o.seed}, nemeses ${o.nemeses.join(", ")}, partitions by ${o.network === "netns" ? "nftables in network namespaces" : "fault files"}.`,
+    `Replay: \`npm run chaos -- --topology ${o.topology} --nodes ${o.nodes} --time ${o.timeS} --seed ${o.seed} --nemesis ${o.nemeses.join(",")} --workload ${o.workload}${o.network === "netns" ? " --network netns" : ""}\` (the fault schedule replays; process timing does not).`,
     "",
     `Operations: ${counts.ok} ok, ${counts.fail} failed (did not happen), ${counts.unknown} unknown outcome. Faults: ${history.faults.length}.`,
     "",

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { NEMESES, type NemesisKind } from "../chaos/nemesis.ts";
+import { kernelPartitionsAvailable } from "../chaos/network-namespaces.ts";
 import { runChaos, type Workload } from "../chaos/run-chaos.ts";
 import { positiveInteger, UsageError } from "./cli-support.ts";
 
@@ -16,6 +17,7 @@ interface ChaosFlags {
   workload?: Workload;
   clients: number;
   resultsDir: string;
+  network: "loopback" | "netns";
 }
 
 function nemesisList(value: string): NemesisKind[] {
@@ -53,11 +55,23 @@ export function registerChaosCommands(program: Command): void {
     )
     .option("--clients <n>", "concurrent clients", positiveInteger, 5)
     .option("--results-dir <dir>", "where each run's directory is written", "results/chaos")
+    .addOption(
+      new Option(
+        "--network <mode>",
+        "partitions by fault files, or (root) by nftables with each node in a network namespace",
+      )
+        .choices(["loopback", "netns"])
+        .default("loopback"),
+    )
     .action(async (flags: ChaosFlags) => {
       const workload = flags.workload ?? (flags.topology === "kv" ? "register" : "files");
       if ((workload === "register") !== (flags.topology === "kv"))
         throw new UsageError(
           `the ${workload} workload does not run on the ${flags.topology} topology`,
+        );
+      if (flags.network === "netns" && !(await kernelPartitionsAvailable()))
+        throw new UsageError(
+          "--network netns needs root, ip (iproute2) and nft (nftables): run as root with both installed",
         );
       const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
       const verdict = await runChaos({
@@ -69,6 +83,7 @@ export function registerChaosCommands(program: Command): void {
         workload,
         clients: flags.clients,
         resultsDir: flags.resultsDir,
+        network: flags.network,
         log: (line) => console.log(line),
       });
       for (const check of verdict.checks)
