@@ -333,7 +333,10 @@ async function corruptionsNamed(
   let missing: string[] = [];
   try {
     await waitFor(
-      async () => (missing = await unnamed()).length === 0,
+      async () => {
+        missing = await unnamed();
+        return missing.length === 0;
+      },
       "every corrupted file to be named",
       SETTLE_TIMEOUT_MS,
     );

@@ -7,7 +7,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import type { SandstoreClient, Stats } from "../client/sandstore-client.ts";
+import type { Stats } from "../client/sandstore-client.ts";
 import { withClient, withCluster } from "./cli-support.ts";
 
 /** Copies over this size show a progress bar on a terminal (SPEC §2). */
@@ -57,15 +57,6 @@ function modeString(stats: Stats): string {
 function statsJson(path: string, stats: Stats) {
   const { isFile: _f, isDirectory: _d, ...fields } = stats;
   return { path, ...fields };
-}
-
-async function removeTree(client: SandstoreClient, path: string): Promise<void> {
-  const stats = await client.stat(path);
-  if (!stats.isDirectory()) return client.unlink(path);
-  for (const entry of await client.readdir(path)) {
-    await removeTree(client, path === "/" ? `/${entry.name}` : `${path}/${entry.name}`);
-  }
-  if (path !== "/") await client.rmdir(path);
 }
 
 export function registerFileCommands(program: Command): void {
@@ -173,7 +164,7 @@ export function registerFileCommands(program: Command): void {
     .option("-r, --recursive", "remove directories and their contents")
     .action(async (path: string, options: ClusterOptions & { recursive?: boolean }) => {
       await withClient(options, (client) =>
-        options.recursive ? removeTree(client, path) : client.unlink(path),
+        client.rm(path, { recursive: options.recursive ?? false }),
       );
     });
 

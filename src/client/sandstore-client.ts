@@ -163,6 +163,21 @@ export class SandstoreClient {
     await this.mutate((c, session) => c.unlink({ path: p, session }));
   }
 
+  /**
+   * Removes a file, or with `recursive` a directory and everything under it (as `rm -r`;
+   * the root itself stays, emptied). Not atomic: a failure part way leaves the rest.
+   */
+  async rm(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const p = normalizePath(path);
+    if (!options.recursive || !(await this.stat(p)).isDirectory()) return this.unlink(p);
+    for (const entry of await this.readdir(p)) {
+      const child = p === "/" ? `/${entry.name}` : `${p}/${entry.name}`;
+      if (entry.stats.isDirectory()) await this.rm(child, options);
+      else await this.unlink(child);
+    }
+    if (p !== "/") await this.rmdir(p);
+  }
+
   /** Renames `from` to `to`, replacing an existing `to` as POSIX rename(2) does. */
   async rename(from: string, to: string): Promise<void> {
     const f = normalizePath(from);
