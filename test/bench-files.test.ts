@@ -65,7 +65,7 @@ test("bench files against a mount keeps its files with --keep and prints a table
   ]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout.toString(), /^phase\s+conc/);
-  assert.deepEqual((await readdir(join(mount, "run1"))).sort(), ["files", "w0", "w1"]);
+  assert.deepEqual((await readdir(join(mount, "run1"))).sort(), ["files", "small", "w0", "w1"]);
 });
 
 test("bench files refuses bad flags with exit 2, naming them", async () => {

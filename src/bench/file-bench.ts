@@ -5,15 +5,19 @@
  *
  * - write: each worker creates its own file and appends blocks; the file is closed (durable)
  *   before the phase's clock stops.
- * - read: each worker reads the file it wrote, block by block, from the start again at its end.
+ * - read: each worker reads the file it wrote, block by block, from the start again at its end
+ *   (or, with `readOnce`, until its end).
  * - stat: each worker stats the files the earlier phases made, round robin.
  * - create: each worker creates empty files (create, then close) in a shared directory.
- * - listdir: each worker lists that directory (or the run's directory) in full.
+ * - smallfile: each worker creates small files and writes them whole (create, write, close:
+ *   durable), in a directory of their own.
+ * - listdir: each worker lists that directory (or the run's directory) in full; with
+ *   `listEntries`, the directory is first filled (untimed) to at least that many entries.
  */
 import type { BenchFileSystem } from "./bench-file-system.ts";
 import { LatencyHistogram } from "./latency-histogram.ts";
 
-export const FILE_PHASES = ["write", "read", "stat", "create", "listdir"] as const;
+export const FILE_PHASES = ["write", "read", "stat", "create", "smallfile", "listdir"] as const;
 export type FilePhase = (typeof FILE_PHASES)[number];
 
 /** Limits that keep a mistyped flag from filling the disk or the machine. */
@@ -33,18 +37,27 @@ export interface FileBenchOptions {
   readonly maxWriteBytes: number;
   /** The run's directory; it must not exist. */
   readonly dir: string;
+  /** The read phase ends when each worker has read its file once. Default false. */
+  readonly readOnce?: boolean;
+  /** Bytes of each file the smallfile phase writes. Default 4,096. */
+  readonly smallFileSize?: number;
+  /** Before listdir, fill the listed directory to at least this many entries. Default 0. */
+  readonly listEntries?: number;
 }
+
+/** Most entries a listdir phase may ask to be filled in: a mistyped flag is not a week of creates. */
+export const MAX_LIST_ENTRIES = 1_000_000;
 
 export interface PhaseResult {
   readonly phase: FilePhase;
   readonly concurrency: number;
-  /** Bytes per operation for write and read, 0 for the others. */
+  /** Bytes per operation for write, read and smallfile; 0 for the others. */
   readonly blockSize: number;
   /** Wall time of the phase, s (the write phase includes its closing fsyncs). */
   readonly seconds: number;
   readonly ops: number;
   readonly opsPerSecond: number;
-  /** MiB per second for write and read; 0 for the others. */
+  /** MiB per second for write, read and smallfile; 0 for the others. */
   readonly mibPerSecond: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
@@ -74,6 +87,12 @@ export function validateFileBenchOptions(o: FileBenchOptions): void {
   if (!(o.maxWriteBytes >= o.blockSize))
     throw new RangeError(`max write bytes ${o.maxWriteBytes} is below one block`);
   if (!o.dir.startsWith("/") || o.dir === "/") throw new RangeError(`bad run directory ${o.dir}`);
+  const small = o.smallFileSize ?? 4096;
+  if (!Number.isInteger(small) || small < 1 || small > MAX_BLOCK_SIZE)
+    throw new RangeError(`small file size ${small} is not 1 to ${MAX_BLOCK_SIZE} bytes`);
+  const entries = o.listEntries ?? 0;
+  if (!Number.isInteger(entries) || entries < 0 || entries > MAX_LIST_ENTRIES)
+    throw new RangeError(`list entries ${entries} is not 0 to ${MAX_LIST_ENTRIES}`);
 }
 
 /** What one phase leaves for the next ones. */
@@ -91,6 +110,7 @@ export async function runFileBench(
 ): Promise<PhaseResult[]> {
   validateFileBenchOptions(o);
   await fs.mkdir(`${o.dir}/files`);
+  await fs.mkdir(`${o.dir}/small`);
   const state: RunState = { written: [], created: [] };
   const results: PhaseResult[] = [];
   for (const phase of o.phases) results.push(await runPhase(fs, o, phase, state, progress));
@@ -104,7 +124,14 @@ async function runPhase(
   state: RunState,
   progress: BenchProgress | undefined,
 ): Promise<PhaseResult> {
-  const block = Buffer.alloc(phase === "write" ? o.blockSize : 0);
+  if (phase === "listdir") await fillDirectory(fs, o, state);
+  const bytesPerOp =
+    phase === "write" || phase === "read"
+      ? o.blockSize
+      : phase === "smallfile"
+        ? (o.smallFileSize ?? 4096)
+        : 0;
+  const block = Buffer.alloc(phase === "write" || phase === "smallfile" ? bytesPerOp : 0);
   for (let i = 0; i + 4 <= block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
   const histograms = Array.from({ length: o.concurrency }, () => new LatencyHistogram());
   let errors = 0;
@@ -141,7 +168,6 @@ async function runPhase(
   const seconds = (performance.now() - started) / 1000;
   const all = new LatencyHistogram();
   for (const h of histograms) all.merge(h);
-  const bytesPerOp = phase === "write" || phase === "read" ? o.blockSize : 0;
   return {
     phase,
     concurrency: o.concurrency,
@@ -199,7 +225,9 @@ async function runWorker(
                 `${mine.path}: read ${bytes.length} of ${length} bytes at ${position}`,
               );
           });
-          position = position + length >= mine.bytes ? 0 : position + length;
+          if (position + length < mine.bytes) position += length;
+          else if (o.readOnce) return;
+          else position = 0;
         }
       } finally {
         await file.close();
@@ -221,10 +249,44 @@ async function runWorker(
       }
       return;
     }
+    case "smallfile": {
+      for (let i = 0; running(); i++) {
+        const path = `${o.dir}/small/s${worker}-${i}`;
+        await timed(async () => {
+          const file = await fs.create(path);
+          try {
+            await file.write(block);
+          } finally {
+            await file.close();
+          }
+        });
+      }
+      return;
+    }
     case "listdir": {
-      const dir = state.created.length > 0 ? `${o.dir}/files` : o.dir;
+      const dir = state.created.length > 0 || (o.listEntries ?? 0) > 0 ? `${o.dir}/files` : o.dir;
       while (running()) await timed(() => fs.list(dir));
       return;
     }
   }
+}
+
+/** Creates empty files in the listed directory until it holds `listEntries`; not timed. */
+async function fillDirectory(
+  fs: BenchFileSystem,
+  o: FileBenchOptions,
+  state: RunState,
+): Promise<void> {
+  const missing = (o.listEntries ?? 0) - state.created.length;
+  if (missing <= 0) return;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: o.concurrency }, async () => {
+      for (let i = next++; i < missing; i = next++) {
+        const path = `${o.dir}/files/fill-${i}`;
+        await (await fs.create(path)).close();
+        state.created.push(path);
+      }
+    }),
+  );
 }
