@@ -5,10 +5,6 @@
  *
  *   npm run bench:kv -- [--seconds 5] [--value-size 256]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   etcdDrivers,
@@ -19,7 +15,8 @@ import {
   sandstoreDrivers,
   TABLE_HEADER,
 } from "../src/bench/kv-load.ts";
-import { freePorts, KvProcessCluster } from "../test/helpers/kv-cluster.ts";
+import { KvProcessCluster } from "../test/helpers/kv-cluster.ts";
+import { startEtcd } from "./compare/etcd-cluster.ts";
 
 const { values } = parseArgs({
   options: {
@@ -29,64 +26,6 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const valueBytes = Number(values["value-size"]);
-
-async function startEtcd(): Promise<{ endpoints: string[]; stop(): Promise<void> }> {
-  const root = await mkdtemp(join(tmpdir(), "sandstore-etcd-"));
-  const ports = await freePorts(6);
-  const names = ["m1", "m2", "m3"];
-  const initial = names.map((n, i) => `${n}=http://127.0.0.1:${ports[3 + i]}`).join(",");
-  const children: ChildProcess[] = names.map((name, i) =>
-    spawn(
-      "etcd",
-      [
-        "--name",
-        name,
-        "--data-dir",
-        join(root, name),
-        "--listen-client-urls",
-        `http://127.0.0.1:${ports[i]}`,
-        "--advertise-client-urls",
-        `http://127.0.0.1:${ports[i]}`,
-        "--listen-peer-urls",
-        `http://127.0.0.1:${ports[3 + i]}`,
-        "--initial-advertise-peer-urls",
-        `http://127.0.0.1:${ports[3 + i]}`,
-        "--initial-cluster",
-        initial,
-        "--initial-cluster-state",
-        "new",
-        "--log-level",
-        "error",
-      ],
-      { stdio: "ignore" },
-    ),
-  );
-  const endpoints = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
-  const probe = (await etcdDrivers(endpoints, 1))[0]!;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await probe.set("probe", "x");
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  await probe.close();
-  return {
-    endpoints,
-    async stop() {
-      for (const child of children) child.kill("SIGTERM");
-      await Promise.all(
-        children.map(
-          (c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r))),
-        ),
-      );
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-}
 
 async function measure(
   make: (clients: number) => Promise<KvDriver[]>,

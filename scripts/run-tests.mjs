@@ -1,4 +1,4 @@
-// Runs every *.test.ts under src/ and test/ with node's test runner through tsx.
+// Runs every *.test.ts under src/, test/ and bench/ with node's test runner through tsx.
 // Node 20's --test takes no glob patterns, so the files are listed here.
 // Extra arguments are passed on (e.g. --test-name-pattern).
 import { spawnSync } from "node:child_process";
@@ -15,7 +15,7 @@ function find(dir) {
   return out;
 }
 
-const files = ["src", "test"].flatMap((dir) => {
+const files = ["src", "test", "bench"].flatMap((dir) => {
   try {
     return find(dir);
   } catch {

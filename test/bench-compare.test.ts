@@ -1,0 +1,57 @@
+/**
+ * A smoke run of `npm run bench:compare` with tiny sizes: every system produces a figure for
+ * every workload it runs. Numbers are never asserted. Needs root, fio, etcd and MooseFS (CI
+ * installs them); skipped, saying why, without them.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+import type { CompareRow } from "../bench/compare/compare-table.ts";
+import { mooseFsAvailable } from "../bench/compare/moosefs-cluster.ts";
+import { temporaryDirectories } from "./helpers/temp-dirs.ts";
+
+const tempDir = temporaryDirectories("sandstore-bench-compare-");
+const RUN = resolve(import.meta.dirname, "../bench/compare/run.ts");
+
+async function installed(command: string): Promise<boolean> {
+  return new Promise((done) => {
+    const child = spawn("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    child.once("exit", (code) => done(code === 0));
+  });
+}
+
+test("bench:compare --smoke: every system produces a figure", { timeout: 600_000 }, async (t) => {
+  const missing = [];
+  if (!(await mooseFsAvailable()))
+    missing.push("root with moosefs-master, moosefs-chunkserver, moosefs-client");
+  for (const command of ["fio", "etcd"]) if (!(await installed(command))) missing.push(command);
+  if (missing.length > 0) {
+    t.skip(`needs ${missing.join(", ")}`);
+    return;
+  }
+  const out = await tempDir();
+  const code = await new Promise<number | null>((done) => {
+    const child = spawn(process.execPath, ["--import", "tsx", RUN, "--smoke", "--out", out], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    child.once("exit", done);
+  });
+  assert.equal(code, 0);
+  const result = JSON.parse(await readFile(join(out, "benchmarks.json"), "utf8")) as {
+    rows: CompareRow[];
+    skipped: string[];
+    limits: unknown;
+  };
+  assert.deepEqual(result.skipped, []);
+  assert.ok(result.limits, "fio measured the limits");
+  for (const row of result.rows) {
+    assert.ok((row.figures.sandstore ?? 0) > 0, `${row.workload}: Sandstore`);
+    assert.ok((row.figures[row.peer!] ?? 0) > 0, `${row.workload}: ${row.peer}`);
+    if (row.peer === "moosefs") assert.ok((row.figures.single ?? 0) > 0, `${row.workload}: single`);
+  }
+  const page = await readFile(join(out, "benchmarks.md"), "utf8");
+  assert.match(page, /\| workload \| unit \|/);
+  assert.match(await readFile(join(out, "benchmarks.svg"), "utf8"), /^<svg /);
+});
