@@ -276,6 +276,39 @@ describe("reads", () => {
     for (const op of sim.history.filter((o) => o.kind === "get")) assert.equal(op.result, "v1");
   });
 
+  test("reads that arrive before a read round leaves share it; a later read starts its own", () => {
+    const sim = cluster();
+    const leader = elect(sim);
+    commitWrite(sim, "k", "v1");
+    const raft = sim.raft(leader);
+    for (const context of ["r1", "r2", "r3"]) assert.ok(raft.readIndex(context));
+    const first = raft.ready();
+    const round = first.messages.filter((m) => m.type === "heartbeat");
+    assert.deepEqual(
+      round.map((m) => (m.type === "heartbeat" ? m.context : "")),
+      ["r1", "r1"],
+      "one heartbeat per follower for three reads",
+    );
+    raft.advance(first);
+    assert.ok(raft.readIndex("r4"));
+    const second = raft.ready();
+    assert.deepEqual(
+      second.messages.flatMap((m) => (m.type === "heartbeat" ? [m.context] : [])),
+      ["r4", "r4"],
+      "a read after the round left needs a round of its own",
+    );
+    raft.advance(second);
+    const term = raft.status().term;
+    raft.step({ type: "heartbeatResp", from: round[0]!.to, to: leader, term, context: "r1" });
+    const third = raft.ready();
+    assert.deepEqual(
+      third.readStates.map((r) => r.context),
+      ["r1", "r2", "r3"],
+      "one follower's answer makes a quorum for the whole round, not for r4",
+    );
+    raft.advance(third);
+  });
+
   test("a partitioned old leader never answers a read", () => {
     const sim = cluster();
     const old = elect(sim);

@@ -108,12 +108,20 @@ export class Raft {
   private leadTransferee: NodeId = "";
 
   private readonly readsAwaitingCommit: Array<{ context: string; from: NodeId }> = [];
+  /**
+   * Reads waiting for a quorum to confirm leadership, oldest first. `round` is the context of
+   * the heartbeat round that confirms a read: its own, or that of an earlier read whose round
+   * had not left this node yet when it arrived (reads share rounds; see startRead).
+   */
   private readonly pendingReads: Array<{
     context: string;
+    round: string;
     index: number;
     from: NodeId;
     acks: Set<NodeId>;
   }> = [];
+  /** The read round broadcast since the last ready(): its heartbeats are still in `msgs`. */
+  private unsentReadRound: string | undefined;
   private readStates: ReadState[] = [];
 
   private incomingSnapshot: { meta: SnapshotMeta; received: number } | undefined;
@@ -243,6 +251,7 @@ export class Raft {
       readStates: this.readStates,
     };
     this.msgs = [];
+    this.unsentReadRound = undefined;
     this.snapshotPieces = [];
     this.snapshotToInstall = undefined;
     this.readStates = [];
@@ -501,6 +510,7 @@ export class Raft {
     this.leadTransferee = "";
     this.readsAwaitingCommit.length = 0;
     this.pendingReads.length = 0;
+    this.unsentReadRound = undefined;
   }
 
   private becomeFollower(term: number, lead: NodeId): void {
@@ -574,7 +584,7 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.broadcastHeartbeat(this.pendingReads.at(-1)?.context ?? "");
+      this.broadcastHeartbeat(this.pendingReads.at(-1)?.round ?? "");
     }
   }
 
@@ -1051,13 +1061,21 @@ export class Raft {
       this.answerRead(context, this.commit, from);
       return;
     }
-    this.pendingReads.push({ context, index: this.commit, from, acks: new Set([this.id]) });
+    // A round whose heartbeats have not left yet confirms this read too: every answer to it
+    // is sent after they leave, so after this read arrived. Concurrent reads then cost one
+    // round of messages, not one each.
+    const round = this.unsentReadRound ?? context;
+    this.pendingReads.push({ context, round, index: this.commit, from, acks: new Set([this.id]) });
+    if (this.unsentReadRound !== undefined) return;
+    this.unsentReadRound = context;
     this.broadcastHeartbeat(context);
   }
 
-  /** A heartbeat answer for `context` confirms leadership for it and every earlier read. */
-  private ackRead(context: string, from: NodeId): void {
-    const at = this.pendingReads.findIndex((read) => read.context === context);
+  /** A heartbeat answer for round `round` confirms leadership for its reads and every earlier one. */
+  private ackRead(round: string, from: NodeId): void {
+    let at = -1;
+    for (let i = 0; i < this.pendingReads.length; i++)
+      if (this.pendingReads[i]!.round === round) at = i;
     if (at < 0 || !this.conf.voters.includes(from)) return;
     const read = this.pendingReads[at]!;
     read.acks.add(from);
