@@ -161,7 +161,7 @@ for (let run = 0; Date.now() < deadline && !stopping; run++, seed++) {
   const { verdict, stderr, status } = await runOnce(args);
   const took = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
-    `run ${run + 1}: ${topology} ${nodes} nodes ${nemesis} seed ${seed}, ${took} s: ${verdict}`,
+    `run ${run + 1}: ${topology} ${nodes} nodes ${nemesis} (${network}) seed ${seed}, ${took} s: ${verdict}`,
   );
   if (status !== 0 && !verdict.startsWith("FAIL") && !stopping) {
     console.log(`  the harness itself failed (exit ${status}):\n${stderr}`);
