@@ -379,6 +379,9 @@ limit is fio's write bandwidth over 3.
 
 ![chart](${chartName})
 
+Where Sandstore trails, [performance.md](performance.md) says what limits it and what has been
+done about it, with the profiles.
+
 ## Method
 
 - **Same workload code.** Sandstore runs through the SDK, MooseFS through its FUSE mount with
