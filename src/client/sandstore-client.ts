@@ -100,6 +100,13 @@ interface DirtyRange {
   length: number;
 }
 
+/**
+ * Chunk flushes a descriptor keeps in flight at once. Each holds a chunk's bytes until the
+ * cluster has it, so this bounds a writer's memory at this many chunks plus the one being
+ * filled; three overlap sending with storing without queueing much behind a slow node.
+ */
+const MAX_FLUSHES_IN_FLIGHT = 3;
+
 interface Descriptor {
   readonly path: string;
   readonly inodeId: number;
@@ -109,8 +116,11 @@ interface Descriptor {
   /** The file's size as this descriptor knows it, its own buffered writes included. */
   size: number;
   dirty: DirtyRange | undefined;
-  /** The flush in flight; its failure is reported by the next call on the descriptor. */
-  flushing: Promise<void> | undefined;
+  /**
+   * Flushes in flight, by slot (at most MAX_FLUSHES_IN_FLIGHT); a failure is reported by the
+   * next call on the descriptor.
+   */
+  readonly flushing: Map<number, Promise<void>>;
   flushError: unknown;
 }
 
@@ -273,7 +283,7 @@ export class SandstoreClient {
       position: 0,
       size: inode.size,
       dirty: undefined,
-      flushing: undefined,
+      flushing: new Map(),
       flushError: undefined,
     });
     return fd;
@@ -473,15 +483,24 @@ export class SandstoreClient {
     }
   }
 
-  /** Waits for the flush in flight and reports its failure. */
+  /** Waits for every flush in flight and reports a failure. */
   private async settle(d: Descriptor): Promise<void> {
-    await d.flushing;
+    while (d.flushing.size > 0) await Promise.all(d.flushing.values());
     this.raiseFlushError(d);
   }
 
-  /** Sends the buffered range; waits first for the previous flush so flushes stay ordered. */
+  /**
+   * Sends the buffered range. Flushes of other slots may still be in flight: a sequential
+   * writer then sends one chunk while the cluster stores the ones before, instead of waiting
+   * for each. A flush of a slot waits for the one before it of the same slot (their order is
+   * the file's), and for the oldest when MAX_FLUSHES_IN_FLIGHT are in flight.
+   */
   private async startFlush(d: Descriptor): Promise<void> {
-    await this.settle(d);
+    const slot = d.dirty?.slot;
+    if (slot === undefined) return;
+    await d.flushing.get(slot);
+    while (d.flushing.size >= MAX_FLUSHES_IN_FLIGHT) await d.flushing.values().next().value;
+    this.raiseFlushError(d);
     const dirty = d.dirty;
     if (!dirty) return;
     d.dirty = undefined;
@@ -492,14 +511,21 @@ export class SandstoreClient {
       offsetInSlot: dirty.start,
       path: d.path,
     };
-    d.flushing = this.mutate((c, session) => c.writeChunk({ ...header, session }, data)).then(
-      (reply) => {
-        d.size = Math.max(d.size, reply.inode?.size ?? 0);
-      },
-      (error) => {
-        d.flushError = error;
-      },
-    );
+    const flushed: Promise<void> = this.mutate((c, session) =>
+      c.writeChunk({ ...header, session }, data),
+    )
+      .then(
+        (reply) => {
+          d.size = Math.max(d.size, reply.inode?.size ?? 0);
+        },
+        (error) => {
+          d.flushError ??= error;
+        },
+      )
+      .finally(() => {
+        if (d.flushing.get(dirty.slot) === flushed) d.flushing.delete(dirty.slot);
+      });
+    d.flushing.set(dirty.slot, flushed);
   }
 
   private async appendPosition(d: Descriptor): Promise<number> {

@@ -4,6 +4,7 @@ import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
 import { fsError, SandstoreError } from "../common/errors.ts";
+import { FileType } from "../gen/sandstore/v1/metadata.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { MemoryTransport } from "./memory-transport.ts";
 
@@ -98,6 +99,45 @@ test("EAGAIN about a file is retried on the same node within retryForMs; other e
   assert.deepEqual(seen[2]!.session, seen[0]!.session, "every try carries the same session");
   await assert.rejects(client.mkdir("/exists"), (e: SandstoreError) => e.code === "EEXIST");
   assert.equal(seen.length, 4);
+  await client.closeClient();
+  await listener.close();
+});
+
+test("a writer keeps up to three chunk flushes in flight, one per slot at a time; a failed one fails close", async () => {
+  const transport = new MemoryTransport();
+  const chunkSize = 4;
+  let inFlight = 0;
+  let most = 0;
+  const slotsInFlight = new Set<number>();
+  const release: Array<() => void> = [];
+  const listener = await transport.listen("memory:0", {
+    create: async () => ({
+      inode: { id: 7, type: FileType.FILE_TYPE_REGULAR, size: 0 },
+      chunkSize,
+    }),
+    writeChunk: async (header: { slotIndex: number; offsetInSlot: number }, data: Buffer) => {
+      assert.ok(
+        !slotsInFlight.has(header.slotIndex),
+        `slot ${header.slotIndex} flushed twice at once`,
+      );
+      slotsInFlight.add(header.slotIndex);
+      most = Math.max(most, ++inFlight);
+      await new Promise<void>((done) => release.push(done));
+      inFlight--;
+      slotsInFlight.delete(header.slotIndex);
+      if (header.slotIndex === 5) throw fsError("EIO", "/f", "slot 5 lost");
+      const size = header.slotIndex * chunkSize + header.offsetInSlot + data.length;
+      return { inode: { id: 7, type: FileType.FILE_TYPE_REGULAR, size } };
+    },
+  } as unknown as NodeServer);
+  // Answers the flushes in the order they arrive, as long as the test runs.
+  const answering = setInterval(() => release.shift()?.(), 1);
+  const client = new SandstoreClient({ cluster: [listener.address], transport, retryForMs: 0 });
+  const fd = await client.open("/f", O_CREAT | O_RDWR);
+  await client.write(fd, Buffer.alloc(8 * chunkSize, 1));
+  await assert.rejects(client.close(fd), (e: SandstoreError) => e.code === "EIO");
+  clearInterval(answering);
+  assert.equal(most, 3, "three flushes overlapped, never more");
   await client.closeClient();
   await listener.close();
 });
