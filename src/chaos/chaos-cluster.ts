@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../common/free-ports.ts";
 import { pick } from "../raft/core/random.ts";
+import { addVoter, changeMembership, type LeaderFinder } from "../transport/admin-membership.ts";
 import type { Faults } from "../transport/fault-file.ts";
 import {
   AdminClient,
@@ -305,33 +306,21 @@ export class ChaosCluster {
     }
   }
 
-  /**
-   * Asks the leader for one membership step on node `i`, following elections and retrying
-   * refusals (a pending change, a learner not caught up) until it is applied. Every step is
-   * idempotent, so a retry after an unknown outcome is safe. Throws after the deadline.
-   */
-  async changeMembership(change: MembershipChangeKind, i: number): Promise<void> {
-    const deadline = Date.now() + MEMBERSHIP_TIMEOUT_MS;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      const leader = await this.leader();
-      if (leader !== undefined) {
-        try {
-          await this.admin(leader).changeMembership({ change, nodeId: this.ids[i]! });
-          return;
-        } catch (error) {
-          last = error;
-        }
-      }
-      await new Promise((done) => setTimeout(done, 200));
-    }
-    throw new Error(`${change} ${this.ids[i]} did not complete: ${String(last)}`);
+  /** The leader's admin client and state, for the membership steps. */
+  private readonly findLeader: LeaderFinder = async () => {
+    const leader = await this.leader();
+    const state = leader === undefined ? undefined : await this.nodeState(leader);
+    return leader === undefined || !state ? undefined : { client: this.admin(leader), state };
+  };
+
+  /** One membership step on node `i` through the leader, retried until it is applied. */
+  changeMembership(change: MembershipChangeKind, i: number): Promise<void> {
+    return changeMembership(this.findLeader, change, this.ids[i]!, MEMBERSHIP_TIMEOUT_MS);
   }
 
   /** Makes node `i` a voter again: added as a learner, promoted once it has caught up. */
-  async addVoter(i: number): Promise<void> {
-    await this.changeMembership("add-learner", i);
-    await this.changeMembership("promote", i);
+  addVoter(i: number): Promise<void> {
+    return addVoter(this.findLeader, this.ids[i]!, MEMBERSHIP_TIMEOUT_MS);
   }
 
   /** Nodes the leader does not count as voters (removed, or still learners). */

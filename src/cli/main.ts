@@ -7,6 +7,7 @@ import { registerChaosCommands } from "./chaos-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
+import { registerMemberCommands } from "./member-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 
 // `sandstore ls | head` closes the pipe early: that is the reader's choice, not a failure.
@@ -27,6 +28,7 @@ registerFileCommands(program);
 registerKvCommands(program);
 registerBenchCommands(program);
 registerChaosCommands(program);
+registerMemberCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

@@ -4,8 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
@@ -253,7 +253,8 @@ export function registerNodeCommands(program: Command): void {
           );
         } else {
           // Replicated topologies run each node as its own process, as they would run on machines.
-          const token = randomBytes(16).toString("hex");
+          // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
+          const token = await clusterToken(resolve(flags.dataDir, "token"));
           const peers = addresses.map((address, i) => `n${i + 1}=${address}`).join(",");
           for (let i = 0; i < count; i++) {
             const id = `n${i + 1}`;
@@ -386,4 +387,19 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
         }
       });
     });
+}
+
+/** The local cluster's token: read from `path`, or made and written there (owner-only). */
+async function clusterToken(path: string): Promise<string> {
+  try {
+    const token = (await readFile(path, "utf8")).trim();
+    if (/^[0-9a-f]{32}$/.test(token)) return token;
+    throw new UsageError(`${path} does not hold a cluster token: remove it to make a new one`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const token = randomBytes(16).toString("hex");
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  return token;
 }

@@ -1,0 +1,101 @@
+/**
+ * `sandstore member`: the Raft group's membership, as an operator changes it (etcdctl member
+ * does the same for etcd). Commands talk to the members' AdminService on their internal
+ * addresses: the node's one port on the hyperconverged topology, the Raft port on kv.
+ *
+ * Replacing a node whose log is damaged: `member remove nX`, wipe its data directory's raft/
+ * and state (metadata/ or kv/), start it, then `member add nX`.
+ */
+import { type Command, Option } from "commander";
+import { addVoter, changeMembership, leaderAmong } from "../transport/admin-membership.ts";
+import { AdminClient } from "../transport/grpc-admin-service.ts";
+import { positiveInteger, UsageError } from "./cli-support.ts";
+
+interface MemberFlags {
+  nodes: string;
+  clusterToken?: string;
+  timeout: number;
+}
+
+function withMembers(command: Command): Command {
+  return command
+    .requiredOption("--nodes <addresses>", "every member's internal address, host:port,...")
+    .addOption(
+      new Option("--cluster-token <secret>", "the cluster token (hyperconverged)").env(
+        "SANDSTORE_CLUSTER_TOKEN",
+      ),
+    )
+    .option("--timeout <seconds>", "give up after this long", positiveInteger, 60);
+}
+
+/** Admin clients of `--nodes`, closed after `fn`. */
+async function withAdmins<T>(
+  flags: MemberFlags,
+  fn: (clients: AdminClient[]) => Promise<T>,
+): Promise<T> {
+  const addresses = flags.nodes
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const address of addresses)
+    if (!/^[^:\s]+:\d{1,5}$/.test(address))
+      throw new UsageError(`--nodes: "${address}" is not host:port`);
+  if (addresses.length === 0) throw new UsageError("--nodes names no address");
+  const clients = addresses.map((address) => new AdminClient(address, flags.clusterToken));
+  try {
+    return await fn(clients);
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
+export function registerMemberCommands(program: Command): void {
+  const member = program
+    .command("member")
+    .description("list, add and remove members of the Raft group");
+
+  withMembers(member.command("list"))
+    .description("each member's role and the group's voters and learners")
+    .action(async (flags: MemberFlags) => {
+      await withAdmins(flags, async (clients) => {
+        const states = await Promise.all(
+          clients.map((client) => client.nodeState().catch((error: Error) => error)),
+        );
+        console.log("ID  ADDRESS  ROLE  TERM  APPLIED");
+        states.forEach((state, i) => {
+          const address = clients[i]!.address;
+          if (state instanceof Error) console.log(`?  ${address}  no answer: ${state.message}`);
+          else
+            console.log(
+              `${state.id}  ${address}  ${state.role}  ${state.term}  ${state.appliedIndex}`,
+            );
+        });
+        const leader = states.find((s) => !(s instanceof Error) && s.role === "leader");
+        if (leader && !(leader instanceof Error))
+          console.log(
+            `voters: ${leader.voters.join(" ")}; learners: ${leader.learners.join(" ") || "none"}`,
+          );
+        else console.log("no member says it leads: the group's configuration is unknown");
+      });
+    });
+
+  withMembers(member.command("remove"))
+    .argument("<id>", "the member to remove")
+    .description("remove a member from the Raft group")
+    .action(async (id: string, flags: MemberFlags) => {
+      await withAdmins(flags, (clients) =>
+        changeMembership(leaderAmong(clients), "remove", id, flags.timeout * 1000),
+      );
+      console.log(`removed ${id}`);
+    });
+
+  withMembers(member.command("add"))
+    .argument("<id>", "a configured peer to add (its node must be running)")
+    .description("add a member as a learner and promote it to voter once it has caught up")
+    .action(async (id: string, flags: MemberFlags) => {
+      await withAdmins(flags, (clients) =>
+        addVoter(leaderAmong(clients), id, flags.timeout * 1000),
+      );
+      console.log(`added ${id} as a voter`);
+    });
+}
