@@ -88,7 +88,7 @@ test("a torn tail at every byte of the last record is cut back and later appends
   }
 });
 
-test("a flipped bit in any earlier record stops the open, naming the file and the offset", async () => {
+test("a flipped bit in any record, the last included, stops the open, naming the file and the offset", async () => {
   const dir = await tempDir();
   const { storage } = await reopen(dir);
   for (let i = 1; i <= 3; i++)
@@ -96,9 +96,8 @@ test("a flipped bit in any earlier record stops the open, naming the file and th
   await storage.close();
   const wal = join(dir, "wal", (await readdir(join(dir, "wal")))[0]!);
   const clean = await readFile(wal);
-  // Every record but the last (a hard state record) is "earlier"; the last may be a torn tail.
-  const lastRecordStart = clean.length - (9 + 16 + 1);
-  for (let position = 0; position < lastRecordStart; position++) {
+  // The last record too: a whole record with a flipped bit is damage, not a torn write.
+  for (let position = 0; position < clean.length; position++) {
     const bytes = Buffer.from(clean);
     bytes[position]! ^= 0x10;
     await writeFile(wal, bytes);
@@ -159,4 +158,26 @@ test("a damaged snapshot file is named at open, never used", async () => {
     reopen(dir),
     (error) => error instanceof WalCorruptionError && error.file === path,
   );
+});
+
+test("a last record with a lost sector (zeros) is a torn write: cut, and the records before it kept", async () => {
+  const dir = await tempDir();
+  const { storage } = await reopen(dir);
+  await storage.append(range(1, 3), { term: 1, vote: "a", commit: 2 });
+  await storage.append([entry(4, 1, 3000)], undefined);
+  await storage.close();
+  const wal = join(dir, "wal", (await readdir(join(dir, "wal")))[0]!);
+  const bytes = await readFile(wal);
+  const lastStart = bytes.length - (9 + 3000 + 16);
+  const sector = (Math.floor(lastStart / 512) + 2) * 512;
+  bytes.fill(0, sector, sector + 512);
+  await writeFile(wal, bytes);
+  const { storage: s2, state } = await reopen(dir);
+  assert.deepEqual(
+    state.entries.map((e) => e.index),
+    [1, 2, 3],
+  );
+  assert.equal(state.truncatedSegment, wal);
+  assert.ok(state.truncatedBytes > 3000);
+  await s2.close();
 });

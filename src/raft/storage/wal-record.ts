@@ -3,9 +3,10 @@
  *
  *   u32 payload length | u8 type | u32 CRC32C of (type, payload) | payload
  *
- * and how a file of records is read back: a torn tail (a short record, or a damaged one with no
- * whole record after it) is reported so the caller can cut it; any other damage is an error
- * naming the file and the offset, because cutting it would lose acknowledged records.
+ * and how a file of records is read back: a torn tail (a short record, or a last record with a
+ * lost sector, and no whole record after it) is reported so the caller can cut it; any other
+ * damage is an error naming the file and the offset, because cutting it could lose
+ * acknowledged records.
  */
 import { crc32c } from "@node-rs/crc32";
 
@@ -60,20 +61,53 @@ function recordProblem(
   return undefined;
 }
 
+/** Disk sectors: a torn write loses whole ones, which then read back as zeros. */
+const SECTOR_BYTES = 512;
+/** A zeroed run shorter than this is as likely a damaged byte as a lost sector. */
+const MIN_ZEROED_RUN = 8;
+
 /**
- * Whether the bad record at `offset` is the torn tail of the last write: a torn write leaves a
- * short header or a record that runs to or past the end, and never a valid record after it.
+ * Whether the bad record at `offset` is the torn tail of the last write, which is safe to cut
+ * because it was never acknowledged. A torn write leaves a short header, a record that runs
+ * past the end, or a whole record with a lost sector (zeros) in it, and never a valid record
+ * after it. A whole record that is merely wrong (a flipped bit in its payload, type or
+ * checksum), or one whose length field is wrong but whose bytes to the end check out, is
+ * damage: cutting it could lose an acknowledged entry or a vote, so it is refused.
  */
 function isTornTail(bytes: Buffer, offset: number, knownTypes: ReadonlySet<number>): boolean {
   if (bytes.length - offset < RECORD_HEADER_BYTES) return true;
   const length = bytes.readUInt32BE(offset);
   if (length > MAX_RECORD_PAYLOAD) return false;
-  if (offset + RECORD_HEADER_BYTES + length < bytes.length) return false;
+  const end = offset + RECORD_HEADER_BYTES + length;
+  if (end < bytes.length) return false;
+  if (end === bytes.length) return hasZeroedSector(bytes, offset, end);
+  // Short: torn, unless the length field is what is damaged and the bytes to the end are a
+  // whole valid record.
+  const rest = bytes.length - offset - RECORD_HEADER_BYTES;
+  const type = bytes.subarray(offset + 4, offset + 5);
+  if (
+    knownTypes.has(type[0]!) &&
+    crc32c(
+      bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + rest),
+      crc32c(type),
+    ) === bytes.readUInt32BE(offset + 5)
+  )
+    return false;
   // The length itself may be damaged and point past records that follow: look for one.
   for (let next = offset + 1; next + RECORD_HEADER_BYTES <= bytes.length; next++) {
     if (recordProblem(bytes, next, knownTypes) === undefined) return false;
   }
   return true;
+}
+
+/** Whether some sector-aligned piece of [start, end), of MIN_ZEROED_RUN bytes or more, is all zeros. */
+function hasZeroedSector(bytes: Buffer, start: number, end: number): boolean {
+  for (let from = start; from < end; ) {
+    const to = Math.min(end, (Math.floor(from / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (to - from >= MIN_ZEROED_RUN && bytes.subarray(from, to).every((b) => b === 0)) return true;
+    from = to;
+  }
+  return false;
 }
 
 export interface DecodedRecord {
