@@ -395,6 +395,9 @@ done about it, with the profiles.
   MooseFS: a master and 3 chunkservers, each in its own network namespace, goal 3. etcd: 3
   members. Everything runs on this one machine and shares its cores and disk, so ratios within
   a run mean more than absolute figures.
+- **Caches.** MooseFS is measured through the kernel's FUSE client with mfsmount's defaults,
+  which cache attributes for a second, so its \`stat\` figure is partly the kernel's cache;
+  Sandstore's \`stat\` is a linearizable read every time.
 - **Workloads.** ${size} written by one client in 4 MiB calls, closed (durable), then read
   once; 4 KiB files created, written and closed by 16 clients for ${seconds} s; empty files
   created by 16 clients for ${seconds} s, then stat of those files; full listings of a
