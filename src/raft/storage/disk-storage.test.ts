@@ -47,11 +47,12 @@ test("an append at an earlier index replaces the stored tail", async () => {
   await storage.append(range(1, 10, 1), { term: 1, vote: "a", commit: 2 });
   await storage.append(range(6, 7, 3), { term: 3, vote: "", commit: 2 });
   await storage.close();
-  const { state } = await reopen(dir);
+  const { storage: again, state } = await reopen(dir);
   assert.deepEqual(
     state.entries.map((e) => `${e.index}:${e.term}`),
     ["1:1", "2:1", "3:1", "4:1", "5:1", "6:3", "7:3"],
   );
+  await again.close();
 });
 
 test("a torn tail at every byte of the last record is cut back and later appends are kept", async () => {
