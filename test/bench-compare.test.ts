@@ -25,7 +25,9 @@ async function installed(command: string): Promise<boolean> {
 test("bench:compare --smoke: every system produces a figure", { timeout: 600_000 }, async (t) => {
   const missing = [];
   if (!(await mooseFsAvailable()))
-    missing.push("root with moosefs-master, moosefs-chunkserver, moosefs-client");
+    missing.push(
+      "root, network namespaces, /dev/fuse, moosefs-master, moosefs-chunkserver, moosefs-client",
+    );
   for (const command of ["fio", "etcd"]) if (!(await installed(command))) missing.push(command);
   if (missing.length > 0) {
     t.skip(`needs ${missing.join(", ")}`);

@@ -7,11 +7,14 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect as connectTcp } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { NetworkNamespaces } from "../../src/chaos/network-namespaces.ts";
+import {
+  kernelPartitionsAvailable,
+  NetworkNamespaces,
+} from "../../src/chaos/network-namespaces.ts";
 import { waitFor } from "../../src/common/wait-for.ts";
 
 const run = promisify(execFile);
@@ -22,9 +25,19 @@ const MASTER_CLIENT_PORT = 9421;
 /** How long a process may take to stop after SIGTERM (the master writes its metadata). */
 const STOP_TIMEOUT_MS = 30_000;
 
-/** Whether the MooseFS programs are installed (and this process is root, for namespaces). */
+/**
+ * Whether MooseFS can run here: its programs installed, /dev/fuse for the mount, and root
+ * with working network namespaces for the daemons.
+ */
 export async function mooseFsAvailable(): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
+  if (!(await kernelPartitionsAvailable())) return false;
+  if (
+    !(await access("/dev/fuse").then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
   try {
     for (const program of ["mfsmaster", "mfschunkserver", "mfsmount", "mfssetgoal", "mfscheckfile"])
       await run("sh", ["-c", `command -v ${program}`]);

@@ -45,6 +45,14 @@ export interface FileBenchOptions {
   readonly listEntries?: number;
 }
 
+/** Created paths kept for the stat phase; the rest are only counted. */
+const MAX_TRACKED_PATHS = 100_000;
+
+function recordCreated(state: RunState, path: string): void {
+  state.createdCount++;
+  if (state.created.length < MAX_TRACKED_PATHS) state.created.push(path);
+}
+
 /** Most entries a listdir phase may ask to be filled in: a mistyped flag is not a week of creates. */
 export const MAX_LIST_ENTRIES = 1_000_000;
 
@@ -99,6 +107,9 @@ export function validateFileBenchOptions(o: FileBenchOptions): void {
 interface RunState {
   /** Each worker's written file and its length. */
   written: Array<{ path: string; bytes: number }>;
+  /** Files in `<dir>/files`, counted. */
+  createdCount: number;
+  /** The first MAX_TRACKED_PATHS of them, for stat: a long create phase must not fill memory. */
   created: string[];
 }
 
@@ -111,7 +122,7 @@ export async function runFileBench(
   validateFileBenchOptions(o);
   await fs.mkdir(`${o.dir}/files`);
   await fs.mkdir(`${o.dir}/small`);
-  const state: RunState = { written: [], created: [] };
+  const state: RunState = { written: [], createdCount: 0, created: [] };
   const results: PhaseResult[] = [];
   for (const phase of o.phases) results.push(await runPhase(fs, o, phase, state, progress));
   return results;
@@ -245,7 +256,7 @@ async function runWorker(
     case "create": {
       for (let i = 0; running(); i++) {
         const path = `${o.dir}/files/c${worker}-${i}`;
-        if (await timed(async () => (await fs.create(path)).close())) state.created.push(path);
+        if (await timed(async () => (await fs.create(path)).close())) recordCreated(state, path);
       }
       return;
     }
@@ -264,7 +275,7 @@ async function runWorker(
       return;
     }
     case "listdir": {
-      const dir = state.created.length > 0 || (o.listEntries ?? 0) > 0 ? `${o.dir}/files` : o.dir;
+      const dir = state.createdCount > 0 || (o.listEntries ?? 0) > 0 ? `${o.dir}/files` : o.dir;
       while (running()) await timed(() => fs.list(dir));
       return;
     }
@@ -277,7 +288,7 @@ async function fillDirectory(
   o: FileBenchOptions,
   state: RunState,
 ): Promise<void> {
-  const missing = (o.listEntries ?? 0) - state.created.length;
+  const missing = (o.listEntries ?? 0) - state.createdCount;
   if (missing <= 0) return;
   let next = 0;
   await Promise.all(
@@ -285,7 +296,7 @@ async function fillDirectory(
       for (let i = next++; i < missing; i = next++) {
         const path = `${o.dir}/files/fill-${i}`;
         await (await fs.create(path)).close();
-        state.created.push(path);
+        recordCreated(state, path);
       }
     }),
   );
