@@ -45,7 +45,8 @@ function positive(name, text) {
 function reports(dir) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "report.json")))
+    // Symbolic links count too: a summary over several campaigns links their runs together.
+    .filter((entry) => existsSync(join(dir, entry.name, "report.json")))
     .map((entry) => {
       const runDir = join(dir, entry.name);
       const report = JSON.parse(readFileSync(join(runDir, "report.json"), "utf8"));
