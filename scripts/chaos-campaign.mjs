@@ -44,16 +44,18 @@ function positive(name, text) {
 /** Every report.json under `dir` (one directory per run). */
 function reports(dir) {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    // Symbolic links count too: a summary over several campaigns links their runs together.
-    .filter((entry) => existsSync(join(dir, entry.name, "report.json")))
-    .map((entry) => {
-      const runDir = join(dir, entry.name);
-      const report = JSON.parse(readFileSync(join(runDir, "report.json"), "utf8"));
-      const faults = JSON.parse(readFileSync(join(runDir, "faults.json"), "utf8"));
-      return { runDir, report, faults };
-    })
-    .sort((a, b) => (a.runDir < b.runDir ? -1 : 1));
+  return (
+    readdirSync(dir, { withFileTypes: true })
+      // Symbolic links count too: a summary over several campaigns links their runs together.
+      .filter((entry) => existsSync(join(dir, entry.name, "report.json")))
+      .map((entry) => {
+        const runDir = join(dir, entry.name);
+        const report = JSON.parse(readFileSync(join(runDir, "report.json"), "utf8"));
+        const faults = JSON.parse(readFileSync(join(runDir, "faults.json"), "utf8"));
+        return { runDir, report, faults };
+      })
+      .sort((a, b) => (a.runDir < b.runDir ? -1 : 1))
+  );
 }
 
 function summarize(dir) {
