@@ -144,6 +144,7 @@ export function renderChart(rows: readonly CompareRow[], title: string): string 
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="8" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     ...parts,
