@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { commandInstalled } from "../bench/compare/command-installed.ts";
 import type { CompareRow } from "../bench/compare/compare-table.ts";
 import { mooseFsAvailable } from "../bench/compare/moosefs-cluster.ts";
 import { temporaryDirectories } from "./helpers/temp-dirs.ts";
@@ -15,20 +16,14 @@ import { temporaryDirectories } from "./helpers/temp-dirs.ts";
 const tempDir = temporaryDirectories("sandstore-bench-compare-");
 const RUN = resolve(import.meta.dirname, "../bench/compare/run.ts");
 
-async function installed(command: string): Promise<boolean> {
-  return new Promise((done) => {
-    const child = spawn("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    child.once("exit", (code) => done(code === 0));
-  });
-}
-
 test("bench:compare --smoke: every system produces a figure", { timeout: 600_000 }, async (t) => {
   const missing = [];
   if (!(await mooseFsAvailable()))
     missing.push(
       "root, network namespaces, /dev/fuse, moosefs-master, moosefs-chunkserver, moosefs-client",
     );
-  for (const command of ["fio", "etcd"]) if (!(await installed(command))) missing.push(command);
+  for (const command of ["fio", "etcd"])
+    if (!(await commandInstalled(command))) missing.push(command);
   if (missing.length > 0) {
     t.skip(`needs ${missing.join(", ")}`);
     return;

@@ -16,6 +16,7 @@ import {
   NetworkNamespaces,
 } from "../../src/chaos/network-namespaces.ts";
 import { waitFor } from "../../src/common/wait-for.ts";
+import { commandInstalled } from "./command-installed.ts";
 
 const run = promisify(execFile);
 const MASTER = 0;
@@ -38,13 +39,9 @@ export async function mooseFsAvailable(): Promise<boolean> {
     ))
   )
     return false;
-  try {
-    for (const program of ["mfsmaster", "mfschunkserver", "mfsmount", "mfssetgoal", "mfscheckfile"])
-      await run("sh", ["-c", `command -v ${program}`]);
-    return true;
-  } catch {
-    return false;
-  }
+  for (const program of ["mfsmaster", "mfschunkserver", "mfsmount", "mfssetgoal", "mfscheckfile"])
+    if (!(await commandInstalled(program))) return false;
+  return true;
 }
 
 export class MooseFsCluster {

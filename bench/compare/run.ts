@@ -35,6 +35,7 @@ import { connect } from "../../src/index.ts";
 import { Cluster } from "../../test/helpers/hyperconverged-cluster.ts";
 import { KvProcessCluster } from "../../test/helpers/kv-cluster.ts";
 import { removeDataDir, startNode } from "../../test/helpers/node-process.ts";
+import { commandInstalled } from "./command-installed.ts";
 import {
   type CompareRow,
   formatMarkdownTable,
@@ -175,14 +176,14 @@ const available = async (name: string, check: () => Promise<boolean>, why: strin
   log(`skipping ${name}: ${why}`);
   return false;
 };
-const hasCommand = (name: string) => () =>
-  promisify(execFile)("sh", ["-c", `command -v ${name}`]).then(
-    () => true,
-    () => false,
-  );
-
 try {
-  if (await available("fio", hasCommand("fio"), "fio is not installed (apt-get install fio)")) {
+  if (
+    await available(
+      "fio",
+      () => commandInstalled("fio"),
+      "fio is not installed (apt-get install fio)",
+    )
+  ) {
     log(`fio: limits of ${base}`);
     limits = await measureLimits(base, sizeMiB);
   }
@@ -241,7 +242,7 @@ try {
   if (
     await available(
       "etcd",
-      hasCommand("etcd"),
+      () => commandInstalled("etcd"),
       "etcd is not installed (apt-get install etcd-server)",
     )
   ) {

@@ -327,8 +327,7 @@ export class ChaosCluster {
   async nonVoters(): Promise<number[]> {
     const deadline = Date.now() + MEMBERSHIP_TIMEOUT_MS;
     for (;;) {
-      const leader = await this.leader();
-      const state = leader === undefined ? undefined : await this.nodeState(leader);
+      const state = (await this.findLeader())?.state;
       if (state)
         return this.ids.map((_, i) => i).filter((i) => !state.voters.includes(this.ids[i]!));
       if (Date.now() >= deadline) throw new Error("no leader to ask for the voters");
