@@ -90,8 +90,10 @@ describe("hyperconverged under faults: three node processes", () => {
       bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
       await writeFileOnDisk(file, bytes);
     }
-    // Placement is `sorted`, so n1's copy is the first a read tries.
-    assert.deepEqual(await readFile(client, "/corrupt"), data);
+    // A read tries the serving node's own copy first: one that reaches n1 meets the damage.
+    const throughN1 = connect(cluster.addresses[0]!);
+    assert.deepEqual(await readFile(throughN1, "/corrupt"), data);
+    await throughN1.closeClient();
     await waitFor(
       async () => {
         for (const [file, original] of originals) {

@@ -2,8 +2,9 @@
  * The Sandstore SDK: a POSIX-like file API over a cluster (SPEC §3).
  *
  * Writes are buffered per descriptor, one contiguous range inside one chunk slot at a time;
- * a full slot is flushed in the background while the next one fills (at most one flush in
- * flight per descriptor, so at most two chunks of memory). `fsync` and `close` flush and wait.
+ * a full slot is flushed in the background while the next one fills (at most
+ * MAX_FLUSHES_IN_FLIGHT flushes per descriptor, so a bounded number of chunks of memory).
+ * `fsync` and `close` flush and wait.
  * A read through a descriptor sees that descriptor's own buffered writes; other descriptors
  * and clients see data once `fsync` or `close` returned.
  */
@@ -222,7 +223,7 @@ export class SandstoreClient {
     const entries: DirEntry[] = [];
     let afterName = "";
     for (;;) {
-      const page = await this.query((c) => c.readDir({ path: p, afterName, limit: 1000 }));
+      const page = await this.query((c) => c.readDir({ path: p, afterName, limit: 10_000 }));
       for (const entry of page.entries)
         entries.push({ name: entry.name, stats: toStats(required(entry.inode, p)) });
       const last = page.entries.at(-1);

@@ -10,6 +10,11 @@ import type { ChunkSlot } from "../metadata/metadata-store.ts";
 
 export interface ReplicaAccess {
   /**
+   * The node whose store this access reaches without the network, if any: the nearest
+   * replica, which reads try first.
+   */
+  readonly localNodeId?: string;
+  /**
    * Writes a chunk on node `nodeId`; durable there when it resolves. With `connectWaitMs`,
    * waits up to that long for a connection to the node when there is none (by default a node
    * not connected fails at once, EAGAIN).
@@ -68,6 +73,7 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
       throw fsError("EAGAIN", `chunk ${chunkId}`, `node ${nodeId} is not reachable from ${selfId}`);
   };
   return {
+    localNodeId: selfId,
     async writeChunk(nodeId, chunkId, data) {
       check(nodeId, chunkId);
       return store.writeChunk(chunkId, data);

@@ -133,6 +133,68 @@ test("a damaged chunk is EIO naming the chunk, never wrong data", async () => {
   );
 });
 
+test("reads go to the nearest replica first, and to the others only when it fails", async () => {
+  const readsFrom: string[] = [];
+  let failLocal = false;
+  // The planes are n2's; sorted placement lists n1 first in every slot.
+  const planes = await memoryPlanes({
+    dir: await tempDir("sandstore-dp-"),
+    nodes: ["n2", "n1", "n3"],
+    chunkSize: CHUNK,
+    wrap: (access) => ({
+      ...access,
+      readChunk: async (node, id, offset, length) => {
+        readsFrom.push(node);
+        if (failLocal && node === "n2") throw new SandstoreError("EIO", `chunk ${id}`, "bad copy");
+        return access.readChunk(node, id, offset, length);
+      },
+    }),
+  });
+  const file = await planes.control.create("/f", { mode: 0o644, exclusive: true, truncate: false });
+  const bytes = randomBytes(3 * CHUNK);
+  for (let slot = 0; slot < 3; slot++)
+    await planes.data.writeRange(
+      file.id,
+      slot,
+      0,
+      bytes.subarray(slot * CHUNK, (slot + 1) * CHUNK),
+      "/f",
+    );
+  assert.deepEqual(planes.store.chunkSlots(file.id, 0, 1)[0]!.replicas, ["n1", "n2", "n3"]);
+  const readAll = async () => {
+    const parts: Buffer[] = [];
+    for await (const piece of planes.data.readRange(file.id, 0, 3 * CHUNK, "/f")) parts.push(piece);
+    return Buffer.concat(parts);
+  };
+  assert.deepEqual(await readAll(), bytes);
+  assert.deepEqual(readsFrom, ["n2", "n2", "n2"]);
+  readsFrom.length = 0;
+  failLocal = true;
+  assert.deepEqual(await readAll(), bytes);
+  // The failed copies fall over to the next replica in the slot's order (read repair also
+  // reads its source there), never further.
+  assert.ok(readsFrom.includes("n1"));
+  assert.ok(!readsFrom.includes("n3"), `reads went to ${readsFrom.join(", ")}`);
+  await planes.replicator.stop();
+});
+
+test("a read fetches pieces ahead, yet hands them over in order and stops at the first bad one", async () => {
+  const p = await plane();
+  const bytes = randomBytes(4 * CHUNK);
+  for (let slot = 0; slot < 4; slot++)
+    await p.write(slot * CHUNK, bytes.subarray(slot * CHUNK, (slot + 1) * CHUNK));
+  const [, second] = p.store.chunkSlots(p.file.id, 0, 4);
+  p.chunks.damage(second!.chunkId, 5);
+  const got: Buffer[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const piece of p.data.readRange(p.file.id, 0, 4 * CHUNK, "/f")) got.push(piece);
+    })(),
+    (e: SandstoreError) => e.code === "EIO" && e.message.includes(second!.chunkId),
+  );
+  assert.deepEqual(got, [bytes.subarray(0, CHUNK)], "only the piece before the bad one");
+});
+
 test("garbage collection deletes unreferenced chunks, never referenced or in-flight ones", async () => {
   const p = await plane();
   await p.write(0, Buffer.from("v1"));

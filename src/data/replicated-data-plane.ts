@@ -13,6 +13,11 @@ import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-ac
 /** Lost races to retry before giving up with EAGAIN: each retry means another writer won. */
 const MAX_WRITE_CONFLICTS = 16;
 /**
+ * Pieces of one read fetched ahead of the one being sent: a remote replica's round trip
+ * overlaps the sending of earlier pieces. Bounds a read's memory to this many pieces.
+ */
+const READ_PIECES_AHEAD = 4;
+/**
  * Read repairs running at once; a bad copy found while this many run is left to the next
  * read or the leader's repair pass, so a burst of damage cannot pile up work.
  */
@@ -92,21 +97,36 @@ export class ReplicatedDataPlane implements DataPlane {
     const { chunkSize } = plan;
     const end = Math.min(plan.inode.size, offset + length);
     const bySlot = new Map(plan.slots.map((slot) => [slot.index, slot]));
-    let position = offset;
-    while (position < end) {
+    const pieceAt = async (position: number, take: number): Promise<Buffer> => {
       const slotIndex = Math.floor(position / chunkSize);
       const inSlot = position - slotIndex * chunkSize;
-      const take = Math.min(end - position, chunkSize - inSlot, MAX_DATA_PIECE);
       const slot = bySlot.get(slotIndex);
+      if (!slot || inSlot >= slot.length) return Buffer.alloc(take);
+      const bytes = await this.readSlot(slot, inSlot, Math.min(take, slot.length - inSlot), path);
+      if (bytes.length === take) return bytes;
+      // The slot's chunk ends inside this piece: the rest, up to the file's size, is a hole.
       const piece = Buffer.alloc(take);
-      if (slot && inSlot < slot.length) {
-        (await this.readSlot(slot, inSlot, Math.min(take, slot.length - inSlot), path)).copy(
-          piece,
-          0,
-        );
+      bytes.copy(piece, 0);
+      return piece;
+    };
+    const ahead: Array<Promise<Buffer>> = [];
+    let next = offset;
+    const fetchAhead = () => {
+      while (ahead.length < READ_PIECES_AHEAD && next < end) {
+        const inSlot = next % chunkSize;
+        const take = Math.min(end - next, chunkSize - inSlot, MAX_DATA_PIECE);
+        const piece = pieceAt(next, take);
+        // A reader that stops early leaves pieces unawaited; their failures are not news.
+        piece.catch(() => {});
+        ahead.push(piece);
+        next += take;
       }
+    };
+    fetchAhead();
+    while (ahead.length > 0) {
+      const piece = await ahead.shift()!;
+      fetchAhead();
       yield piece;
-      position += take;
     }
   }
 
@@ -141,7 +161,11 @@ export class ReplicatedDataPlane implements DataPlane {
   ): Promise<Buffer> {
     let lastError: unknown;
     const bad: string[] = [];
-    for (const nodeId of slot.replicas) {
+    const local = this.replicas.localNodeId;
+    const nearestFirst = slot.replicas.includes(local ?? "")
+      ? [local!, ...slot.replicas.filter((nodeId) => nodeId !== local)]
+      : slot.replicas;
+    for (const nodeId of nearestFirst) {
       try {
         const bytes = await this.replicas.readChunk(nodeId, slot.chunkId, offset, length);
         if (bytes.length === length) {

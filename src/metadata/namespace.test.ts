@@ -7,7 +7,7 @@ import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts"
 import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
 import { MemoryMetadataStore } from "./memory-metadata-store.ts";
 import type { MetadataStore } from "./metadata-store.ts";
-import { MAX_SESSIONS } from "./namespace.ts";
+import { MAX_READDIR_PAGE, MAX_SESSIONS } from "./namespace.ts";
 import type { NamespaceTables } from "./namespace-tables.ts";
 
 const CHUNK = 4096;
@@ -275,6 +275,25 @@ for (const [kind, open] of kinds) {
       assert.throws(
         () => store.readDir("/d/f049", "", 10),
         (e: SandstoreError) => e.code === "ENOTDIR",
+      );
+      await store.close();
+    });
+
+    test("a readdir page stops at its byte bound, however many entries were asked for", async () => {
+      const store = await open();
+      // 7,000 names of 250 bytes: a whole page would be about 2.6 MB, over the 2 MiB bound.
+      const names = Array.from({ length: 7000 }, (_, i) =>
+        `${String(i).padStart(5, "0")}`.padEnd(250, "x"),
+      );
+      run(store, mkdir("/long"), ...names.map((n) => create(`/long/${n}`)));
+      const first = store.readDir("/long", "", MAX_READDIR_PAGE);
+      assert.equal(first.done, false);
+      assert.ok(first.entries.length > 1000 && first.entries.length < 7000);
+      const rest = store.readDir("/long", first.entries.at(-1)!.name, MAX_READDIR_PAGE);
+      assert.equal(rest.done, true);
+      assert.deepEqual(
+        [...first.entries, ...rest.entries].map((e) => e.name),
+        names,
       );
       await store.close();
     });

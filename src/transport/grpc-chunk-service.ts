@@ -9,16 +9,17 @@ import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
 import { type ReplicaAccess, verifyStoredCopy } from "../data/replica-access.ts";
-import {
+import type {
   ChunkServiceClient,
-  type ChunkServiceListChunksResponse,
-  type ChunkServiceReadChunkResponse,
-  type ChunkServiceServer,
-  ChunkServiceService,
-  type ChunkServiceWriteChunkRequest,
+  ChunkServiceListChunksResponse,
+  ChunkServiceReadChunkResponse,
+  ChunkServiceServer,
+  ChunkServiceWriteChunkRequest,
 } from "../gen/sandstore/v1/chunk_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { BulkChunkServiceClient, BulkChunkServiceService } from "./bulk-data-codec.ts";
 import type { FaultLayer } from "./fault-file.ts";
+import { RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 
 /** Metadata carrying the cluster token on every internal call (chunks, admin). */
@@ -129,12 +130,14 @@ export function addChunkService(
       );
     },
   };
-  server.addService(ChunkServiceService, implementation);
+  server.addService(BulkChunkServiceService, implementation);
 }
 
 /** Reaches this node's store directly and every other node's over gRPC. */
 export class GrpcReplicaAccess implements ReplicaAccess {
   private readonly clients = new Map<string, { client: ChunkServiceClient; address: string }>();
+
+  readonly localNodeId: string;
 
   constructor(
     private readonly selfId: string,
@@ -143,12 +146,13 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     private readonly token: string,
     private readonly faults?: FaultLayer,
   ) {
+    this.localNodeId = selfId;
     for (const [id, address] of peers) {
       if (id === selfId) continue;
-      const client = new ChunkServiceClient(address, grpc.credentials.createInsecure(), {
+      const client = new BulkChunkServiceClient(address, grpc.credentials.createInsecure(), {
         "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
         "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
-        "grpc-node.flow_control_window": 16 * 1024 * 1024,
+        "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
         ...RECONNECT_OPTIONS,
       });
       this.clients.set(id, { client, address });
@@ -208,12 +212,15 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     });
     const parts: Buffer[] = [];
     try {
-      for await (const message of stream as AsyncIterable<ChunkServiceReadChunkResponse>)
-        parts.push(Buffer.from(message.data));
+      for await (const message of stream as AsyncIterable<ChunkServiceReadChunkResponse>) {
+        // A view, not a copy: the message's bytes are this read's alone.
+        const data = message.data;
+        parts.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      }
     } catch (error) {
       throw statusToError(error, address);
     }
-    return Buffer.concat(parts);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async deleteChunk(nodeId: string, chunkId: string): Promise<void> {

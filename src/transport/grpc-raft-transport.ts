@@ -15,6 +15,7 @@ import {
 } from "../gen/sandstore/v1/raft.ts";
 import type { Entry, Message, RaftTransport } from "../raft/node.ts";
 import type { FaultLayer } from "./fault-file.ts";
+import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 
 /** Bytes of messages in one stream write (a snapshot piece or an append fits whole). */
 const BATCH_BYTES = 1024 * 1024;
@@ -27,7 +28,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   "grpc.keepalive_time_ms": 10_000,
   "grpc.keepalive_timeout_ms": 5_000,
-  "grpc-node.flow_control_window": 16 * 1024 * 1024,
+  "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
 };
 
 const TYPES = new Set<Message["type"]>([
@@ -276,11 +277,7 @@ export class GrpcRaftTransport implements RaftTransport {
     const server = new grpc.Server(CHANNEL_OPTIONS);
     this.o.extraServices?.(server);
     this.register(server);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(this.o.listen, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const port = await bindServer(server, this.o.listen, RECEIVE_WINDOW_BYTES);
     this.server = server;
     this.address = `${this.o.listen.slice(0, this.o.listen.lastIndexOf(":"))}:${port}`;
   }

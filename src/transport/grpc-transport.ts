@@ -10,26 +10,27 @@ import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
-import {
-  type CreateRequest,
+import type {
+  CreateRequest,
   FileServiceClient,
-  type FileServiceServer,
-  FileServiceService,
-  type MkdirRequest,
-  type ReadDirRequest,
-  type ReadRequest,
-  type ReadResponse,
-  type RenameRequest,
-  type RmdirRequest,
-  type SetAttrRequest,
-  type StatRequest,
-  type StatusRequest,
-  type UnlinkRequest,
-  type WriteChunkHeader,
-  type WriteChunkRequest,
+  FileServiceServer,
+  MkdirRequest,
+  ReadDirRequest,
+  ReadRequest,
+  ReadResponse,
+  RenameRequest,
+  RmdirRequest,
+  SetAttrRequest,
+  StatRequest,
+  StatusRequest,
+  UnlinkRequest,
+  WriteChunkHeader,
+  WriteChunkRequest,
 } from "../gen/sandstore/v1/file_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
 import type { FileServiceApi } from "./file-service-api.ts";
+import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
 /**
@@ -52,7 +53,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   // HTTP/2's default 64 KiB window makes a chunk-sized stream wait on many window updates.
-  "grpc-node.flow_control_window": 16 * 1024 * 1024,
+  "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
 };
 
 const STATUS_OF_ERRNO: Record<string, grpc.status> = {
@@ -214,7 +215,7 @@ class GrpcConnection implements Connection {
     readonly address: string,
     options: ConnectOptions | undefined,
   ) {
-    this.client = new FileServiceClient(
+    this.client = new BulkFileServiceClient(
       address,
       grpc.credentials.createInsecure(),
       CHANNEL_OPTIONS,
@@ -319,13 +320,9 @@ export class GrpcTransport implements Transport {
     internal?: (server: grpc.Server) => void,
   ): Promise<Listener> {
     const server = new grpc.Server(CHANNEL_OPTIONS);
-    server.addService(FileServiceService, serverImplementation(api));
+    server.addService(BulkFileServiceService, serverImplementation(api));
     internal?.(server);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const port = await bindServer(server, address, RECEIVE_WINDOW_BYTES);
     const host = address.slice(0, address.lastIndexOf(":"));
     return {
       address: `${host}:${port}`,

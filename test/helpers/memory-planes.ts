@@ -43,6 +43,8 @@ export async function memoryPlanes(options: {
     return localReplicaAccess(nodeId, chunks);
   };
   const direct: ReplicaAccess = {
+    // The planes are the first node's: its store is the nearest replica.
+    localNodeId: options.nodes[0]!,
     writeChunk: (nodeId, chunkId, data) => local(nodeId).writeChunk(nodeId, chunkId, data),
     readChunk: (nodeId, chunkId, offset, length) =>
       local(nodeId).readChunk(nodeId, chunkId, offset, length),
