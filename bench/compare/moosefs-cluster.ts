@@ -2,8 +2,12 @@
  * MooseFS for the comparison (Debian's moosefs-master, moosefs-chunkserver, moosefs-client):
  * a master and three chunkservers, each in its own network namespace (a chunkserver refuses
  * to register from 127.0.0.1), goal 3, mounted with mfsmount on this machine's namespace.
- * Chunkservers fsync a chunk before closing it (HDD_FSYNC_BEFORE_CLOSE), so a file fsynced
- * through the mount is as durable as one Sandstore acknowledged. Root only.
+ * Durability as Sandstore's: chunkservers fsync a chunk before closing it
+ * (HDD_FSYNC_BEFORE_CLOSE), so a file fsynced through the mount is as durable as one
+ * Sandstore acknowledged, and the master fsyncs its changelog after each write
+ * (CHANGELOG_SAVE_MODE = 2), so a create that returned survives a crash, as a Sandstore
+ * create committed by Raft does. MooseFS's default (mode 0) writes the changelog in the
+ * background, unsynced. Root only.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { openSync } from "node:fs";
@@ -76,6 +80,7 @@ export class MooseFsCluster {
         `DATA_PATH = ${dir("master")}`,
         `EXPORTS_FILENAME = ${join(dir("master"), "mfsexports.cfg")}`,
         ...["MATOCS", "MATOCL", "MATOML"].map((p) => `${p}_LISTEN_HOST = ${master}`),
+        "CHANGELOG_SAVE_MODE = 2",
         "",
       ].join("\n"),
     );
