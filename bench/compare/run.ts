@@ -389,16 +389,20 @@ done about it, with the profiles.
   node:fs, both through \`src/bench/file-bench.ts\` (the code behind \`sandstore bench files\`).
   Keys run through \`src/bench/kv-load.ts\` (\`sandstore bench kv\`).
 - **Durability alike.** A Sandstore write is acknowledged once W copies are fsynced and the
-  metadata is committed. MooseFS files are fsynced through the mount before close, and its
-  chunkservers fsync chunks before closing them (\`HDD_FSYNC_BEFORE_CLOSE = 1\`). etcd fsyncs
-  its WAL on every commit.
+  metadata is committed. MooseFS files are fsynced through the mount before close, its
+  chunkservers fsync chunks before closing them (\`HDD_FSYNC_BEFORE_CLOSE = 1\`), and its
+  master fsyncs its changelog after every change (\`CHANGELOG_SAVE_MODE = 2\`; by default it
+  writes the changelog in the background, unsynced, so a create that returned can be lost).
+  etcd fsyncs its WAL on every commit.
 - **Clusters.** Sandstore: 3 hyperconverged nodes at R=3, W=2, and the single topology.
   MooseFS: a master and 3 chunkservers, each in its own network namespace, goal 3. etcd: 3
   members. Everything runs on this one machine and shares its cores and disk, so ratios within
   a run mean more than absolute figures.
 - **Caches.** MooseFS is measured through the kernel's FUSE client with mfsmount's defaults,
   which cache attributes for a second, so its \`stat\` figure is partly the kernel's cache;
-  Sandstore's \`stat\` is a linearizable read every time.
+  Sandstore's \`stat\` is a linearizable read every time. A Sandstore listing returns every
+  entry's attributes (like NFS's READDIRPLUS); node:fs's \`readdir\` through the mount asks
+  for names only.
 - **Workloads.** ${size} written by one client in 4 MiB calls, closed (durable), then read
   once; 4 KiB files created, written and closed by 16 clients for ${seconds} s; empty files
   created by 16 clients for ${seconds} s, then stat of those files; full listings of a

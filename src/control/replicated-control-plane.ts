@@ -5,7 +5,7 @@
  * "replicated" means one node or a Raft group.
  */
 import { randomBytes } from "node:crypto";
-import { type Errno, fsError, isErrno, SandstoreError } from "../common/errors.ts";
+import { type Errno, fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import {
   type ClientSession,
   FileType,
@@ -247,6 +247,28 @@ export class ReplicatedControlPlane implements ControlPlane {
 
   isLeader(): boolean {
     return this.o.replicator.status().role === "leader";
+  }
+
+  /**
+   * True when this node leads and has applied everything committed before the call (a read
+   * barrier): what background work that trusts the metadata to be current needs, since a new
+   * leader, or one rebuilding its store, can lag its own log for a while. False when
+   * leadership is lost or the group cannot confirm it now; other failures throw.
+   */
+  async isCurrentLeader(): Promise<boolean> {
+    if (!this.isLeader()) return false;
+    try {
+      await this.o.replicator.readBarrier();
+    } catch (error) {
+      if (error instanceof NotLeaderError) return false;
+      if (
+        error instanceof SandstoreError &&
+        (error.code === "EAGAIN" || error.code === "ETIMEDOUT")
+      )
+        return false;
+      throw error;
+    }
+    return this.isLeader();
   }
 
   stateHash(): string {

@@ -2,8 +2,8 @@
  * Garbage collection of chunks: on each node it is told about, deletes the copies that no
  * committed metadata lists on that node (an aborted or superseded write, a removed file, a
  * copy repair moved elsewhere) and that are not being written, once they are older than a
- * grace period. In a cluster it runs on the leader only (`shouldRun`), whose metadata is
- * current, and reaches every node through `ReplicaAccess`. Each pass does a bounded number of
+ * grace period. In a cluster it runs on the leader only, once its metadata is current
+ * (`shouldRun`), and reaches every node through `ReplicaAccess`. Each pass does a bounded number of
  * deletions.
  */
 import { PeriodicTask } from "../common/periodic-task.ts";
@@ -17,8 +17,11 @@ export interface GarbageCollectorOptions {
   readonly isWanted: (nodeId: string, chunkId: string) => boolean;
   /** True while a write of the chunk is between prepare and commit on this node. */
   readonly isWriteInFlight: (chunkId: string) => boolean;
-  /** False while this node should not collect (a follower); checked before every pass. */
-  readonly shouldRun?: () => boolean;
+  /**
+   * False while this node should not collect (a follower, or a leader whose metadata is not
+   * yet current); checked before every pass.
+   */
+  readonly shouldRun?: () => boolean | Promise<boolean>;
   /**
    * Chunks younger than this are left alone: a write coordinated by another node may be
    * about to commit them, and this node cannot see it in flight.
@@ -44,7 +47,7 @@ export class GarbageCollector {
   constructor(private readonly o: GarbageCollectorOptions) {
     this.task = new PeriodicTask(
       async () => {
-        if (this.o.shouldRun === undefined || this.o.shouldRun()) await this.collect();
+        if (this.o.shouldRun === undefined || (await this.o.shouldRun())) await this.collect();
       },
       o.intervalMs,
       o.onError,

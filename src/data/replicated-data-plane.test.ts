@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { SandstoreError } from "../common/errors.ts";
+import { waitFor } from "../common/wait-for.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
 import { localReplicaAccess, type ReplicaAccess } from "./replica-access.ts";
 
@@ -193,6 +194,37 @@ test("a read fetches pieces ahead, yet hands them over in order and stops at the
     (e: SandstoreError) => e.code === "EIO" && e.message.includes(second!.chunkId),
   );
   assert.deepEqual(got, [bytes.subarray(0, CHUNK)], "only the piece before the bad one");
+});
+
+test("garbage collection waits for its node's metadata to be current before a pass", async () => {
+  const p = await plane();
+  const stray = "e".repeat(32);
+  await p.chunks.writeChunk(stray, Buffer.from("unreferenced"));
+  let current = false;
+  let asked = 0;
+  const gc = new GarbageCollector({
+    replicas: localReplicaAccess("n1", p.chunks),
+    nodes: () => ["n1"],
+    isWanted: () => false,
+    isWriteInFlight: () => false,
+    shouldRun: async () => {
+      asked++;
+      return current;
+    },
+    graceMs: 0,
+    intervalMs: 5,
+  });
+  gc.start();
+  try {
+    await waitFor(() => asked >= 3, "three passes to be considered");
+    assert.equal(gc.passes, 0, "a node whose metadata may lag collects nothing");
+    assert.ok((await p.chunks.listChunks()).some((c) => c.id === stray));
+    current = await p.control.isCurrentLeader();
+    assert.equal(current, true, "a single node leads, and a barrier makes it current");
+    await waitFor(() => gc.deletedTotal === 1, "the stray chunk to be collected");
+  } finally {
+    await gc.stop();
+  }
 });
 
 test("garbage collection deletes unreferenced chunks, never referenced or in-flight ones", async () => {

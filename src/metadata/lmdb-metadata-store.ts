@@ -5,6 +5,8 @@
  * order and `[inodeId, slotIndex]` keys list a chunk map in slot order. Values are the
  * protobuf encodings of the records in proto/sandstore/v1/metadata.proto.
  */
+import { closeSync, existsSync, fsyncSync, openSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
 import { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
@@ -147,20 +149,41 @@ export interface LmdbMetadataStoreOptions {
   readonly chunkSize?: number;
   /** Largest size the map may grow to, in bytes. Default 64 GiB (address space, not disk). */
   readonly mapSize?: number;
+  /**
+   * When a committed transaction is on disk.
+   * - `"each-commit"` (the default): when the transaction returns.
+   * - `"clean-close"`: when `flush` or `close` returns. Commits skip the fsync that would block
+   *   the event loop (LMDB's noSync). The store trusts its files only after a clean close: opened
+   *   after a crash of the process or the machine, whose pages may then be torn, it discards
+   *   them and starts empty. Only an owner that can rebuild the store may choose this; the Raft
+   *   replicator can (a store behind the newest snapshot is restored from it, and the log
+   *   replays the entries after it).
+   */
+  readonly durability?: "each-commit" | "clean-close";
 }
+
+/** Present in the store's directory only between a clean close and the next open. */
+const CLEAN_CLOSE_MARKER = "closed-cleanly";
 
 /** The namespace in LMDB. One process may open a given path at a time. */
 export class LmdbMetadataStore extends Namespace {
   protected readonly tables: NamespaceTables;
   private readonly root: RootDatabase;
 
-  constructor(options: LmdbMetadataStoreOptions) {
+  private readonly syncsOnClose: boolean;
+  /** True when this open found files left by a crash and started empty instead. */
+  readonly discardedAfterCrash: boolean;
+
+  constructor(private readonly options: LmdbMetadataStoreOptions) {
     super();
+    this.syncsOnClose = options.durability === "clean-close";
+    this.discardedAfterCrash = this.syncsOnClose && discardUnlessClosedCleanly(options.path);
     this.root = open({
       path: options.path,
       maxDbs: 8,
       mapSize: options.mapSize ?? 64 * 1024 ** 3,
       compression: false,
+      noSync: this.syncsOnClose,
     });
     const binary = { encoding: "binary", compression: false } as const;
     this.tables = new LmdbTables(
@@ -177,11 +200,56 @@ export class LmdbMetadataStore extends Namespace {
 
   async flush(): Promise<number> {
     const applied = this.appliedIndex();
-    await this.root.flushed;
+    if (this.syncsOnClose) await this.syncToDisk();
+    else await this.root.flushed;
     return applied;
   }
 
   async close(): Promise<void> {
+    if (this.syncsOnClose) await this.syncToDisk();
     await this.root.close();
+    if (this.syncsOnClose) {
+      writeFileSync(join(this.options.path, CLEAN_CLOSE_MARKER), "");
+      fsyncDirectorySync(this.options.path);
+    }
+  }
+
+  /** Forces every commit to disk (LMDB's mdb_env_sync with force, even under noSync). */
+  private syncToDisk(): Promise<void> {
+    // lmdb-js has `sync` at run time but not in its type declarations: checked here.
+    const sync: unknown = Reflect.get(this.root, "sync");
+    if (typeof sync !== "function")
+      throw new Error("this lmdb-js has no sync(): clean-close durability cannot flush");
+    return new Promise((resolve, reject) =>
+      sync.call(this.root, (error?: Error) => (error ? reject(error) : resolve())),
+    );
+  }
+}
+
+/**
+ * Prepares `path` for an open under `"clean-close"` durability: consumes the marker a clean
+ * close left, or, when there is none, removes whatever LMDB files a crash left. Returns true
+ * when it removed files. The marker is removed durably before the store writes anything, so
+ * a crash from here on is never mistaken for a clean close.
+ */
+function discardUnlessClosedCleanly(path: string): boolean {
+  const marker = join(path, CLEAN_CLOSE_MARKER);
+  if (existsSync(marker)) {
+    unlinkSync(marker);
+    fsyncDirectorySync(path);
+    return false;
+  }
+  const files = ["data.mdb", "lock.mdb"].filter((name) => existsSync(join(path, name)));
+  for (const name of files) unlinkSync(join(path, name));
+  if (files.length > 0) fsyncDirectorySync(path);
+  return files.includes("data.mdb");
+}
+
+function fsyncDirectorySync(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -56,10 +56,15 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
   // Stores: the namespace and this node's chunks.
+  // The store need not sync each commit: Raft's log and snapshot files are the durable
+  // record, and a store discarded after a crash is rebuilt from them at start.
   const store = new LmdbMetadataStore({
     path: join(options.dataDir, "metadata"),
     chunkSize: options.chunkSize,
+    durability: "clean-close",
   });
+  if (store.discardedAfterCrash)
+    logger.info("metadata store not closed cleanly: rebuilding it from the Raft snapshot and log");
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
   });
@@ -135,7 +140,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     nodes: () => membership.liveMembers().map((node) => node.id),
     isWanted: (nodeId, chunkId) => control.chunkReplicas(chunkId)?.includes(nodeId) ?? false,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
-    shouldRun: () => control.isLeader(),
+    // Deleting by a metadata view that lags the log could drop a copy a commit names.
+    shouldRun: () => control.isCurrentLeader(),
     graceMs: options.gcGraceMs ?? 600_000,
     intervalMs: options.gcIntervalMs ?? 60_000,
     onPass: (pass) =>
