@@ -72,58 +72,56 @@ export function decodeBytesMessage(wire: Buffer, field: number): Buffer | undefi
   return undefined;
 }
 
+/** A streamed request whose pieces are the `data` variant (field 2) of its oneof `part`. */
+type PieceRequest = { part?: { $case: string; value: unknown } };
+/** A streamed reply whose pieces are its one `data` field (field 1): both read replies. */
+type PieceReply = { data: Buffer };
+
+/** One-copy codecs for the request stream of a write method, others left as generated. */
+function pieceRequests<T extends PieceRequest>(method: {
+  requestSerialize: (value: T) => Buffer;
+  requestDeserialize: (wire: Buffer) => T;
+}) {
+  return {
+    requestSerialize: (value: T) =>
+      value.part?.$case === "data" && value.part.value instanceof Uint8Array
+        ? encodeBytesMessage(2, value.part.value)
+        : method.requestSerialize(value),
+    requestDeserialize: (wire: Buffer): T => {
+      const data = decodeBytesMessage(wire, 2);
+      // The generated type of the data variant is exactly this: `{ $case: "data", value }`.
+      return data
+        ? ({ part: { $case: "data", value: data } } as T)
+        : method.requestDeserialize(wire);
+    },
+  };
+}
+
+/** One-copy codecs for the reply stream of a read method. */
+function pieceReplies(method: { responseDeserialize: (wire: Buffer) => PieceReply }) {
+  return {
+    responseSerialize: (value: PieceReply) => encodeBytesMessage(1, value.data),
+    responseDeserialize: (wire: Buffer): PieceReply => {
+      const data = decodeBytesMessage(wire, 1);
+      return data ? { data } : method.responseDeserialize(wire);
+    },
+  };
+}
+
 const file = FileServiceService;
 /** The file service with one-copy encoders for write pieces and read pieces. */
 export const BulkFileServiceService: typeof FileServiceService = {
   ...file,
-  writeChunk: {
-    ...file.writeChunk,
-    requestSerialize: (value) =>
-      value.part?.$case === "data"
-        ? encodeBytesMessage(2, value.part.value)
-        : file.writeChunk.requestSerialize(value),
-    requestDeserialize: (wire) => {
-      const data = decodeBytesMessage(wire, 2);
-      return data
-        ? { part: { $case: "data", value: data } }
-        : file.writeChunk.requestDeserialize(wire);
-    },
-  },
-  read: {
-    ...file.read,
-    responseSerialize: (value) => encodeBytesMessage(1, value.data),
-    responseDeserialize: (wire) => {
-      const data = decodeBytesMessage(wire, 1);
-      return data ? { data } : file.read.responseDeserialize(wire);
-    },
-  },
+  writeChunk: { ...file.writeChunk, ...pieceRequests(file.writeChunk) },
+  read: { ...file.read, ...pieceReplies(file.read) },
 };
 
 const chunk = ChunkServiceService;
 /** The chunk service with one-copy encoders for chunk pieces both ways. */
 export const BulkChunkServiceService: typeof ChunkServiceService = {
   ...chunk,
-  writeChunk: {
-    ...chunk.writeChunk,
-    requestSerialize: (value) =>
-      value.part?.$case === "data"
-        ? encodeBytesMessage(2, value.part.value)
-        : chunk.writeChunk.requestSerialize(value),
-    requestDeserialize: (wire) => {
-      const data = decodeBytesMessage(wire, 2);
-      return data
-        ? { part: { $case: "data", value: data } }
-        : chunk.writeChunk.requestDeserialize(wire);
-    },
-  },
-  readChunk: {
-    ...chunk.readChunk,
-    responseSerialize: (value) => encodeBytesMessage(1, value.data),
-    responseDeserialize: (wire) => {
-      const data = decodeBytesMessage(wire, 1);
-      return data ? { data } : chunk.readChunk.responseDeserialize(wire);
-    },
-  },
+  writeChunk: { ...chunk.writeChunk, ...pieceRequests(chunk.writeChunk) },
+  readChunk: { ...chunk.readChunk, ...pieceReplies(chunk.readChunk) },
 };
 
 /** A file service client speaking through `BulkFileServiceService`. */
