@@ -266,6 +266,9 @@ const file = (pick: (f: FileFigures) => number | undefined) => {
   }
   return row;
 };
+/** A row's limit, when fio ran. */
+const limit = (value: (l: FioLimits) => number, note: string) =>
+  limits ? { limit: { value: value(limits), note } } : {};
 const size = sizeMiB >= 1024 ? `${sizeMiB / 1024} GiB` : `${sizeMiB} MiB`;
 const rows: CompareRow[] = [
   {
@@ -273,32 +276,21 @@ const rows: CompareRow[] = [
     unit: "MiB/s",
     figures: file((f) => f.write),
     peer: "moosefs",
-    ...(limits
-      ? {
-          limit: {
-            value: limits.sequentialWrite.mibPerSecond / 3,
-            note: "fio 1 MiB direct writes / 3",
-          },
-        }
-      : {}),
+    ...limit((l) => l.sequentialWrite.mibPerSecond / 3, "fio 1 MiB direct writes / 3"),
   },
   {
     workload: `${size} sequential read`,
     unit: "MiB/s",
     figures: file((f) => f.read),
     peer: "moosefs",
-    ...(limits
-      ? { limit: { value: limits.sequentialRead.mibPerSecond, note: "fio 1 MiB direct reads" } }
-      : {}),
+    ...limit((l) => l.sequentialRead.mibPerSecond, "fio 1 MiB direct reads"),
   },
   {
     workload: "4 KiB files created and written, 16 clients",
     unit: "files/s",
     figures: file((f) => f.smallFiles),
     peer: "moosefs",
-    ...(limits
-      ? { limit: { value: limits.syncedAppend.iops, note: "fio 4 KiB writes + fdatasync" } }
-      : {}),
+    ...limit((l) => l.syncedAppend.iops, "fio 4 KiB writes + fdatasync"),
   },
   {
     workload: "empty-file creates, 16 clients",

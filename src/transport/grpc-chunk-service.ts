@@ -137,18 +137,15 @@ export function addChunkService(
 export class GrpcReplicaAccess implements ReplicaAccess {
   private readonly clients = new Map<string, { client: ChunkServiceClient; address: string }>();
 
-  readonly localNodeId: string;
-
   constructor(
-    private readonly selfId: string,
+    readonly localNodeId: string,
     private readonly local: ChunkStore,
     peers: ReadonlyMap<string, string>,
     private readonly token: string,
     private readonly faults?: FaultLayer,
   ) {
-    this.localNodeId = selfId;
     for (const [id, address] of peers) {
-      if (id === selfId) continue;
+      if (id === localNodeId) continue;
       const client = new BulkChunkServiceClient(address, grpc.credentials.createInsecure(), {
         "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
         "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
@@ -170,7 +167,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   private metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
     metadata.set(TOKEN_HEADER, this.token);
-    metadata.set(NODE_HEADER, this.selfId);
+    metadata.set(NODE_HEADER, this.localNodeId);
     return metadata;
   }
 
@@ -180,7 +177,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     data: Uint8Array,
     connectWaitMs = 0,
   ): Promise<ChunkInfo> {
-    if (nodeId === this.selfId) return this.local.writeChunk(chunkId, data);
+    if (nodeId === this.localNodeId) return this.local.writeChunk(chunkId, data);
     const { client, address } = this.peer(nodeId, chunkId);
     if (connectWaitMs > 0) await connected(client, connectWaitMs);
     const reply = await new Promise<{ size: number; checksum: number }>((resolve, reject) => {
@@ -205,7 +202,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     offset: number,
     length: number,
   ): Promise<Buffer> {
-    if (nodeId === this.selfId) return this.local.readChunk(chunkId, offset, length);
+    if (nodeId === this.localNodeId) return this.local.readChunk(chunkId, offset, length);
     const { client, address } = this.peer(nodeId, chunkId);
     const stream = client.readChunk({ chunkId, offset, length }, this.metadata(), {
       deadline: Date.now() + CALL_TIMEOUT_MS,
@@ -224,7 +221,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async deleteChunk(nodeId: string, chunkId: string): Promise<void> {
-    if (nodeId === this.selfId) return this.local.deleteChunk(chunkId);
+    if (nodeId === this.localNodeId) return this.local.deleteChunk(chunkId);
     const { client, address } = this.peer(nodeId, chunkId);
     await new Promise<void>((resolve, reject) =>
       client.deleteChunk(
@@ -237,7 +234,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async verifyChunk(nodeId: string, chunkId: string, checksum: number): Promise<number> {
-    if (nodeId === this.selfId) return verifyStoredCopy(this.local, chunkId, checksum);
+    if (nodeId === this.localNodeId) return verifyStoredCopy(this.local, chunkId, checksum);
     const { client, address } = this.peer(nodeId, chunkId);
     const reply = await new Promise<{ size: number }>((resolve, reject) =>
       client.verifyChunk(
@@ -251,7 +248,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async listChunks(nodeId: string): Promise<ChunkInfo[]> {
-    if (nodeId === this.selfId) return this.local.listChunks();
+    if (nodeId === this.localNodeId) return this.local.listChunks();
     const { client, address } = this.peer(nodeId, "listing");
     const stream = client.listChunks({}, this.metadata(), {
       deadline: Date.now() + CALL_TIMEOUT_MS,
