@@ -80,6 +80,18 @@ describe("RaftNode on real disks", () => {
     }
   });
 
+  test("a follower's read whose request to the leader is lost is asked again, and completes", async () => {
+    const c = await cluster();
+    const leader = await c.waitForLeader();
+    await leader.node.propose(encode("lossy=1"));
+    const follower = [...c.nodes.values()].find((n) => n.id !== leader.id)!;
+    let lost = 0;
+    c.drops = (m) => m.type === "readIndex" && m.from === follower.id && lost++ === 0;
+    await follower.node.readBarrier(5000);
+    assert.equal(lost, 2, "the first request was lost; the second got through");
+    assert.equal(follower.machine.data.get("lossy"), "1");
+  });
+
   test("an isolated leader acknowledges no writes and confirms no reads", async () => {
     const c = await cluster(["a", "b", "c"], { timeoutMs: 1000 });
     const old = await c.waitForLeader();

@@ -103,6 +103,12 @@ export interface RaftStorage {
   close(): Promise<void>;
 }
 
+/**
+ * Ticks a read waits for the leader's answer before it is asked again: an election timeout's
+ * worth, many heartbeat rounds, so a read is asked again only when its messages were lost.
+ */
+const READ_RESEND_TICKS = 10;
+
 /** Carries messages to other nodes: best effort, in any order, possibly lost. */
 export interface RaftTransport {
   send(message: Message): void;
@@ -156,6 +162,13 @@ export class RaftNode {
   private queuedProposals = 0;
   private readonly reads = new Map<string, Waiter<void>>();
   private readonly readsAwaitingLeader = new Set<string>();
+  /**
+   * Reads asked of a leader and not answered yet, with the tick they were asked at. The
+   * request or its answer can be lost like any message (a peer restarting, a stream broken),
+   * and nothing else would ask again: one unanswered for READ_RESEND_TICKS is asked again.
+   */
+  private readonly readsAskedAtTick = new Map<string, number>();
+  private ticks = 0;
   private readonly readsAtIndex: Array<{ index: number; waiter: Waiter<void> }> = [];
   private nextRead = 0;
   private incoming: SnapshotWriter | undefined;
@@ -199,7 +212,9 @@ export class RaftNode {
       this.tickQueued = true;
       this.enqueue(() => {
         this.tickQueued = false;
+        this.ticks++;
         this.raft.tick();
+        if (this.readsAskedAtTick.size > 0) this.askUnansweredReadsAgain();
       });
     }, this.o.tickMs ?? 50);
     this.ticker.unref();
@@ -295,15 +310,32 @@ export class RaftNode {
         this.reads.set(context, { resolve, reject, timer });
         // Right after a restart or a partition heals no leader may be known yet: the read
         // waits for one (retried every turn of the loop) until its deadline.
-        if (!this.raft.readIndex(context)) this.readsAwaitingLeader.add(context);
+        this.askForReadIndex(context);
       });
     });
   }
 
+  /** Asks the leader for a read index for `context`, or parks it until a leader is known. */
+  private askForReadIndex(context: string): void {
+    if (this.raft.readIndex(context)) this.readsAskedAtTick.set(context, this.ticks);
+    else this.readsAwaitingLeader.add(context);
+  }
+
   private retryReadsAwaitingLeader(): void {
-    for (const context of this.readsAwaitingLeader) {
-      if (!this.reads.has(context)) this.readsAwaitingLeader.delete(context);
-      else if (this.raft.readIndex(context)) this.readsAwaitingLeader.delete(context);
+    // A copy: a read still without a leader goes back into the set.
+    for (const context of [...this.readsAwaitingLeader]) {
+      this.readsAwaitingLeader.delete(context);
+      if (this.reads.has(context)) this.askForReadIndex(context);
+    }
+  }
+
+  private askUnansweredReadsAgain(): void {
+    for (const [context, askedAt] of this.readsAskedAtTick) {
+      if (!this.reads.has(context)) this.readsAskedAtTick.delete(context);
+      else if (this.ticks - askedAt >= READ_RESEND_TICKS) {
+        this.readsAskedAtTick.delete(context);
+        this.askForReadIndex(context);
+      }
     }
   }
 
@@ -492,6 +524,7 @@ export class RaftNode {
     }
     this.reads.clear();
     this.readsAwaitingLeader.clear();
+    this.readsAskedAtTick.clear();
     for (const { waiter } of this.readsAtIndex.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(error);

@@ -69,6 +69,8 @@ export class MemoryCluster {
   readonly nodes = new Map<NodeId, ClusterNode>();
   /** Nodes cut off from every other node. */
   readonly isolated = new Set<NodeId>();
+  /** Messages this returns true for are lost (a test's lossy network). */
+  drops: ((message: Message) => boolean) | undefined;
   private root = "";
 
   constructor(
@@ -85,6 +87,7 @@ export class MemoryCluster {
 
   private deliver(message: Message): void {
     if (this.isolated.has(message.from) || this.isolated.has(message.to)) return;
+    if (this.drops?.(message)) return;
     // Asynchronous, like a network: never re-enter the sender's loop.
     setImmediate(() => this.nodes.get(message.to)?.node.receive(message));
   }
