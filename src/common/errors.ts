@@ -18,6 +18,7 @@ export const ERRNO_CODES = [
   "EAGAIN",
   "ETIMEDOUT",
   "EXDEV",
+  "ENOTSUP",
 ] as const;
 
 /** One POSIX error name. */
@@ -38,6 +39,7 @@ const DESCRIPTIONS: Record<Errno, string> = {
   EAGAIN: "resource temporarily unavailable",
   ETIMEDOUT: "operation timed out",
   EXDEV: "invalid cross-device link",
+  ENOTSUP: "operation not supported",
 };
 
 /** True when `value` is one of the POSIX error names Sandstore reports. */

@@ -97,6 +97,20 @@ export interface ControlPlane {
     path: string,
     session?: ClientSession,
   ): Promise<WriteIntent>;
+  /**
+   * A small write held in the metadata (see `MAX_INLINE_SLOT_BYTES`): lays `data` over slot
+   * `slotIndex` of file `inodeId` at `offsetInSlot` in one commit. Resolves with the inode, or
+   * undefined when the slot holds a chunk or would outgrow the inline limit: the caller writes
+   * a chunk instead, under the same session.
+   */
+  writeInline(
+    inodeId: number,
+    slotIndex: number,
+    offsetInSlot: number,
+    data: Buffer,
+    path: string,
+    session?: ClientSession,
+  ): Promise<Inode | undefined>;
   /** Phase two: the conditional metadata commit of a chunk written under `intent`. */
   commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome>;
   /** The inode and slots covering [offset, offset + length) of file `inodeId`. */

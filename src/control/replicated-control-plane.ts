@@ -173,6 +173,25 @@ export class ReplicatedControlPlane implements ControlPlane {
     return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session };
   }
 
+  async writeInline(
+    inodeId: number,
+    slotIndex: number,
+    offsetInSlot: number,
+    data: Buffer,
+    path: string,
+    session?: ClientSession,
+  ): Promise<Inode | undefined> {
+    const result = await this.o.replicator.propose({
+      session,
+      command: {
+        $case: "writeInline",
+        value: { inodeId, slotIndex, offset: offsetInSlot, data, nowMs: this.now() },
+      },
+    });
+    if (result.errno === "ENOTSUP") return undefined;
+    return this.unwrap(path, result);
+  }
+
   async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
     const result = await this.o.replicator.propose({
       session: intent.session,

@@ -3,13 +3,14 @@
  * visit every chunk without holding the namespace in memory.
  */
 import type { ControlPlane } from "../control/control-plane.ts";
-import type { ChunkSlot, SlotCursor } from "../metadata/metadata-store.ts";
+import { type ChunkSlot, isInlineSlot, type SlotCursor } from "../metadata/metadata-store.ts";
 
 /** Slots read from the namespace per page of a walk. */
 export const SLOTS_PER_PAGE = 500;
 
 /**
- * Calls `visit` on every chunk slot in order, waiting for each before the next. Checks
+ * Calls `visit` on every chunk slot in order, waiting for each before the next; inline slots
+ * are passed over, since they have no copies (the metadata replicas hold them). Checks
  * `keepGoing` before every slot; resolves true when the walk reached the end, false when
  * `keepGoing` stopped it first.
  */
@@ -24,7 +25,7 @@ export async function forEachChunkSlot(
     const page = await control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
     for (const { inodeId, slot } of page) {
       if (!keepGoing()) return false;
-      await visit(inodeId, slot);
+      if (!isInlineSlot(slot)) await visit(inodeId, slot);
     }
     const last = page.at(-1);
     if (!last || page.length < SLOTS_PER_PAGE) return true;

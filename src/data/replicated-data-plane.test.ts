@@ -6,11 +6,14 @@ import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { waitFor } from "../common/wait-for.ts";
+import { MAX_INLINE_SLOT_BYTES } from "../metadata/metadata-store.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
 import { localReplicaAccess, type ReplicaAccess } from "./replica-access.ts";
 
 const CHUNK = 64 * 1024;
 const tempDir = temporaryDirectories("sandstore-dp-");
+/** `text` repeated past the inline limit: a write of it goes to a chunk. */
+const chunkSized = (text: string) => Buffer.alloc(MAX_INLINE_SLOT_BYTES + 1, text);
 
 /** One node's planes in memory, with a replica access the test can wrap. */
 async function plane(wrap: (access: ReplicaAccess) => ReplicaAccess = (a) => a) {
@@ -78,6 +81,37 @@ test("property: any sequence of in-slot writes and truncates reads back like a p
   );
 });
 
+test("small writes are held in the metadata; one that outgrows the limit moves the slot to a chunk", async () => {
+  const p = await plane();
+  await p.write(0, Buffer.from("head"));
+  await p.write(CHUNK + 5, Buffer.from("second slot"));
+  assert.deepEqual(await p.chunks.listChunks(), [], "no chunk written for small slots");
+  assert.equal((await p.read(0, 4)).toString(), "head");
+  assert.equal((await p.read(CHUNK + 5, 100)).toString(), "second slot");
+  const tail = randomBytes(MAX_INLINE_SLOT_BYTES);
+  await p.write(4, tail);
+  const [slot] = p.store.chunkSlots(p.file.id, 0, 1);
+  assert.equal(slot!.inlineData, undefined, "the slot outgrew the limit");
+  assert.equal((await p.chunks.listChunks()).length, 1);
+  assert.deepEqual(await p.read(0, 4 + tail.length), Buffer.concat([Buffer.from("head"), tail]));
+  await p.write(0, Buffer.from("HEAD"));
+  assert.equal((await p.read(0, 4)).toString(), "HEAD", "a small write into a chunk slot");
+  assert.equal(p.store.chunkSlots(p.file.id, 0, 1)[0]!.inlineData, undefined);
+});
+
+test("inline bytes damaged at rest read as EIO, never wrong data", async () => {
+  const p = await plane();
+  await p.write(0, Buffer.from("precious"));
+  const [slot] = p.store.chunkSlots(p.file.id, 0, 1);
+  // The memory store hands out what it holds: this flips a bit at rest.
+  const held = slot!.inlineData!;
+  held[2] = held[2]! ^ 0x10;
+  await assert.rejects(
+    p.read(0, 8),
+    (e: SandstoreError) => e.code === "EIO" && e.message.includes("checksum"),
+  );
+});
+
 test("a write into a hole lands in its own slot and leaves zeros before it", async () => {
   const p = await plane();
   await p.write(3 * CHUNK + 10, Buffer.from("late"));
@@ -118,14 +152,14 @@ test("a replica that fails the write aborts it: EAGAIN, nothing committed, no co
       throw new SandstoreError("EIO", `chunk ${id}`, "disk went away after the write");
     },
   }));
-  await assert.rejects(p.write(0, Buffer.from("x")), (e: SandstoreError) => e.code === "EIO");
+  await assert.rejects(p.write(0, chunkSized("x")), (e: SandstoreError) => e.code === "EIO");
   assert.equal((await p.control.stat("/f")).size, 0);
   assert.deepEqual(p.store.chunkSlots(p.file.id, 0, 1), []);
 });
 
 test("a damaged chunk is EIO naming the chunk, never wrong data", async () => {
   const p = await plane();
-  await p.write(0, Buffer.from("precious"));
+  await p.write(0, chunkSized("precious"));
   const [slot] = p.store.chunkSlots(p.file.id, 0, 1);
   p.chunks.damage(slot!.chunkId, 3);
   await assert.rejects(
@@ -229,11 +263,11 @@ test("garbage collection waits for its node's metadata to be current before a pa
 
 test("garbage collection deletes unreferenced chunks, never referenced or in-flight ones", async () => {
   const p = await plane();
-  await p.write(0, Buffer.from("v1"));
-  await p.write(0, Buffer.from("version two"));
+  await p.write(0, chunkSized("v1"));
+  await p.write(0, chunkSized("version two"));
   await p.control.create("/g", { mode: 0o644, exclusive: true, truncate: false });
   const g = await p.control.stat("/g");
-  await p.data.writeRange(g.id, 0, 0, Buffer.from("doomed"), "/g");
+  await p.data.writeRange(g.id, 0, 0, chunkSized("doomed"), "/g");
   await p.control.unlink("/g");
   const stray = "f".repeat(32);
   await p.chunks.writeChunk(stray, Buffer.from("in flight"));
@@ -249,7 +283,7 @@ test("garbage collection deletes unreferenced chunks, never referenced or in-fli
   assert.deepEqual(await gc.collect(), { deleted: 2, failed: 0 });
   const left = (await p.chunks.listChunks()).map((c) => c.id).sort();
   assert.deepEqual(left, [p.store.chunkSlots(p.file.id, 0, 1)[0]!.chunkId, stray].sort());
-  assert.equal((await p.read(0, 100)).toString(), "version two");
+  assert.deepEqual(await p.read(0, 100), chunkSized("version two").subarray(0, 100));
   const young = new GarbageCollector({
     replicas: localReplicaAccess("n1", p.chunks),
     nodes: () => ["n1"],

@@ -2,11 +2,17 @@
  * The `replicated` DataPlane: writes a new chunk version per slot through the transaction
  * coordinator and reads from the first replica that returns verified bytes.
  */
+import { crc32c } from "@node-rs/crc32";
 import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
 import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
 import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
-import type { ChunkSlot, Inode } from "../metadata/metadata-store.ts";
+import {
+  type ChunkSlot,
+  type Inode,
+  isInlineSlot,
+  MAX_INLINE_SLOT_BYTES,
+} from "../metadata/metadata-store.ts";
 import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
 
@@ -48,6 +54,17 @@ export class ReplicatedDataPlane implements DataPlane {
     const chunkSize = this.control.chunkSize();
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
       throw fsError("EINVAL", path, "write range leaves its chunk slot");
+    }
+    if (offsetInSlot + data.length <= MAX_INLINE_SLOT_BYTES) {
+      const inode = await this.control.writeInline(
+        inodeId,
+        slotIndex,
+        offsetInSlot,
+        data,
+        path,
+        session,
+      );
+      if (inode) return inode;
     }
     const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
     for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
@@ -159,6 +176,7 @@ export class ReplicatedDataPlane implements DataPlane {
     length: number,
     path: string,
   ): Promise<Buffer> {
+    if (isInlineSlot(slot)) return inlineRange(slot, offset, length, path);
     let lastError: unknown;
     const bad: string[] = [];
     const local = this.replicas.localNodeId;
@@ -188,4 +206,19 @@ export class ReplicatedDataPlane implements DataPlane {
     const detail = lastError instanceof SandstoreError ? lastError.message : String(lastError);
     throw fsError("EIO", path, `no replica returned chunk ${slot.chunkId}: ${detail}`);
   }
+}
+
+/**
+ * Bytes [offset, offset + length) of an inline slot, within its length. EIO when the bytes
+ * fail their checksum: the metadata store's copy was damaged at rest.
+ */
+function inlineRange(slot: ChunkSlot, offset: number, length: number, path: string): Buffer {
+  const held = slot.inlineData ?? Buffer.alloc(0);
+  if (crc32c(held) !== slot.checksum)
+    throw fsError("EIO", path, `slot ${slot.index}'s inline bytes fail their checksum`);
+  const bytes = held.subarray(offset, offset + length);
+  // The namespace keeps an inline slot's bytes exactly `length` long.
+  if (bytes.length !== length)
+    throw new Error(`inline slot ${slot.index} holds ${bytes.length} of ${length} bytes asked`);
+  return bytes;
 }

@@ -35,6 +35,20 @@ export interface DirPage {
   readonly done: boolean;
 }
 
+/**
+ * Most bytes an inline slot holds (see `ChunkSlot.inlineData`). A write that keeps its slot
+ * within this is one metadata commit instead of a chunk on R nodes plus a commit: for a
+ * small file, three chunk copies, each with a file and a directory fsync, and a round of
+ * read barrier, are saved. Small, because every metadata replica stores, logs and snapshots
+ * the bytes, and a Raft entry carries them whole.
+ */
+export const MAX_INLINE_SLOT_BYTES = 16 * 1024;
+
+/** True when `slot` holds its bytes in the metadata rather than in a chunk. */
+export function isInlineSlot(slot: ChunkSlot): boolean {
+  return slot.inlineData !== undefined;
+}
+
 /** The inode number of `/`. */
 export const ROOT_INODE_ID = 1;
 

@@ -85,6 +85,11 @@ const commit = (
   },
 });
 
+const writeInline = (inodeId: number, slotIndex: number, offset: number, data: string): Cmd => ({
+  $case: "writeInline",
+  value: { inodeId, slotIndex, offset, data: Buffer.from(data), nowMs: now },
+});
+
 const errnoOf = (store: MetadataStore, command: MetadataCommand["command"]) =>
   run(store, command)[0]!.errno;
 const statCode = (store: MetadataStore, path: string) => {
@@ -256,6 +261,47 @@ for (const [kind, open] of kinds) {
       await store.close();
     });
 
+    test("inline writes merge in the slot; truncate shortens them; a chunk commit replaces them", async () => {
+      const store = await open();
+      const file = run(store, create("/f"))[0]!.inode!;
+      const inlineBytes = (slot: number) =>
+        store.chunkSlots(file.id, slot, slot + 1)[0]?.inlineData?.toString("latin1");
+      assert.equal(run(store, writeInline(file.id, 0, 2, "abc"))[0]!.errno, "");
+      assert.equal(inlineBytes(0), "\0\0abc", "the hole before the write reads as zeros");
+      assert.equal(run(store, writeInline(file.id, 0, 4, "xyz"))[0]!.errno, "");
+      assert.equal(inlineBytes(0), "\0\0abxyz");
+      assert.equal(run(store, writeInline(file.id, 2, 0, "tail"))[0]!.errno, "");
+      assert.equal(store.stat("/f").size, 2 * CHUNK + 4);
+      assert.equal(store.counts().chunks, 0, "inline slots are not chunks");
+      assert.equal(errnoOf(store, truncate("/f", 3)), "");
+      assert.deepEqual(
+        store.chunkSlots(file.id, 0, 10).map((s) => [s.index, s.length, s.version]),
+        [[0, 3, 3]],
+      );
+      assert.equal(inlineBytes(0), "\0\0a");
+      assert.equal(run(store, writeInline(file.id, 0, 0, ""))[0]!.errno, "EINVAL");
+      assert.equal(run(store, writeInline(file.id, 0, CHUNK - 1, "ab"))[0]!.errno, "EINVAL");
+      assert.equal(run(store, writeInline(1, 0, 0, "a"))[0]!.errno, "EISDIR");
+      assert.equal(run(store, writeInline(999, 0, 0, "a"))[0]!.errno, "ENOENT");
+      assert.equal(run(store, commit(file.id, 0, 0, chunkId(1), 100))[0]!.errno, "EAGAIN");
+      assert.equal(
+        run(store, commit(file.id, 0, 2, chunkId(1), 100))[0]!.errno,
+        "EAGAIN",
+        "a writer that merged the bytes truncate cut loses its race",
+      );
+      assert.equal(run(store, commit(file.id, 0, 3, chunkId(1), 100))[0]!.errno, "");
+      assert.equal(store.counts().chunks, 1);
+      assert.ok(store.isChunkReferenced(chunkId(1)));
+      assert.equal(
+        run(store, writeInline(file.id, 0, 0, "a"))[0]!.errno,
+        "ENOTSUP",
+        "a slot that holds a chunk takes no inline write",
+      );
+      assert.equal(errnoOf(store, unlink("/f")), "");
+      assert.equal(store.counts().chunks, 0);
+      await store.close();
+    });
+
     test("readdir pages by name: concurrent changes never skip or repeat a surviving entry", async () => {
       const store = await open();
       const names = Array.from({ length: 50 }, (_, i) => `f${String(i).padStart(3, "0")}`);
@@ -380,6 +426,22 @@ describe("client sessions: a retried mutation applies once", () => {
       await store.close();
     });
 
+    test(`${kind}: an inline write the slot cannot take is not remembered; the writer writes a chunk`, async () => {
+      const store = await open();
+      const file = run(store, create("/w"))[0]!.inode!;
+      run(store, commit(file.id, 0, 0, chunkId(1), 10));
+      assert.equal(
+        applyAt(store, withSession(writeInline(file.id, 0, 0, "a"), 1))?.errno,
+        "ENOTSUP",
+      );
+      assert.equal(
+        applyAt(store, withSession(commit(file.id, 0, 1, chunkId(2), 10), 1))?.errno,
+        "",
+      );
+      assert.equal(store.chunkSlots(file.id, 0, 1)[0]?.chunkId, chunkId(2));
+      await store.close();
+    });
+
     test(`${kind}: acknowledged results are forgotten, and a late copy of one is refused`, async () => {
       const store = await open();
       applyAt(store, withSession(create("/h"), 1));
@@ -436,6 +498,14 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
     .map(([inode, slot, version, id, length]) =>
       commit(inode, slot, version, chunkId(id + 1), length),
     ),
+  fc
+    .tuple(
+      fc.integer({ min: 2, max: 8 }),
+      fc.nat(3),
+      fc.nat(CHUNK),
+      fc.string({ minLength: 0, maxLength: 64 }),
+    )
+    .map(([inode, slot, offset, data]) => writeInline(inode, slot, offset, data)),
 );
 
 /** Commands, some sent by one of two clients with a sequence from a small range: retries are common. */

@@ -5,6 +5,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { crc32c } from "@node-rs/crc32";
 import { type Errno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
@@ -22,10 +23,13 @@ import {
   type RenameCommand,
   type SessionRecord,
   type SetAttrCommand,
+  type WriteInlineCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 import {
   type DirPage,
+  isInlineSlot,
   type LogEntry,
+  MAX_INLINE_SLOT_BYTES,
   type MetadataStore,
   ROOT_INODE_ID,
 } from "./metadata-store.ts";
@@ -259,10 +263,9 @@ export abstract class Namespace implements MetadataStore {
    * Applies a command once per client session: a retry of a mutation returns the remembered
    * result without applying it again. Rejections are remembered too: otherwise a copy of a
    * command could be refused, answered, and then succeed as a later copy, taking effect after
-   * the client was told it failed. The one exception is a chunk commit that lost its race
-   * (EAGAIN): its slot's version has moved on, so no copy of it can ever succeed, and the
-   * writer retries it under the same session with a new expected version. A copy older than
-   * what the client has acknowledged is refused.
+   * the client was told it failed. The exceptions are the refusals after which the writer
+   * goes on under the same session (`writerMovesOn`). A copy older than what the client has
+   * acknowledged is refused.
    */
   private applyInSession(index: number, command: MetadataCommand): CommandResult {
     const session = command.session;
@@ -279,8 +282,7 @@ export abstract class Namespace implements MetadataStore {
       if (earlier?.result) return earlier.result;
     }
     const result = this.applyOne(command);
-    const lostRace = command.command?.$case === "commitChunk" && result.errno === "EAGAIN";
-    this.remember(index, session, known, lostRace ? undefined : result);
+    this.remember(index, session, known, writerMovesOn(command, result) ? undefined : result);
     return result;
   }
 
@@ -352,6 +354,8 @@ export abstract class Namespace implements MetadataStore {
         return this.commitChunk(c.value);
       case "recordReplicas":
         return this.recordReplicas(c.value);
+      case "writeInline":
+        return this.writeInline(c.value);
       case undefined:
         return reject("EINVAL", "");
     }
@@ -553,7 +557,7 @@ export abstract class Namespace implements MetadataStore {
       const tail = size % chunkSize;
       if (tail > 0) {
         const [slot] = this.tables.getSlots(inode.id, keepWhole, keepWhole + 1);
-        if (slot && slot.length > tail) this.tables.putSlot(inode.id, { ...slot, length: tail });
+        if (slot && slot.length > tail) this.tables.putSlot(inode.id, shortened(slot, tail));
       }
       this.dropSlotsFrom(inode.id, tail > 0 ? keepWhole + 1 : keepWhole);
     }
@@ -565,9 +569,14 @@ export abstract class Namespace implements MetadataStore {
   private dropSlotsFrom(inodeId: number, from: number): void {
     for (const slot of this.tables.getSlots(inodeId, from, Number.MAX_SAFE_INTEGER)) {
       this.tables.deleteSlot(inodeId, slot.index);
-      this.tables.deleteChunkRef(slot.chunkId);
-      this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 1) - 1);
+      if (!isInlineSlot(slot)) this.dropChunk(slot.chunkId);
     }
+  }
+
+  /** Forgets a chunk no slot points at any more; garbage collection removes its copies. */
+  private dropChunk(chunkId: string): void {
+    this.tables.deleteChunkRef(chunkId);
+    this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 1) - 1);
   }
 
   private commitChunk(c: CommitChunkCommand): Inode {
@@ -579,11 +588,8 @@ export abstract class Namespace implements MetadataStore {
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
     // The condition that serializes concurrent writers of one slot (ARCHITECTURE §2, step 3).
     if ((current?.version ?? 0) !== c.expectedVersion) reject("EAGAIN", where);
-    if (current) {
-      this.tables.deleteChunkRef(current.chunkId);
-    } else {
-      this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 0) + 1);
-    }
+    if (current && !isInlineSlot(current)) this.dropChunk(current.chunkId);
+    this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 0) + 1);
     this.tables.putSlot(inode.id, {
       index: c.slotIndex,
       chunkId: c.chunkId,
@@ -591,11 +597,50 @@ export abstract class Namespace implements MetadataStore {
       checksum: c.checksum,
       replicas: c.replicas,
       version: c.expectedVersion + 1,
+      inlineData: undefined,
     });
     this.tables.putChunkRef(c.chunkId, inode.id);
     const updated: Inode = {
       ...inode,
       size: Math.max(inode.size, c.minFileSize),
+      mtimeMs: c.nowMs,
+      ctimeMs: c.nowMs,
+    };
+    this.tables.putInode(updated);
+    return updated;
+  }
+
+  /**
+   * A small write into an inline slot (a hole becomes one): the slot's bytes with `data` laid
+   * over them at `offset`, zeros between. ENOTSUP when the slot holds a chunk or would outgrow
+   * MAX_INLINE_SLOT_BYTES: the writer writes a chunk instead.
+   */
+  private writeInline(c: WriteInlineCommand): Inode {
+    const where = `inode ${c.inodeId}`;
+    const inode = this.tables.getInode(c.inodeId);
+    if (!inode) reject("ENOENT", where);
+    if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    const end = c.offset + c.data.length;
+    if (c.data.length === 0 || end > this.chunkSize()) reject("EINVAL", where);
+    const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
+    if (current && !isInlineSlot(current)) reject("ENOTSUP", where);
+    const length = Math.max(current?.length ?? 0, end);
+    if (length > MAX_INLINE_SLOT_BYTES) reject("ENOTSUP", where);
+    const bytes = Buffer.alloc(length);
+    current?.inlineData?.copy(bytes, 0, 0, current.length);
+    bytes.set(c.data, c.offset);
+    this.tables.putSlot(inode.id, {
+      index: c.slotIndex,
+      chunkId: "",
+      length,
+      checksum: crc32c(bytes),
+      replicas: [],
+      version: (current?.version ?? 0) + 1,
+      inlineData: bytes,
+    });
+    const updated: Inode = {
+      ...inode,
+      size: Math.max(inode.size, c.slotIndex * this.chunkSize() + end),
       mtimeMs: c.nowMs,
       ctimeMs: c.nowMs,
     };
@@ -609,11 +654,36 @@ export abstract class Namespace implements MetadataStore {
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
-    if (!current || current.chunkId !== c.chunkId) reject("EAGAIN", where);
+    if (!current || isInlineSlot(current) || current.chunkId !== c.chunkId) reject("EAGAIN", where);
     if (c.replicas.length === 0) reject("EINVAL", where);
     this.tables.putSlot(inode.id, { ...current, replicas: c.replicas });
     return inode;
   }
+}
+
+/**
+ * Refusals after which the writer goes on under the same session, so they are not
+ * remembered as the session's answer: a chunk commit that lost its race (EAGAIN: the slot's
+ * version moved on, so no copy of it can ever succeed; the writer retries with a new expected
+ * version), and an inline write the slot cannot take (ENOTSUP: the writer writes a chunk).
+ */
+function writerMovesOn(command: MetadataCommand, result: CommandResult): boolean {
+  const kind = command.command?.$case;
+  return (
+    (kind === "commitChunk" && result.errno === "EAGAIN") ||
+    (kind === "writeInline" && result.errno === "ENOTSUP")
+  );
+}
+
+/**
+ * `slot` cut to its first `length` bytes (truncate), as a new version: a writer that merged
+ * the longer bytes must lose its race, or its commit would bring the cut bytes back.
+ */
+function shortened(slot: ChunkSlot, length: number): ChunkSlot {
+  const version = slot.version + 1;
+  if (!isInlineSlot(slot)) return { ...slot, length, version };
+  const inlineData = slot.inlineData?.subarray(0, length);
+  return { ...slot, length, version, inlineData, checksum: crc32c(inlineData ?? Buffer.alloc(0)) };
 }
 
 function newInode(

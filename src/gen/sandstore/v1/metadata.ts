@@ -50,6 +50,13 @@ export interface ChunkSlot {
   replicas: string[];
   /** Incremented by every commit to this slot; commits are conditional on it. */
   version: number;
+  /**
+   * Present for an inline slot: its `length` bytes are held here, in the metadata itself;
+   * chunk_id and replicas are unset and checksum is the CRC32C of these bytes. A slot whose
+   * bytes stay small is written by one metadata commit, durable on every metadata replica,
+   * instead of a chunk on R nodes plus a commit.
+   */
+  inlineData?: Buffer | undefined;
 }
 
 export interface CreateCommand {
@@ -117,6 +124,19 @@ export interface CommitChunkCommand {
 }
 
 /**
+ * A small write held in the metadata: lays `data` over the inline slot's bytes at `offset`
+ * (a hole reads as zeros). Refused with ENOTSUP, changing nothing, when the slot holds a chunk
+ * or its bytes would outgrow the inline limit: the writer then writes a chunk instead.
+ */
+export interface WriteInlineCommand {
+  inodeId: number;
+  slotIndex: number;
+  offset: number;
+  data: Buffer;
+  nowMs: number;
+}
+
+/**
  * Repair's record of where a chunk's copies now are, on condition that the slot still points
  * at that chunk (a write that replaced it meanwhile wins, and the repair is dropped).
  */
@@ -152,6 +172,7 @@ export interface MetadataCommand {
     | { $case: "setAttr"; value: SetAttrCommand }
     | { $case: "commitChunk"; value: CommitChunkCommand }
     | { $case: "recordReplicas"; value: RecordReplicasCommand }
+    | { $case: "writeInline"; value: WriteInlineCommand }
     | undefined;
   /** Absent for commands no client retries (repair's). */
   session?: ClientSession | undefined;
@@ -356,7 +377,7 @@ export const Inode: MessageFns<Inode> = {
 };
 
 function createBaseChunkSlot(): ChunkSlot {
-  return { index: 0, chunkId: "", length: 0, checksum: 0, replicas: [], version: 0 };
+  return { index: 0, chunkId: "", length: 0, checksum: 0, replicas: [], version: 0, inlineData: undefined };
 }
 
 export const ChunkSlot: MessageFns<ChunkSlot> = {
@@ -378,6 +399,9 @@ export const ChunkSlot: MessageFns<ChunkSlot> = {
     }
     if (message.version !== 0) {
       writer.uint32(48).uint64(message.version);
+    }
+    if (message.inlineData !== undefined) {
+      writer.uint32(58).bytes(message.inlineData);
     }
     return writer;
   },
@@ -441,6 +465,14 @@ export const ChunkSlot: MessageFns<ChunkSlot> = {
             }
 
             message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.inlineData = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -1096,6 +1128,96 @@ export const CommitChunkCommand: MessageFns<CommitChunkCommand> = {
   },
 };
 
+function createBaseWriteInlineCommand(): WriteInlineCommand {
+  return { inodeId: 0, slotIndex: 0, offset: 0, data: Buffer.alloc(0), nowMs: 0 };
+}
+
+export const WriteInlineCommand: MessageFns<WriteInlineCommand> = {
+  encode(message: WriteInlineCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inodeId !== 0) {
+      writer.uint32(8).uint64(message.inodeId);
+    }
+    if (message.slotIndex !== 0) {
+      writer.uint32(16).uint64(message.slotIndex);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(34).bytes(message.data);
+    }
+    if (message.nowMs !== 0) {
+      writer.uint32(40).uint64(message.nowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteInlineCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteInlineCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.inodeId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.slotIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseRecordReplicasCommand(): RecordReplicasCommand {
   return { inodeId: 0, slotIndex: 0, chunkId: "", replicas: [] };
 }
@@ -1274,6 +1396,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "recordReplicas":
         RecordReplicasCommand.encode(message.command.value, writer.uint32(66).fork()).join();
         break;
+      case "writeInline":
+        WriteInlineCommand.encode(message.command.value, writer.uint32(74).fork()).join();
+        break;
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -1356,6 +1481,14 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             }
 
             message.command = { $case: "recordReplicas", value: RecordReplicasCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.command = { $case: "writeInline", value: WriteInlineCommand.decode(reader, reader.uint32()) };
             continue;
           }
           case 15: {
