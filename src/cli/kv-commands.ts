@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
+import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { kvRequest } from "../kv/kv-client.ts";
 import { parsePeers } from "../kv/kv-peers.ts";
 import { createLogger } from "../observability/logger.ts";
@@ -129,6 +130,7 @@ export function registerKvCommands(program: Command): void {
           const child = spawn(
             process.execPath,
             [
+              ...NODE_RUNTIME_FLAGS,
               process.argv[1]!,
               "kv",
               "node",

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
+import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { createLogger } from "../observability/logger.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
 import {
@@ -273,7 +274,7 @@ export function registerNodeCommands(program: Command): void {
               peers,
               ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
             ];
-            const child = spawn(process.execPath, args, {
+            const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
               stdio: ["ignore", "pipe", "inherit"],
               env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
             });

@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm, writeFile as writeFileOnDisk } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import {
   connect,
   O_CREAT,
@@ -89,6 +90,7 @@ export class Cluster {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_RUNTIME_FLAGS,
         CLI,
         "node",
         "--topology",

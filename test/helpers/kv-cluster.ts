@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../../src/common/free-ports.ts";
+import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import { KvConnection } from "../../src/kv/kv-client.ts";
 import { CLI } from "./node-process.ts";
 
@@ -54,6 +55,7 @@ export class KvProcessCluster {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_RUNTIME_FLAGS,
         CLI,
         "kv",
         "node",

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 
 export const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
 
@@ -38,6 +39,7 @@ export async function startNode(
   const child = spawn(
     process.execPath,
     [
+      ...NODE_RUNTIME_FLAGS,
       CLI,
       "node",
       "--id",
