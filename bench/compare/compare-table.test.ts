@@ -3,8 +3,10 @@ import { test } from "node:test";
 import {
   type CompareRow,
   formatFigure,
+  formatGoalsTable,
   formatMarkdownTable,
   formatTerminalTable,
+  goalMet,
   limitRatio,
   peerRatio,
   renderChart,
@@ -54,6 +56,26 @@ test("the tables have a row per workload with the ratios; Markdown escapes pipes
   assert.equal(markdown.length, 6);
   assert.match(markdown[1]!, /^\| --- \| --- \| ---: /);
   assert.match(markdown[5]!, /^\| a\\|b \|/);
+});
+
+test("goals: met only when every ratio they name reaches it; the table links what limits the rest", () => {
+  const whatLimits = "[why](performance.md#why)";
+  const write = { ...rows[0]!, goal: { peerAtLeast: 1, limitAtLeast: 0.5, whatLimits } };
+  const put = { ...rows[1]!, goal: { peerAtLeast: 1, whatLimits } };
+  const unmeasured = { ...rows[2]!, goal: { peerAtLeast: 1, whatLimits } };
+  assert.equal(goalMet(write), false, "1.25x the peer, but 0.25x the limit");
+  assert.equal(goalMet({ ...write, goal: { ...write.goal, limitAtLeast: 0.25 } }), true);
+  assert.equal(goalMet(put), true);
+  assert.equal(goalMet(unmeasured), undefined);
+  assert.equal(goalMet(rows[0]!), undefined, "no goal");
+  const table = formatGoalsTable([write, put, unmeasured, rows[0]!]).split("\n");
+  assert.equal(table.length, 5, "a header, its rule and a line per row with a goal");
+  assert.equal(
+    table[2],
+    `| 1 GiB sequential write | 1.0x MooseFS and 0.5x the limit | 1.25x MooseFS, 0.25x limit | no | ${whatLimits} |`,
+  );
+  assert.equal(table[3], "| KV put, 64 clients | 1.0x etcd | 1.50x etcd | **yes** | - |");
+  assert.match(table[4]!, /\| not measured \|/);
 });
 
 test("the chart draws a bar per figure and escapes text", () => {

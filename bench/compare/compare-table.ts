@@ -25,6 +25,58 @@ export interface CompareRow {
   readonly peer?: SystemName;
   /** The physical limit for Sandstore (3 nodes), from fio, and how it was derived. */
   readonly limit?: { readonly value: number; readonly note: string };
+  /** The performance goal this row is held to, if any. */
+  readonly goal?: Goal;
+}
+
+/**
+ * A goal as ratios: Sandstore (3 nodes) at least `peerAtLeast` times its peer and, when set,
+ * at least `limitAtLeast` times the limit. `whatLimits` links the page that says, with the
+ * profile, what holds the figure back.
+ */
+export interface Goal {
+  readonly peerAtLeast: number;
+  readonly limitAtLeast?: number;
+  readonly whatLimits: string;
+}
+
+/** Whether the row meets its goal; undefined without a goal or with a figure missing. */
+export function goalMet(row: CompareRow): boolean | undefined {
+  if (!row.goal) return undefined;
+  const peer = peerRatio(row);
+  if (peer === undefined) return undefined;
+  if (row.goal.limitAtLeast === undefined) return peer >= row.goal.peerAtLeast;
+  const limit = limitRatio(row);
+  if (limit === undefined) return undefined;
+  return peer >= row.goal.peerAtLeast && limit >= row.goal.limitAtLeast;
+}
+
+/** The rows that have a goal, as a Markdown table: the goal, this run's ratios, met or not. */
+export function formatGoalsTable(rows: readonly CompareRow[]): string {
+  const lines = [
+    "| workload | goal | this run | met | what limits it |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const row of rows) {
+    if (!row.goal) continue;
+    const peer = row.peer === "etcd" ? "etcd" : "MooseFS";
+    const goal = [
+      `${row.goal.peerAtLeast.toFixed(1)}x ${peer}`,
+      ...(row.goal.limitAtLeast === undefined
+        ? []
+        : [`${row.goal.limitAtLeast.toFixed(1)}x the limit`]),
+    ].join(" and ");
+    const run = [
+      `${formatRatio(peerRatio(row))} ${peer}`,
+      ...(row.goal.limitAtLeast === undefined ? [] : [`${formatRatio(limitRatio(row))} limit`]),
+    ].join(", ");
+    const met = goalMet(row);
+    const verdict = met === undefined ? "not measured" : met ? "**yes**" : "no";
+    lines.push(
+      `| ${row.workload} | ${goal} | ${run} | ${verdict} | ${met ? "-" : row.goal.whatLimits} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Sandstore (3 nodes) over its peer, or undefined when either figure is missing. */

@@ -38,6 +38,7 @@ import { removeDataDir, startNode } from "../../test/helpers/node-process.ts";
 import { commandInstalled } from "./command-installed.ts";
 import {
   type CompareRow,
+  formatGoalsTable,
   formatMarkdownTable,
   formatTerminalTable,
   renderChart,
@@ -266,6 +267,8 @@ const file = (pick: (f: FileFigures) => number | undefined) => {
   }
   return row;
 };
+/** Where performance.md says what limits a workload. */
+const whatLimits = (anchor: string, title: string) => `[${title}](performance.md#${anchor})`;
 /** A row's limit, when fio ran. */
 const limit = (value: (l: FioLimits) => number, note: string) =>
   limits ? { limit: { value: value(limits), note } } : {};
@@ -277,6 +280,11 @@ const rows: CompareRow[] = [
     figures: file((f) => f.write),
     peer: "moosefs",
     ...limit((l) => l.sequentialWrite.mibPerSecond / 3, "fio 1 MiB direct writes / 3"),
+    goal: {
+      peerAtLeast: 1,
+      limitAtLeast: 0.5,
+      whatLimits: whatLimits("sequential-write-at-r3", "sequential write"),
+    },
   },
   {
     workload: `${size} sequential read`,
@@ -284,6 +292,7 @@ const rows: CompareRow[] = [
     figures: file((f) => f.read),
     peer: "moosefs",
     ...limit((l) => l.sequentialRead.mibPerSecond, "fio 1 MiB direct reads"),
+    goal: { peerAtLeast: 1, whatLimits: whatLimits("sequential-read", "sequential read") },
   },
   {
     workload: "4 KiB files created and written, 16 clients",
@@ -291,12 +300,14 @@ const rows: CompareRow[] = [
     figures: file((f) => f.smallFiles),
     peer: "moosefs",
     ...limit((l) => l.syncedAppend.iops, "fio 4 KiB writes + fdatasync"),
+    goal: { peerAtLeast: 1, whatLimits: whatLimits("small-files", "small files") },
   },
   {
     workload: "empty-file creates, 16 clients",
     unit: "files/s",
     figures: file((f) => f.creates),
     peer: "moosefs",
+    goal: { peerAtLeast: 1, whatLimits: whatLimits("metadata-operations", "metadata") },
   },
   { workload: "stat, 16 clients", unit: "ops/s", figures: file((f) => f.stats), peer: "moosefs" },
   {
@@ -315,6 +326,7 @@ const rows: CompareRow[] = [
       ...(kv.etcd ? { etcd: kv.etcd.put } : {}),
     },
     peer: "etcd",
+    goal: { peerAtLeast: 1, whatLimits: whatLimits("metadata-operations", "metadata") },
   },
   {
     workload: "KV put, 256 B values, 64 clients",
@@ -371,6 +383,12 @@ the same disk. A sequential write at R=3 writes every byte three times on this o
 limit is fio's write bandwidth over 3.
 
 ![chart](${chartName})
+
+## Goals
+
+The benchmark issue's goals, as ratios within this run:
+
+${formatGoalsTable(rows)}
 
 Where Sandstore trails, [performance.md](performance.md) says what limits it and what has been
 done about it, with the profiles.
