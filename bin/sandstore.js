@@ -1,5 +1,4 @@
-#!/usr/bin/env -S node --initial-heap-size=256
-// The flags on the line above are NODE_RUNTIME_FLAGS (src/common/runtime-flags.ts): why, there.
+#!/usr/bin/env node
 // Runs the TypeScript sources through tsx, so the command works straight from a checkout.
 import { register } from "tsx/esm/api";
 

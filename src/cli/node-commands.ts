@@ -9,8 +9,8 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
-import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
-import { createLogger } from "../observability/logger.ts";
+import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
 import {
   hostPort,
@@ -200,6 +200,7 @@ export function registerNodeCommands(program: Command): void {
         faultFile: flags.faultFile,
         placement: flags.placement,
       });
+      warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
       console.log(`sandstore node ${node.id} listening on ${node.address}`);
       await stopOnSignal([node], (message) => logger.info(message));
@@ -252,6 +253,7 @@ export function registerNodeCommands(program: Command): void {
               logger,
             }),
           );
+          warnWithoutRuntimeFlags(logger);
         } else {
           // Replicated topologies run each node as its own process, as they would run on machines.
           // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
@@ -403,4 +405,17 @@ async function clusterToken(path: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/**
+ * Says in the log when this server process runs without NODE_RUNTIME_FLAGS: it works, but
+ * moves file data at about half the speed (see runtime-flags.ts).
+ */
+function warnWithoutRuntimeFlags(logger: Logger): void {
+  const missing = missingRuntimeFlags();
+  if (missing.length > 0)
+    logger.warn(
+      { missing },
+      `started without ${missing.join(" ")}: file data moves at about half the speed; start it as node ${NODE_RUNTIME_FLAGS.join(" ")} $(command -v sandstore) node ...`,
+    );
 }

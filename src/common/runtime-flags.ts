@@ -1,17 +1,23 @@
 /**
- * The V8 flags a Sandstore process is started with. `bin/sandstore.js` names them in its
- * `#!` line, and whatever starts `sandstore` through `node` itself (`sandstore up`, the test
- * and benchmark clusters) passes these.
+ * The V8 flags a Sandstore server process is started with: whatever starts one through
+ * `node` (`sandstore up`, `sandstore kv up`, the test and benchmark clusters, the benchmark
+ * scripts) passes these, and a node started without them says so in its log.
  *
  * `--initial-heap-size`: Node 20's V8 counts the bytes of every Buffer allocated since the
  * last full collection towards the old generation's limit, and that limit follows the live
  * JavaScript heap, about 10 MB here. A process that moves file data allocates megabytes per
  * message (socket reads, gRPC messages, chunks), so without this flag it ran a full
- * collection about every 15 MB moved: 160 of them to read 768 MiB, a third of a follower's
- * busy time in writes. A 256 MB starting limit leaves about one per 250 MB. Measured on a
- * 3-node cluster with nodes and client both started with it: reads went from 191 to 450
- * MiB/s and writes at R=3 from 61 to 83 MiB/s (docs/performance.md). The cost is up to that
- * much garbage held between collections; the flag cannot be set once the process runs, and
- * NODE_OPTIONS refuses it.
+ * collection about every 15 MB moved: 160 of them to read 768 MiB, 6 with a 256 MB starting
+ * limit. On a 3-node cluster with nodes and client started with it, reads went from 191 to
+ * about 420 MiB/s and writes at R=3 from 61 to about 80 MiB/s (docs/performance.md). The cost
+ * is garbage held between collections: 128 MB keeps a node within SPEC's 256 MiB during a
+ * 1 GiB put (256 MB was 5% faster but came within 10 MiB of it), and the `sandstore`
+ * command's own client side (put, get, ...) runs without it, for the same reason. The flag
+ * cannot be set once the process runs, and NODE_OPTIONS refuses it.
  */
-export const NODE_RUNTIME_FLAGS: readonly string[] = ["--initial-heap-size=256"];
+export const NODE_RUNTIME_FLAGS: readonly string[] = ["--initial-heap-size=128"];
+
+/** The runtime flags `execArgv` (the process's own, by default) lacks. */
+export function missingRuntimeFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return NODE_RUNTIME_FLAGS.filter((flag) => !execArgv.includes(flag));
+}
