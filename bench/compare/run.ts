@@ -408,6 +408,11 @@ done about it, with the profiles.
   MooseFS: a master and 3 chunkservers, each in its own network namespace, goal 3. etcd: 3
   members. Everything runs on this one machine and shares its cores and disk, so ratios within
   a run mean more than absolute figures.
+- **Small files.** A file whose chunk slot stays within 16 KiB is held in Sandstore's metadata
+  (an inline slot): a 4 KiB file is a create and a write, two Raft entries fsynced on every
+  node, and no chunk copies. MooseFS stores it as a chunk on 3 chunkservers.
+- **Runtime.** Sandstore's nodes and the benchmark process itself run with
+  \`--initial-heap-size=128\` (\`NODE_RUNTIME_FLAGS\`); the same process drives MooseFS's mount.
 - **Caches.** MooseFS is measured through the kernel's FUSE client with mfsmount's defaults,
   which cache attributes for a second, so its \`stat\` figure is partly the kernel's cache;
   Sandstore's \`stat\` is a linearizable read every time. A Sandstore listing returns every
