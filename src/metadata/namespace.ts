@@ -12,7 +12,7 @@ import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
   type ChunkSlot,
   type ClientSession,
-  type CommandResult,
+  CommandResult,
   type CommitChunkCommand,
   type CreateCommand,
   FileType,
@@ -279,7 +279,7 @@ export abstract class Namespace implements MetadataStore {
         return { errno: "EINVAL", errorPath: "", inode: undefined };
       }
       const earlier = known.results.find((r) => r.sequence === session.sequence);
-      if (earlier?.result) return earlier.result;
+      if (earlier) return CommandResult.decode(earlier.result);
     }
     const result = this.applyOne(command);
     this.remember(index, session, known, writerMovesOn(command, result) ? undefined : result);
@@ -294,7 +294,11 @@ export abstract class Namespace implements MetadataStore {
   ): void {
     const acknowledgedBelow = Math.max(known?.acknowledgedBelow ?? 0, session.acknowledgedBelow);
     const results = (known?.results ?? []).filter((r) => r.sequence >= acknowledgedBelow);
-    if (result) results.push({ sequence: session.sequence, result });
+    if (result)
+      results.push({
+        sequence: session.sequence,
+        result: Buffer.from(CommandResult.encode(result).finish()),
+      });
     // Oldest first out: a client with more in flight than this broke its side of the contract.
     while (results.length > MAX_SESSION_RESULTS) results.shift();
     this.tables.putSession({

@@ -205,7 +205,13 @@ export interface SessionRecord {
 
 export interface SessionResult {
   sequence: number;
-  result?: CommandResult | undefined;
+  /**
+   * The CommandResult, encoded. Bytes, not the message (the same on the wire), so that the
+   * session's other results are copied, not decoded and encoded again, each time a command
+   * of the client changes its record: with 64 mutations in flight, decoding them was a
+   * quarter of the leader's busy time under creates.
+   */
+  result: Buffer;
 }
 
 function createBaseInode(): Inode {
@@ -1660,7 +1666,7 @@ export const SessionRecord: MessageFns<SessionRecord> = {
 };
 
 function createBaseSessionResult(): SessionResult {
-  return { sequence: 0, result: undefined };
+  return { sequence: 0, result: Buffer.alloc(0) };
 }
 
 export const SessionResult: MessageFns<SessionResult> = {
@@ -1668,8 +1674,8 @@ export const SessionResult: MessageFns<SessionResult> = {
     if (message.sequence !== 0) {
       writer.uint32(8).uint64(message.sequence);
     }
-    if (message.result !== undefined) {
-      CommandResult.encode(message.result, writer.uint32(18).fork()).join();
+    if (message.result.length !== 0) {
+      writer.uint32(18).bytes(message.result);
     }
     return writer;
   },
@@ -1700,7 +1706,7 @@ export const SessionResult: MessageFns<SessionResult> = {
               break;
             }
 
-            message.result = CommandResult.decode(reader, reader.uint32());
+            message.result = Buffer.from(reader.bytes());
             continue;
           }
         }
