@@ -8,7 +8,12 @@
 import { closeSync, existsSync, fsyncSync, openSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
-import { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
+import {
+  ChunkSlot,
+  Inode,
+  SessionRecord,
+  type SessionResult,
+} from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
 import type {
   CounterName,
@@ -28,6 +33,7 @@ class LmdbTables implements NamespaceTables {
     private readonly chunkRefs: Database<number, string>,
     private readonly counters: Database<number, string>,
     private readonly sessions: Database<Buffer, string>,
+    private readonly sessionResults: Database<Buffer, [string, number]>,
   ) {}
 
   getInode(id: number): Inode | undefined {
@@ -108,6 +114,19 @@ class LmdbTables implements NamespaceTables {
   *listSessions(): Iterable<SessionRecord> {
     for (const { value } of this.sessions.getRange()) yield SessionRecord.decode(value);
   }
+  getSessionResult(clientId: string, sequence: number): Uint8Array | undefined {
+    return this.sessionResults.getBinary([clientId, sequence]);
+  }
+  putSessionResult(result: SessionResult): void {
+    this.sessionResults.putSync([result.clientId, result.sequence], result.result);
+  }
+  deleteSessionResults(clientId: string, below: number, limit?: number): number {
+    const keys = [
+      ...this.sessionResults.getKeys({ start: [clientId, 0], end: [clientId, below], limit }),
+    ];
+    for (const key of keys) this.sessionResults.removeSync(key);
+    return keys.length;
+  }
   getCounter(name: CounterName): number | undefined {
     return this.counters.get(name);
   }
@@ -127,6 +146,11 @@ class LmdbTables implements NamespaceTables {
     for (const { key, value } of this.counters.getRange())
       yield { table: "counter", name: key as CounterName, value };
     for (const session of this.listSessions()) yield { table: "session", session };
+    for (const { key, value } of this.sessionResults.getRange())
+      yield {
+        table: "sessionResult",
+        result: { clientId: key[0], sequence: key[1], result: value },
+      };
   }
   clear(): void {
     for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
@@ -135,6 +159,7 @@ class LmdbTables implements NamespaceTables {
     for (const key of [...this.chunkRefs.getKeys()]) this.chunkRefs.removeSync(key);
     for (const key of [...this.counters.getKeys()]) this.counters.removeSync(key);
     for (const key of [...this.sessions.getKeys()]) this.sessions.removeSync(key);
+    for (const key of [...this.sessionResults.getKeys()]) this.sessionResults.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
@@ -194,6 +219,11 @@ export class LmdbMetadataStore extends Namespace {
       this.root.openDB<number, string>({ name: "chunk-refs", encoding: "ordered-binary" }),
       this.root.openDB<number, string>({ name: "counters", encoding: "ordered-binary" }),
       this.root.openDB<Buffer, string>({ name: "sessions", ...binary }),
+      this.root.openDB<Buffer, [string, number]>({
+        name: "session-results",
+        keyEncoding: "ordered-binary",
+        ...binary,
+      }),
     );
     this.initialize(options.chunkSize);
   }

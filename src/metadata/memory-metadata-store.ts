@@ -2,7 +2,12 @@
  * The `memory` MetadataStore: the namespace in maps, for tests and simulation. Nothing
  * survives the process; `flush` is immediate.
  */
-import type { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
+import type {
+  ChunkSlot,
+  Inode,
+  SessionRecord,
+  SessionResult,
+} from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
 import type {
   CounterName,
@@ -21,6 +26,7 @@ class MemoryTables implements NamespaceTables {
   private readonly chunkRefs = new Map<string, number>();
   private readonly counters = new Map<CounterName, number>();
   private readonly sessions = new Map<string, SessionRecord>();
+  private readonly sessionResults = new Map<string, Map<number, SessionResult>>();
   private undo: Array<() => void> | undefined;
 
   private record<K, V>(map: Map<K, V>, key: K): void {
@@ -126,6 +132,27 @@ class MemoryTables implements NamespaceTables {
   listSessions() {
     return [...this.sessions.values()];
   }
+  getSessionResult(clientId: string, sequence: number) {
+    return this.sessionResults.get(clientId)?.get(sequence)?.result;
+  }
+  putSessionResult(result: SessionResult) {
+    let results = this.sessionResults.get(result.clientId);
+    if (!results) {
+      results = new Map();
+      this.sessionResults.set(result.clientId, results);
+    }
+    this.set(results, result.sequence, result);
+  }
+  deleteSessionResults(clientId: string, below: number, limit = Number.MAX_SAFE_INTEGER) {
+    const results = this.sessionResults.get(clientId);
+    if (!results) return 0;
+    const doomed = [...results.keys()]
+      .filter((sequence) => sequence < below)
+      .sort((a, b) => a - b)
+      .slice(0, limit);
+    for (const sequence of doomed) this.delete(results, sequence);
+    return doomed.length;
+  }
   getCounter(name: CounterName) {
     return this.counters.get(name);
   }
@@ -142,6 +169,8 @@ class MemoryTables implements NamespaceTables {
     for (const [chunkId, inodeId] of this.chunkRefs) yield { table: "chunkRef", chunkId, inodeId };
     for (const [name, value] of this.counters) yield { table: "counter", name, value };
     for (const session of this.sessions.values()) yield { table: "session", session };
+    for (const results of this.sessionResults.values())
+      for (const result of results.values()) yield { table: "sessionResult", result };
   }
   clear() {
     for (const [id] of this.inodes) this.deleteInode(id);
@@ -152,6 +181,8 @@ class MemoryTables implements NamespaceTables {
     for (const chunkId of [...this.chunkRefs.keys()]) this.deleteChunkRef(chunkId);
     for (const name of [...this.counters.keys()]) this.delete(this.counters, name);
     for (const clientId of [...this.sessions.keys()]) this.deleteSession(clientId);
+    for (const clientId of [...this.sessionResults.keys()])
+      this.deleteSessionResults(clientId, Infinity);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

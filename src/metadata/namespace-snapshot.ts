@@ -6,7 +6,7 @@
  * one per stored record (inodes, directory entries, chunk slots, chunk references, counters).
  * Written to a file and streamed; read back piece by piece.
  */
-import { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
+import { ChunkSlot, Inode, SessionRecord, SessionResult } from "../gen/sandstore/v1/metadata.ts";
 import type { CounterName, NamespaceRecord } from "./namespace-tables.ts";
 
 const INODE = 1;
@@ -15,6 +15,7 @@ const SLOT = 3;
 const CHUNK_REF = 4;
 const COUNTER = 5;
 const SESSION = 6;
+const SESSION_RESULT = 7;
 
 function withId(id: number, rest: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(8 + rest.length);
@@ -53,6 +54,10 @@ export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
     case "session":
       table = SESSION;
       payload = SessionRecord.encode(record.session).finish();
+      break;
+    case "sessionResult":
+      table = SESSION_RESULT;
+      payload = SessionResult.encode(record.result).finish();
       break;
   }
   const out = Buffer.allocUnsafe(5 + payload.length);
@@ -109,6 +114,9 @@ export function decodeNamespaceRecords(bytes: Buffer): {
         break;
       case SESSION:
         records.push({ table: "session", session: SessionRecord.decode(payload) });
+        break;
+      case SESSION_RESULT:
+        records.push({ table: "sessionResult", result: SessionResult.decode(payload) });
         break;
       default:
         throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);

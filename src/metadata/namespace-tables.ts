@@ -3,7 +3,12 @@
  * machine (`Namespace`) is written once against this; each `MetadataStore` implementation
  * only provides these tables.
  */
-import type { ChunkSlot, Inode, SessionRecord } from "../gen/sandstore/v1/metadata.ts";
+import type {
+  ChunkSlot,
+  Inode,
+  SessionRecord,
+  SessionResult,
+} from "../gen/sandstore/v1/metadata.ts";
 
 /** One stored record, of any table: the unit of a snapshot. */
 export type NamespaceRecord =
@@ -17,7 +22,8 @@ export type NamespaceRecord =
   | { readonly table: "slot"; readonly inodeId: number; readonly slot: ChunkSlot }
   | { readonly table: "chunkRef"; readonly chunkId: string; readonly inodeId: number }
   | { readonly table: "counter"; readonly name: CounterName; readonly value: number }
-  | { readonly table: "session"; readonly session: SessionRecord };
+  | { readonly table: "session"; readonly session: SessionRecord }
+  | { readonly table: "sessionResult"; readonly result: SessionResult };
 
 /** Named counters kept with the state. */
 export type CounterName =
@@ -70,6 +76,14 @@ export interface NamespaceTables {
   deleteSession(clientId: string): void;
   /** Every session (eviction looks for the least recently active). */
   listSessions(): Iterable<SessionRecord>;
+  /** The encoded result a client's mutation `sequence` had, if it is kept. */
+  getSessionResult(clientId: string, sequence: number): Uint8Array | undefined;
+  putSessionResult(result: SessionResult): void;
+  /**
+   * Deletes the client's results numbered below `below`, lowest first, at most `limit` of
+   * them; returns how many it deleted.
+   */
+  deleteSessionResults(clientId: string, below: number, limit?: number): number;
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;

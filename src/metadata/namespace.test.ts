@@ -7,7 +7,7 @@ import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts"
 import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
 import { MemoryMetadataStore } from "./memory-metadata-store.ts";
 import type { MetadataStore } from "./metadata-store.ts";
-import { MAX_READDIR_PAGE, MAX_SESSIONS } from "./namespace.ts";
+import { MAX_READDIR_PAGE, MAX_SESSION_RESULTS, MAX_SESSIONS } from "./namespace.ts";
 import type { NamespaceTables } from "./namespace-tables.ts";
 
 const CHUNK = 4096;
@@ -450,6 +450,31 @@ describe("client sessions: a retried mutation applies once", () => {
       const late = applyAt(store, withSession(create("/h"), 1));
       assert.equal(late?.errno, "EINVAL");
       assert.throws(() => store.stat("/h"), SandstoreError, "the late copy created nothing");
+      await store.close();
+    });
+
+    test(`${kind}: a client keeps at most MAX_SESSION_RESULTS results, the newest, and none it acknowledged`, async () => {
+      const store = await open();
+      const results = () =>
+        [...(store as unknown as { tables: NamespaceTables }).tables.dump()].filter(
+          (record) => record.table === "sessionResult",
+        ).length;
+      const total = MAX_SESSION_RESULTS + 4;
+      for (let i = 1; i <= total; i++)
+        applyAt(store, withSession(create(`/p${i}`, { exclusive: true }), i, 0));
+      assert.equal(results(), MAX_SESSION_RESULTS);
+      assert.equal(
+        applyAt(store, withSession(create("/p1", { exclusive: true }), 1, 0))?.errno,
+        "EEXIST",
+        "the oldest result was dropped: its retry is applied again",
+      );
+      assert.equal(
+        applyAt(store, withSession(create(`/p${total}`, { exclusive: true }), total, 0))?.errno,
+        "",
+        "the newest is remembered",
+      );
+      applyAt(store, withSession(mkdir("/q"), total + 1, total - 1));
+      assert.equal(results(), 3, "results below what the client acknowledged are dropped");
       await store.close();
     });
 

@@ -249,7 +249,8 @@ export abstract class Namespace implements MetadataStore {
         else if (r.table === "slot") t.putSlot(r.inodeId, r.slot);
         else if (r.table === "chunkRef") t.putChunkRef(r.chunkId, r.inodeId);
         else if (r.table === "counter") t.putCounter(r.name, r.value);
-        else t.putSession(r.session);
+        else if (r.table === "session") t.putSession(r.session);
+        else t.putSessionResult(r.result);
       }
       t.putCounter("applied", index);
     });
@@ -278,8 +279,8 @@ export abstract class Namespace implements MetadataStore {
       if (session.sequence < known.acknowledgedBelow) {
         return { errno: "EINVAL", errorPath: "", inode: undefined };
       }
-      const earlier = known.results.find((r) => r.sequence === session.sequence);
-      if (earlier) return CommandResult.decode(earlier.result);
+      const earlier = this.tables.getSessionResult(session.clientId, session.sequence);
+      if (earlier) return CommandResult.decode(earlier);
     }
     const result = this.applyOne(command);
     this.remember(index, session, known, writerMovesOn(command, result) ? undefined : result);
@@ -292,21 +293,24 @@ export abstract class Namespace implements MetadataStore {
     known: SessionRecord | undefined,
     result: CommandResult | undefined,
   ): void {
+    const { clientId } = session;
     const acknowledgedBelow = Math.max(known?.acknowledgedBelow ?? 0, session.acknowledgedBelow);
-    const results = (known?.results ?? []).filter((r) => r.sequence >= acknowledgedBelow);
-    if (result)
-      results.push({
-        sequence: session.sequence,
-        result: Buffer.from(CommandResult.encode(result).finish()),
-      });
+    let resultCount = known?.resultCount ?? 0;
+    if (known && acknowledgedBelow > known.acknowledgedBelow)
+      resultCount -= this.tables.deleteSessionResults(clientId, acknowledgedBelow);
+    if (result) {
+      const encoded = Buffer.from(CommandResult.encode(result).finish());
+      this.tables.putSessionResult({ clientId, sequence: session.sequence, result: encoded });
+      resultCount++;
+    }
     // Oldest first out: a client with more in flight than this broke its side of the contract.
-    while (results.length > MAX_SESSION_RESULTS) results.shift();
-    this.tables.putSession({
-      clientId: session.clientId,
-      acknowledgedBelow,
-      lastActiveIndex: index,
-      results,
-    });
+    if (resultCount > MAX_SESSION_RESULTS)
+      resultCount -= this.tables.deleteSessionResults(
+        clientId,
+        Number.MAX_SAFE_INTEGER,
+        resultCount - MAX_SESSION_RESULTS,
+      );
+    this.tables.putSession({ clientId, acknowledgedBelow, lastActiveIndex: index, resultCount });
     if (!known) {
       const count = (this.tables.getCounter("sessionCount") ?? 0) + 1;
       this.tables.putCounter("sessionCount", count);
@@ -320,7 +324,10 @@ export abstract class Namespace implements MetadataStore {
       (a, b) => a.lastActiveIndex - b.lastActiveIndex || (a.clientId < b.clientId ? -1 : 1),
     );
     const evict = byAge.slice(0, Math.ceil(MAX_SESSIONS / 10));
-    for (const session of evict) this.tables.deleteSession(session.clientId);
+    for (const session of evict) {
+      this.tables.deleteSessionResults(session.clientId, Number.MAX_SAFE_INTEGER);
+      this.tables.deleteSession(session.clientId);
+    }
     this.tables.putCounter("sessionCount", count - evict.length);
   }
 
