@@ -275,7 +275,7 @@ const whatLimits = (anchor: string, sentence: string) =>
   `${sentence} ([profile](performance.md#${anchor}))`;
 const metadataLimit = whatLimits(
   "metadata-operations",
-  "CPU per create across the four processes on two cores, about 1 ms where etcd spends about 0.6 ms per put; two thirds of the client's share is grpc-js",
+  "CPU per create across the four processes on two cores, about 0.75 ms where etcd spends about 0.65 ms per put; two thirds of the client's share is grpc-js",
 );
 /** A row's limit, when fio ran. */
 const limit = (value: (l: FioLimits) => number, note: string) =>
@@ -293,7 +293,7 @@ const rows: CompareRow[] = [
       limitAtLeast: 0.5,
       whatLimits: whatLimits(
         "sequential-write-at-r3",
-        "The two cores: writing 512 MiB, the nodes and the client used 10.9 of the 11.8 CPU-seconds there were, half in the kernel, for three loopback copies and three disk writes of every byte. MooseFS itself reaches about 0.17x of this limit",
+        "The two cores: writing 512 MiB, the nodes and the client used 10.9 of the 11.8 CPU-seconds there were, half in the kernel, for three loopback copies and three disk writes of every byte. MooseFS itself reaches about 0.2x of this limit",
       ),
     },
   },
