@@ -52,7 +52,8 @@ export function encodeChunkHeader(data: Uint8Array): { header: Buffer; checksum:
     header.writeUInt32BE(crc, FIXED_HEADER_BYTES + 4 * i);
     const operator =
       block.length === CHUNK_BLOCK_SIZE ? FULL_BLOCK_OPERATOR : zeroBytesOperator(block.length);
-    whole = i === 0 ? crc : crc32cCombine(whole, crc, operator);
+    // Combining onto 0 (the empty prefix) gives `crc` itself, so the first block needs no case.
+    whole = crc32cCombine(whole, crc, operator);
   }
   header.writeUInt32BE(whole, 20);
   const end = FIXED_HEADER_BYTES + 4 * blocks;

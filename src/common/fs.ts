@@ -1,7 +1,7 @@
 /**
  * File-system helpers for durable writes.
  */
-import { constants } from "node:fs";
+import { closeSync, constants, fsyncSync, openSync } from "node:fs";
 import { open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -15,6 +15,16 @@ export async function fsyncDirectory(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** `fsyncDirectory` for code that cannot wait: a store's constructor. */
+export function fsyncDirectorySync(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -12,12 +12,13 @@ import {
   type MetadataCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
-import type {
-  CommandResult,
-  DirPage,
-  Inode,
-  MetadataStore,
-  SlotCursor,
+import {
+  type CommandResult,
+  type DirPage,
+  type Inode,
+  inlineWriteFits,
+  type MetadataStore,
+  type SlotCursor,
 } from "../metadata/metadata-store.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import type { MetadataReplicator } from "../replication/metadata-replicator.ts";
@@ -181,6 +182,11 @@ export class ReplicatedControlPlane implements ControlPlane {
     path: string,
     session?: ClientSession,
   ): Promise<Inode | undefined> {
+    // This node's view, read without a barrier, is a hint only: when it shows the write would
+    // be refused (the slot holds a chunk, or would outgrow the limit), the round of consensus
+    // is saved. Anything else is decided when the command is applied.
+    const [current] = this.o.store.chunkSlots(inodeId, slotIndex, slotIndex + 1);
+    if (!inlineWriteFits(current, offsetInSlot + data.length)) return undefined;
     const result = await this.o.replicator.propose({
       session,
       command: {

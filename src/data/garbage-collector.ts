@@ -3,8 +3,8 @@
  * committed metadata lists on that node (an aborted or superseded write, a removed file, a
  * copy repair moved elsewhere) and that are not being written, once they are older than a
  * grace period. In a cluster it runs on the leader only, once its metadata is current
- * (`shouldRun`), and reaches every node through `ReplicaAccess`. Each pass does a bounded number of
- * deletions.
+ * (`shouldRun`), and reaches every node through `ReplicaAccess`. Each pass does a bounded
+ * number of deletions.
  */
 import { PeriodicTask } from "../common/periodic-task.ts";
 import type { ReplicaAccess } from "./replica-access.ts";

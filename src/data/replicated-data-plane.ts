@@ -7,12 +7,7 @@ import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
 import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
 import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
-import {
-  type ChunkSlot,
-  type Inode,
-  isInlineSlot,
-  MAX_INLINE_SLOT_BYTES,
-} from "../metadata/metadata-store.ts";
+import { type ChunkSlot, type Inode, isInlineSlot } from "../metadata/metadata-store.ts";
 import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
 
@@ -55,17 +50,16 @@ export class ReplicatedDataPlane implements DataPlane {
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
       throw fsError("EINVAL", path, "write range leaves its chunk slot");
     }
-    if (offsetInSlot + data.length <= MAX_INLINE_SLOT_BYTES) {
-      const inode = await this.control.writeInline(
-        inodeId,
-        slotIndex,
-        offsetInSlot,
-        data,
-        path,
-        session,
-      );
-      if (inode) return inode;
-    }
+    // Held in the metadata when it fits there (see MAX_INLINE_SLOT_BYTES); else a chunk.
+    const inline = await this.control.writeInline(
+      inodeId,
+      slotIndex,
+      offsetInSlot,
+      data,
+      path,
+      session,
+    );
+    if (inline) return inline;
     const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
     for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
       const intent = await this.control.prepareWrite(inodeId, slotIndex, path, session);

@@ -5,9 +5,11 @@
  * order and `[inodeId, slotIndex]` keys list a chunk map in slot order. Values are the
  * protobuf encodings of the records in proto/sandstore/v1/metadata.proto.
  */
-import { closeSync, existsSync, fsyncSync, openSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, unlinkSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
+import { fsyncDirectory, fsyncDirectorySync } from "../common/fs.ts";
 import {
   ChunkSlot,
   Inode,
@@ -239,8 +241,8 @@ export class LmdbMetadataStore extends Namespace {
     if (this.syncsOnClose) await this.syncToDisk();
     await this.root.close();
     if (this.syncsOnClose) {
-      writeFileSync(join(this.options.path, CLEAN_CLOSE_MARKER), "");
-      fsyncDirectorySync(this.options.path);
+      await writeFile(join(this.options.path, CLEAN_CLOSE_MARKER), "");
+      await fsyncDirectory(this.options.path);
     }
   }
 
@@ -273,13 +275,4 @@ function discardUnlessClosedCleanly(path: string): boolean {
   for (const name of files) unlinkSync(join(path, name));
   if (files.length > 0) fsyncDirectorySync(path);
   return files.includes("data.mdb");
-}
-
-function fsyncDirectorySync(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -49,6 +49,16 @@ export function isInlineSlot(slot: ChunkSlot): boolean {
   return slot.inlineData !== undefined;
 }
 
+/**
+ * True when a write ending at `end` (bytes into the slot) can be held inline in a slot that
+ * is now `current` (undefined: a hole): the slot holds no chunk and stays within
+ * MAX_INLINE_SLOT_BYTES.
+ */
+export function inlineWriteFits(current: ChunkSlot | undefined, end: number): boolean {
+  if (current && !isInlineSlot(current)) return false;
+  return Math.max(current?.length ?? 0, end) <= MAX_INLINE_SLOT_BYTES;
+}
+
 /** The inode number of `/`. */
 export const ROOT_INODE_ID = 1;
 

@@ -27,9 +27,9 @@ import {
 } from "../gen/sandstore/v1/metadata.ts";
 import {
   type DirPage,
+  inlineWriteFits,
   isInlineSlot,
   type LogEntry,
-  MAX_INLINE_SLOT_BYTES,
   type MetadataStore,
   ROOT_INODE_ID,
 } from "./metadata-store.ts";
@@ -634,9 +634,8 @@ export abstract class Namespace implements MetadataStore {
     const end = c.offset + c.data.length;
     if (c.data.length === 0 || end > this.chunkSize()) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
-    if (current && !isInlineSlot(current)) reject("ENOTSUP", where);
+    if (!inlineWriteFits(current, end)) reject("ENOTSUP", where);
     const length = Math.max(current?.length ?? 0, end);
-    if (length > MAX_INLINE_SLOT_BYTES) reject("ENOTSUP", where);
     const bytes = Buffer.alloc(length);
     current?.inlineData?.copy(bytes, 0, 0, current.length);
     bytes.set(c.data, c.offset);
