@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(mktemp -d)
 CLI="node bin/sandstore.js"
+# The nodes' Raft ports answer only holders of the cluster token.
+SANDSTORE_CLUSTER_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export SANDSTORE_CLUSTER_TOKEN
 declare -A PIDS
 peers_of() { local self=$1 out=""; for j in 1 2 3; do [ "$j" = "$self" ] && continue; out+="${out:+,}n$j:127.0.0.1:500$j:600$j"; done; echo "$out"; }
 start() {

@@ -20,6 +20,7 @@ import {
   SandstoreError,
   SEEK_END,
 } from "../src/index.ts";
+import { clientChannelSecurity } from "../src/topologies/peer-credentials.ts";
 import { GrpcTransport } from "../src/transport/grpc-transport.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import {
@@ -62,10 +63,28 @@ async function chunkFiles(dataDir: string): Promise<string[]> {
 }
 
 /** The file API's tests run against one single node and against a 3-node hyperconverged cluster. */
-const targets: Array<{
-  name: string;
-  start: () => Promise<{ address: string; seeds: string[]; stop: () => Promise<void> }>;
-}> = [
+interface Target {
+  address: string;
+  seeds: string[];
+  /** The CA certificate clients need, when the target speaks TLS. */
+  tlsCa?: string;
+  stop: () => Promise<void>;
+}
+
+/** A 3-node hyperconverged cluster, with TLS or the cluster token. */
+async function hyperconverged(tls: boolean): Promise<Target> {
+  const cluster = new Cluster({ tls });
+  await cluster.start();
+  const leader = await cluster.leader();
+  return {
+    address: cluster.addresses[leader]!,
+    seeds: cluster.addresses,
+    tlsCa: cluster.tlsCa,
+    stop: () => cluster.close(),
+  };
+}
+
+const targets: Array<{ name: string; start: () => Promise<Target> }> = [
   {
     name: "single node",
     start: async () => {
@@ -80,28 +99,17 @@ const targets: Array<{
       };
     },
   },
-  {
-    name: "hyperconverged cluster",
-    start: async () => {
-      const cluster = new Cluster();
-      await cluster.start();
-      const leader = await cluster.leader();
-      return {
-        address: cluster.addresses[leader]!,
-        seeds: cluster.addresses,
-        stop: () => cluster.close(),
-      };
-    },
-  },
+  { name: "hyperconverged cluster", start: () => hyperconverged(false) },
+  { name: "hyperconverged cluster over mutual TLS", start: () => hyperconverged(true) },
 ];
 
 for (const target of targets)
   describe(`${target.name}: the file API`, () => {
-    let node: { address: string; seeds: string[]; stop: () => Promise<void> };
+    let node: Target;
     let client: SandstoreClient;
     before(async () => {
       node = await target.start();
-      client = connect(node.seeds);
+      client = connect(node.seeds, { tlsCa: node.tlsCa });
     });
     after(async () => {
       await client.closeClient();
@@ -272,7 +280,9 @@ for (const target of targets)
       assert.equal(await code(client.rmdir("/")), "EINVAL");
 
       // The same through a raw connection, past the SDK's own checks: the server validates too.
-      const raw = new GrpcTransport().connect(node.address);
+      const raw = new GrpcTransport({
+        channels: clientChannelSecurity(node.tlsCa),
+      }).connect(node.address);
       const inode = (await raw.stat({ path: "/plain" })).inode!;
       assert.equal(await code(raw.stat({ path: "no/slash" })), "EINVAL");
       assert.equal(

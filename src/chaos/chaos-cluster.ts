@@ -11,7 +11,9 @@ import { open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../common/free-ports.ts";
+import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { pick } from "../raft/core/random.ts";
+import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { addVoter, changeMembership, type LeaderFinder } from "../transport/admin-membership.ts";
 import type { Faults } from "../transport/fault-file.ts";
 import {
@@ -94,8 +96,9 @@ function killChildrenOnExit(): void {
 
 export class ChaosCluster {
   readonly ids: string[];
-  /** Cluster token of a hyperconverged cluster. */
+  /** Cluster token shared by the nodes (and this harness, as their operator). */
   readonly token = randomBytes(16).toString("hex");
+  private readonly operator = operatorPeerAuth({ clusterToken: this.token });
   readonly unexpectedExits: UnexpectedExit[] = [];
   private internalPorts: number[] = [];
   private clientPorts: number[] = [];
@@ -166,7 +169,7 @@ export class ChaosCluster {
         ...["--client-port", String(this.clientPorts[i])],
         ...["--advertise-client-addr", this.clientAddress(i), "--peers", peers.join(",")],
         ...["--data-dir", this.dataDir(i), "--bind", this.host(i), "--fault-file", faultFile],
-        ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
+        ...["--snapshot-entries", String(SNAPSHOT_ENTRIES), "--cluster-token", this.token],
         "--quiet",
       ];
     }
@@ -189,8 +192,8 @@ export class ChaosCluster {
     killChildrenOnExit();
     // `ip netns exec` execs the node in place: the child's pid is the node's, for signals.
     const [command, ...args] = this.namespaces
-      ? this.namespaces.wrap(i, [process.execPath, CLI, ...this.nodeArgs(i)])
-      : [process.execPath, CLI, ...this.nodeArgs(i)];
+      ? this.namespaces.wrap(i, [process.execPath, ...NODE_RUNTIME_FLAGS, CLI, ...this.nodeArgs(i)])
+      : [process.execPath, ...NODE_RUNTIME_FLAGS, CLI, ...this.nodeArgs(i)];
     const child = spawn(command!, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.o.env },
@@ -274,7 +277,7 @@ export class ChaosCluster {
     let client = this.admins.get(i);
     if (!client) {
       const address = `${this.host(i)}:${this.internalPorts[i]}`;
-      client = new AdminClient(address, this.o.topology === "kv" ? undefined : this.token);
+      client = new AdminClient(address, this.operator);
       this.admins.set(i, client);
     }
     return client;

@@ -3,6 +3,9 @@
  *
  * Exit codes: 0 success, 1 a failed operation (one line on stderr), 2 a usage error.
  */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
@@ -13,21 +16,62 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-/** Adds `--cluster` (env SANDSTORE_CLUSTER, default 127.0.0.1:7001) to a command. */
+/** What `withCluster` adds to a command's options. */
+export interface ClusterFlags {
+  cluster: string;
+  /** The cluster's CA certificate, when its ports speak TLS. */
+  tlsCa?: string;
+}
+
+/**
+ * Adds `--cluster` (env SANDSTORE_CLUSTER, default 127.0.0.1:7001) and `--tls-ca` (env
+ * SANDSTORE_TLS_CA) to a command.
+ */
 export function withCluster(command: Command): Command {
-  return command.addOption(
-    new Option("--cluster <addresses>", "cluster seeds, host:port[,host:port...]")
-      .env("SANDSTORE_CLUSTER")
-      .default("127.0.0.1:7001"),
-  );
+  return command
+    .addOption(
+      new Option("--cluster <addresses>", "cluster seeds, host:port[,host:port...]")
+        .env("SANDSTORE_CLUSTER")
+        .default("127.0.0.1:7001"),
+    )
+    .addOption(
+      new Option("--tls-ca <file>", "the cluster's CA certificate, when it speaks TLS").env(
+        "SANDSTORE_TLS_CA",
+      ),
+    );
+}
+
+/** What `withCredentials` adds to a command's options. */
+export interface CredentialFlags {
+  clusterToken?: string;
+  tlsDir?: string;
+}
+
+/**
+ * Adds the trust boundary's flags: `--cluster-token` (env SANDSTORE_CLUSTER_TOKEN) and
+ * `--tls-dir` (env SANDSTORE_TLS_DIR). `who` says whose credentials they are.
+ */
+export function withCredentials(command: Command, who: string): Command {
+  return command
+    .addOption(
+      new Option("--cluster-token <secret>", `secret shared by the cluster (${who})`).env(
+        "SANDSTORE_CLUSTER_TOKEN",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--tls-dir <dir>",
+        `mutual TLS instead of the token: ca.crt, node.crt and node.key (${who})`,
+      ).env("SANDSTORE_TLS_DIR"),
+    );
 }
 
 /** Runs `fn` with a client of `--cluster`, closing the client afterwards. */
 export async function withClient<T>(
-  options: { cluster: string },
+  options: ClusterFlags,
   fn: (client: SandstoreClient) => Promise<T>,
 ): Promise<T> {
-  const client = connect(options.cluster, { retryForMs: 5_000 });
+  const client = connect(options.cluster, { retryForMs: 5_000, tlsCa: options.tlsCa });
   try {
     return await fn(client);
   } finally {
@@ -70,4 +114,22 @@ export function hostPort(value: string): string {
   if (!match || Number(match[2]) > 65535)
     throw new InvalidArgumentError(`expected host:port, got "${value}"`);
   return value;
+}
+
+/**
+ * A local cluster's token: read from `path`, or made and written there (owner-only), so a
+ * restarted cluster and the operator's commands find it.
+ */
+export async function localClusterToken(path: string): Promise<string> {
+  try {
+    const token = (await readFile(path, "utf8")).trim();
+    if (/^[0-9a-f]{32}$/.test(token)) return token;
+    throw new UsageError(`${path} does not hold a cluster token: remove it to make a new one`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const token = randomBytes(16).toString("hex");
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  return token;
 }

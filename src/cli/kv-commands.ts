@@ -12,7 +12,7 @@ import { kvRequest } from "../kv/kv-client.ts";
 import { parsePeers } from "../kv/kv-peers.ts";
 import { createLogger } from "../observability/logger.ts";
 import { startKvNode } from "../topologies/kv.ts";
-import { positiveInteger, UsageError } from "./cli-support.ts";
+import { localClusterToken, positiveInteger, UsageError, withCredentials } from "./cli-support.ts";
 
 /** TitanStore spelled its flags with one dash (`-id=n1`); these are rewritten to two. */
 export const TITANSTORE_FLAGS = [
@@ -59,7 +59,8 @@ export function registerKvCommands(program: Command): void {
     .command("kv")
     .description("the key-value topology, compatible with TitanStore");
 
-  kv.command("node")
+  const node = kv
+    .command("node")
     .description("run one key-value node (flags as TitanStore spells them; one dash works too)")
     .requiredOption("--id <id>", "this node's id")
     .requiredOption("--port <port>", "Raft port")
@@ -71,8 +72,9 @@ export function registerKvCommands(program: Command): void {
     .option("--fault-file <path>", "JSON file naming peers to cut off (testing)")
     .option("--snapshot-entries <n>", "snapshot after this many entries", positiveInteger)
     .option("--tick-ms <ms>", "milliseconds per Raft tick", positiveInteger)
-    .option("--quiet", "log only to the data directory")
-    .action(async (flags: Record<string, string | number | boolean | undefined>) => {
+    .option("--quiet", "log only to the data directory");
+  withCredentials(node, "the nodes' Raft ports").action(
+    async (flags: Record<string, string | number | boolean | undefined>) => {
       const id = String(flags.id);
       if (!/^[A-Za-z0-9_.-]+$/.test(id))
         throw new UsageError(`node id "${id}" may hold only letters, digits, _ . -`);
@@ -106,6 +108,8 @@ export function registerKvCommands(program: Command): void {
         faultFile: flags.faultFile === undefined ? undefined : String(flags.faultFile),
         snapshotEntries: flags.snapshotEntries as number | undefined,
         tickMs: flags.tickMs as number | undefined,
+        clusterToken: flags.clusterToken === undefined ? undefined : String(flags.clusterToken),
+        tlsDir: flags.tlsDir === undefined ? undefined : resolve(String(flags.tlsDir)),
       });
       console.log(`sandstore kv node ${id} raft ${node.raftAddress} client ${node.clientAddress}`);
       await new Promise<void>((done) => {
@@ -113,7 +117,8 @@ export function registerKvCommands(program: Command): void {
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
-    });
+    },
+  );
 
   kv.command("up")
     .description("run a local key-value cluster in the foreground (raft 5001.., clients 6001..)")
@@ -124,6 +129,8 @@ export function registerKvCommands(program: Command): void {
     .action(
       async (flags: { nodes: number; dataDir: string; raftPort: number; clientPort: number }) => {
         const ids = Array.from({ length: flags.nodes }, (_, i) => `n${i + 1}`);
+        // Kept beside the nodes' data, so a restarted cluster and `sandstore member` find it.
+        const token = await localClusterToken(resolve(flags.dataDir, "token"));
         const spec = (i: number) =>
           `${ids[i]}:127.0.0.1:${flags.raftPort + i}:${flags.clientPort + i}`;
         const children: ChildProcess[] = ids.map((id, i) => {
@@ -153,7 +160,10 @@ export function registerKvCommands(program: Command): void {
               "--data-dir",
               resolve(flags.dataDir, id),
             ],
-            { stdio: ["ignore", "pipe", "inherit"] },
+            {
+              stdio: ["ignore", "pipe", "inherit"],
+              env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
+            },
           );
           createInterface({ input: child.stdout! }).on("line", (text) => console.log(text));
           return child;

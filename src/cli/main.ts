@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerBenchCommands } from "./bench-commands.ts";
+import { registerCertCommands } from "./cert-commands.ts";
 import { registerChaosCommands } from "./chaos-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerFileCommands } from "./file-commands.ts";
@@ -29,6 +30,7 @@ registerKvCommands(program);
 registerBenchCommands(program);
 registerChaosCommands(program);
 registerMemberCommands(program);
+registerCertCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

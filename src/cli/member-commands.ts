@@ -6,26 +6,27 @@
  * Replacing a node whose log is damaged: `member remove nX`, wipe its data directory's raft/
  * and state (metadata/ or kv/), start it, then `member add nX`.
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { addVoter, changeMembership, leaderAmong } from "../transport/admin-membership.ts";
 import { AdminClient } from "../transport/grpc-admin-service.ts";
-import { positiveInteger, UsageError } from "./cli-support.ts";
+import {
+  type CredentialFlags,
+  positiveInteger,
+  UsageError,
+  withCredentials,
+} from "./cli-support.ts";
 
-interface MemberFlags {
+interface MemberFlags extends CredentialFlags {
   nodes: string;
-  clusterToken?: string;
   timeout: number;
 }
 
 function withMembers(command: Command): Command {
-  return command
-    .requiredOption("--nodes <addresses>", "every member's internal address, host:port,...")
-    .addOption(
-      new Option("--cluster-token <secret>", "the cluster token (hyperconverged)").env(
-        "SANDSTORE_CLUSTER_TOKEN",
-      ),
-    )
-    .option("--timeout <seconds>", "give up after this long", positiveInteger, 60);
+  return withCredentials(
+    command.requiredOption("--nodes <addresses>", "every member's internal address, host:port,..."),
+    "an operator's: the token, or a TLS directory such as DIR/tls/operator",
+  ).option("--timeout <seconds>", "give up after this long", positiveInteger, 60);
 }
 
 /** Admin clients of `--nodes`, closed after `fn`. */
@@ -41,7 +42,14 @@ async function withAdmins<T>(
     if (!/^[^:\s]+:\d{1,5}$/.test(address))
       throw new UsageError(`--nodes: "${address}" is not host:port`);
   if (addresses.length === 0) throw new UsageError("--nodes names no address");
-  const clients = addresses.map((address) => new AdminClient(address, flags.clusterToken));
+  let auth: ReturnType<typeof operatorPeerAuth>;
+  try {
+    auth = operatorPeerAuth(flags);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  const clients = addresses.map((address) => new AdminClient(address, auth));
   try {
     return await fn(clients);
   } finally {
@@ -61,6 +69,8 @@ export function registerMemberCommands(program: Command): void {
         const states = await Promise.all(
           clients.map((client) => client.nodeState().catch((error: Error) => error)),
         );
+        // No member answering is a failed operation, with the first reason (a refusal names it).
+        if (states.every((state) => state instanceof Error)) throw states[0];
         console.log("ID  ADDRESS  ROLE  TERM  APPLIED");
         states.forEach((state, i) => {
           const address = clients[i]!.address;

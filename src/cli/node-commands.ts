@@ -3,25 +3,31 @@
  * and `status`.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
+import { CA_FILES, makeCertificates } from "../transport/certificate-authority.ts";
+import { TLS_FILES } from "../transport/tls-peer-auth.ts";
 import {
+  type ClusterFlags,
+  type CredentialFlags,
   hostPort,
+  localClusterToken,
   nonNegativeInteger,
   positiveInteger,
   UsageError,
   withClient,
   withCluster,
+  withCredentials,
 } from "./cli-support.ts";
 
-interface NodeFlags {
+interface NodeFlags extends CredentialFlags {
   id: string;
   listen: string;
   dataDir: string;
@@ -33,7 +39,6 @@ interface NodeFlags {
   gcGraceMs?: number;
   logLevel: string;
   quiet?: boolean;
-  clusterToken?: string;
   snapshotEntries?: number;
   replication?: number;
   repairIntervalMs?: number;
@@ -105,8 +110,18 @@ function stopOnSignal(nodes: RunningNode[], log: (message: string) => void): Pro
   });
 }
 
+/**
+ * The TLS directories of a local cluster's nodes under `dir`: made with a new CA on first
+ * use, and again for nodes that have none yet (a cluster started with more nodes).
+ */
+async function localCertificates(dir: string, ids: readonly string[]): Promise<void> {
+  const missing = ids.filter((id) => !existsSync(join(dir, id, TLS_FILES.cert)));
+  if (missing.length === 0 && existsSync(join(dir, CA_FILES.cert))) return;
+  await makeCertificates({ dir, nodes: missing });
+}
+
 export function registerNodeCommands(program: Command): void {
-  program
+  const node = program
     .command("node")
     .description("run one node in the foreground")
     .requiredOption("--id <id>", "this node's id")
@@ -127,12 +142,8 @@ export function registerNodeCommands(program: Command): void {
         .choices(["debug", "info", "warn", "error"])
         .default("info"),
     )
-    .option("--quiet", "log only to the data directory")
-    .addOption(
-      new Option("--cluster-token <secret>", "secret shared by the nodes for internal RPCs").env(
-        "SANDSTORE_CLUSTER_TOKEN",
-      ),
-    )
+    .option("--quiet", "log only to the data directory");
+  withCredentials(node, "the nodes' internal services")
     .option(
       "--snapshot-entries <n>",
       "snapshot the metadata after this many entries",
@@ -191,6 +202,7 @@ export function registerNodeCommands(program: Command): void {
             ? undefined
             : parseMembers(flags.peers, { id: flags.id, address: flags.listen }),
         clusterToken: flags.clusterToken,
+        tlsDir: flags.tlsDir === undefined ? undefined : resolve(flags.tlsDir),
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
         repairIntervalMs: flags.repairIntervalMs,
@@ -215,6 +227,10 @@ export function registerNodeCommands(program: Command): void {
     .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
     .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
+    .option(
+      "--tls",
+      "mutual TLS between the nodes and TLS for clients, with a CA and certificates made in DIR/tls",
+    )
     .action(
       async (flags: {
         nodes?: number;
@@ -223,6 +239,7 @@ export function registerNodeCommands(program: Command): void {
         basePort: number;
         membership: string;
         chunkSize?: number;
+        tls?: boolean;
       }) => {
         checkTopology(flags.topology, flags.membership);
         const count = flags.nodes ?? (flags.topology === "single" ? 1 : 3);
@@ -236,6 +253,13 @@ export function registerNodeCommands(program: Command): void {
           { length: count },
           (_, i) => `127.0.0.1:${flags.basePort + i}`,
         );
+        const tlsRoot = resolve(flags.dataDir, "tls");
+        if (flags.tls)
+          await localCertificates(
+            tlsRoot,
+            addresses.map((_, i) => `n${i + 1}`),
+          );
+        const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
         if (flags.topology === "single") {
           const dataDir = resolve(flags.dataDir, "n1");
           await mkdir(dataDir, { recursive: true });
@@ -250,6 +274,7 @@ export function registerNodeCommands(program: Command): void {
               listen: addresses[0]!,
               dataDir,
               chunkSize: flags.chunkSize,
+              tlsDir: tlsDirOf("n1"),
               logger,
             }),
           );
@@ -257,7 +282,7 @@ export function registerNodeCommands(program: Command): void {
         } else {
           // Replicated topologies run each node as its own process, as they would run on machines.
           // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
-          const token = await clusterToken(resolve(flags.dataDir, "token"));
+          const token = await localClusterToken(resolve(flags.dataDir, "token"));
           const peers = addresses.map((address, i) => `n${i + 1}=${address}`).join(",");
           for (let i = 0; i < count; i++) {
             const id = `n${i + 1}`;
@@ -275,6 +300,7 @@ export function registerNodeCommands(program: Command): void {
               "--peers",
               peers,
               ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
+              ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
             ];
             const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
               stdio: ["ignore", "pipe", "inherit"],
@@ -293,12 +319,16 @@ export function registerNodeCommands(program: Command): void {
           }
         }
         const seeds = nodes.map((node) => node.address).join(",");
+        const tlsHint = flags.tls
+          ? `\n  export SANDSTORE_TLS_CA=${join(tlsRoot, CA_FILES.cert)}   # the ports speak TLS` +
+            `\n  export SANDSTORE_TLS_DIR=${join(tlsRoot, "operator")}   # for sandstore member`
+          : "";
         console.log(`
-Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}
+Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}
 ${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
 
 Try, in another terminal:
-  export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one
+  export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one${tlsHint}
   npx sandstore put README.md /readme.md
   npx sandstore ls -l /
   npx sandstore cat /readme.md
@@ -313,7 +343,7 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
     .description("show the cluster: nodes, roles, indexes, chunks, the leader")
     .option("--json", "machine-readable output")
     .option("--hash", "also each node's metadata state hash (equal on nodes at one applied index)")
-    .action(async (options: { cluster: string; json?: boolean; hash?: boolean }) => {
+    .action(async (options: ClusterFlags & { json?: boolean; hash?: boolean }) => {
       await withClient(options, async (client) => {
         const ask = { stateHash: options.hash ?? false };
         const first = await client.status(ask);
@@ -321,7 +351,11 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
         const nodes = await Promise.all(
           first.nodes.map(async (node) => {
             if (node.live) return node;
-            const other = connect(node.address, { retryForMs: 0, callTimeoutMs: 2000 });
+            const other = connect(node.address, {
+              retryForMs: 0,
+              callTimeoutMs: 2000,
+              tlsCa: options.tlsCa,
+            });
             try {
               const reply = await other.status(ask);
               return reply.nodes.find((n) => n.id === node.id) ?? { ...node, role: "unreachable" };
@@ -390,21 +424,6 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
         }
       });
     });
-}
-
-/** The local cluster's token: read from `path`, or made and written there (owner-only). */
-async function clusterToken(path: string): Promise<string> {
-  try {
-    const token = (await readFile(path, "utf8")).trim();
-    if (/^[0-9a-f]{32}$/.test(token)) return token;
-    throw new UsageError(`${path} does not hold a cluster token: remove it to make a new one`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  const token = randomBytes(16).toString("hex");
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  return token;
 }
 
 /**

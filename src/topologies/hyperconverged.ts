@@ -1,8 +1,8 @@
 /**
  * The `hyperconverged` topology: every node runs the control plane and the data plane; the
  * metadata is one Raft group of all nodes; chunks are written to R nodes and committed once W
- * are durable. One gRPC port per node serves clients (FileService) and, behind the cluster
- * token, the other nodes (Raft, chunk replicas).
+ * are durable. One gRPC port per node serves clients (FileService) and, behind the trust
+ * boundary (the cluster token or mutual TLS), the other nodes (Raft, chunk replicas, admin).
  *
  * This file is the one place that picks implementations; it reads in dependency order.
  */
@@ -28,22 +28,22 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 
 export async function startHyperconvergedNode(options: NodeOptions): Promise<RunningNode> {
   const { id, logger } = options;
   const peers = options.peers ?? [{ id, address: options.listen }];
-  if (!options.clusterToken)
-    throw new RangeError(
-      "the hyperconverged topology needs a cluster token (--cluster-token or SANDSTORE_CLUSTER_TOKEN)",
-    );
+  // Trust: how this node proves itself to its peers and checks who calls its internal services.
+  const auth = nodePeerAuth(id, "hyperconverged", options);
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
 
   // Membership: the fixed member list, with a failure detector so placement skips dead nodes;
   // every node's one port serves clients and peers.
-  const probes = new GrpcTransport();
+  const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
+  const probes = transport;
   const probeConnections = new Map(
     peers.map((node) => [node.id, probes.connect(node.address, { callTimeoutMs: 800 })]),
   );
@@ -77,6 +77,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     selfId: id,
     listen: options.listen,
     peers: addresses,
+    auth,
     faults,
     onMessage: (message) => replicator?.node.receive(message),
   });
@@ -107,7 +108,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     placement,
     replicationFactor,
   });
-  const replicas = new GrpcReplicaAccess(id, chunks, addresses, options.clusterToken, faults);
+  const replicas = new GrpcReplicaAccess(id, chunks, addresses, auth, faults);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas, (error) =>
     logger.warn({ err: error }, "read repair failed"),
@@ -149,7 +150,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     onError: (error) => logger.warn({ err: error }, "garbage collection step failed"),
   });
 
-  // Server: clients and, behind the token, the other nodes, on one port.
+  // Server: clients and, behind the trust boundary, the other nodes, on one port.
   const server = new NodeServer({
     topology: "hyperconverged",
     control,
@@ -181,23 +182,19 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       };
     },
   });
-  const listener = await new GrpcTransport().listen(options.listen, server, (grpcServer) => {
-    raftTransport.register(grpcServer as Parameters<GrpcRaftTransport["register"]>[0]);
-    addChunkService(
-      grpcServer as Parameters<typeof addChunkService>[0],
-      chunks,
-      options.clusterToken!,
-      faults,
-    );
+  const raft = replicator;
+  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+    raftTransport.register(grpcServer);
+    addChunkService(grpcServer, chunks, auth, faults);
     addAdminService(
-      grpcServer as Parameters<typeof addAdminService>[0],
+      grpcServer,
       raftAdminHandlers({
         id,
-        node: () => replicator!.node,
+        node: () => raft.node,
         machine: store,
         peers: peers.map((node) => node.id),
-        token: options.clusterToken!,
       }),
+      auth,
     );
   });
   await replicator.start();
@@ -209,7 +206,6 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     "hyperconverged node serving",
   );
 
-  const raft = replicator;
   return {
     id,
     address: listener.address,
@@ -222,6 +218,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       await raftTransport.close();
       replicas.close();
       await membership.close();
+      auth.close();
       for (const connection of probeConnections.values()) connection.close();
       await store.close();
       await chunks.close();

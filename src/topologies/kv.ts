@@ -17,9 +17,10 @@ import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { type FaultLayer, watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
+import { type CredentialOptions, nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 
-export interface KvNodeOptions {
+export interface KvNodeOptions extends CredentialOptions {
   readonly id: string;
   /** Interface both servers listen on. */
   readonly bindHost: string;
@@ -46,6 +47,8 @@ export interface RunningKvNode {
 }
 
 export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
+  // Trust: the Raft port answers only the cluster's nodes (the token or mutual TLS).
+  const auth = nodePeerAuth(o.id, "kv", o);
   await mkdir(o.dataDir, { recursive: true });
   const unlock = await lockDirectory(o.dataDir);
 
@@ -55,22 +58,6 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   const clientAddresses = new Map(o.peers.map((p) => [p.id, `${p.host}:${p.clientPort}`]));
   clientAddresses.set(o.id, o.advertiseClientAddr);
 
-  // Transport, with the fault layer when asked for.
-  const faults: FaultLayer | undefined = o.faultFile ? watchFaultFile(o.faultFile) : undefined;
-  let node: RaftNode | undefined;
-  const transport = new GrpcRaftTransport({
-    selfId: o.id,
-    listen: `${o.bindHost}:${o.raftPort}`,
-    peers: raftAddresses,
-    onMessage: (message) => node?.receive(message),
-    faults,
-    extraServices: (server) =>
-      addAdminService(
-        server,
-        raftAdminHandlers({ id: o.id, node: () => node!, machine, peers: voters }),
-      ),
-  });
-
   // Stores: the Raft log and snapshots, the key-value state machine.
   const storage = new DiskStorage({
     dir: join(o.dataDir, "raft"),
@@ -78,8 +65,21 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   });
   const machine = new LmdbKvStateMachine(o.dataDir);
 
+  // Transport, with the fault layer when asked for. Messages arrive only once the node below
+  // exists: the server starts listening after it is built.
+  const faults: FaultLayer | undefined = o.faultFile ? watchFaultFile(o.faultFile) : undefined;
+  const inbox: { node?: RaftNode } = {};
+  const transport = new GrpcRaftTransport({
+    selfId: o.id,
+    listen: `${o.bindHost}:${o.raftPort}`,
+    peers: raftAddresses,
+    onMessage: (message) => inbox.node?.receive(message),
+    auth,
+    faults,
+  });
+
   // Consensus.
-  node = new RaftNode({
+  const node = new RaftNode({
     id: o.id,
     storage,
     transport,
@@ -92,7 +92,14 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     onTornTail: (file, bytes) =>
       o.logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
   });
-  await transport.listen();
+  inbox.node = node;
+  await transport.listen((server) =>
+    addAdminService(
+      server,
+      raftAdminHandlers({ id: o.id, node: () => node, machine, peers: voters }),
+      auth,
+    ),
+  );
   await node.start();
 
   // Front end.
@@ -130,6 +137,7 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
       await server.close();
       await running.stop();
       await transport.close();
+      auth.close();
       await machine.close();
       await unlock();
       o.logger.info("key-value node stopped");

@@ -21,7 +21,6 @@ export interface RaftAdminOptions {
   readonly machine: { appliedIndex(): number; stateHash(): string };
   /** Every configured peer id: membership changes may name only these (they have addresses). */
   readonly peers: readonly string[];
-  readonly token?: string;
 }
 
 export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
@@ -55,6 +54,5 @@ export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
         throw translateRaftError(error);
       }
     },
-    token: o.token,
   };
 }

@@ -19,6 +19,7 @@ import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { LocalReplicator } from "../replication/local-replicator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { publicServerCredentials } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 
 export async function startSingleNode(options: NodeOptions): Promise<RunningNode> {
@@ -26,8 +27,8 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
 
-  // Membership and transport: this node alone.
-  const transport = new GrpcTransport();
+  // Membership and transport: this node alone, speaking TLS when given a TLS directory.
+  const transport = new GrpcTransport({ server: publicServerCredentials(id, options) });
   const membership = new StaticMembership(id, [{ id, address: options.listen }]);
 
   // Stores: the namespace and the chunks.

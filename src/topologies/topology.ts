@@ -23,6 +23,11 @@ export interface NodeOptions {
   readonly peers?: readonly NodeInfo[];
   /** Secret shared by the cluster's nodes for their internal services. */
   readonly clusterToken?: string;
+  /**
+   * A TLS directory (`ca.crt`, `node.crt` naming this node, `node.key`): every port speaks
+   * TLS and peers prove who they are by certificate instead of the token.
+   */
+  readonly tlsDir?: string;
   /** Copies of each chunk; default 3, or fewer on a smaller cluster. */
   readonly replicationFactor?: number;
   /** Snapshot the metadata after this many entries. Default 10,000. */

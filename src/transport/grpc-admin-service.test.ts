@@ -8,6 +8,10 @@ import {
   addAdminService,
   type MembershipChange,
 } from "./grpc-admin-service.ts";
+import { tokenPeerAuth } from "./token-peer-auth.ts";
+
+const TOKEN = "0123456789abcdef0123";
+const operator = (token: string) => tokenPeerAuth({ token, selfId: "operator", role: "operator" });
 
 const servers: grpc.Server[] = [];
 const clients: AdminClient[] = [];
@@ -18,7 +22,7 @@ after(() => {
 
 async function serve(handlers: AdminHandlers): Promise<string> {
   const server = new grpc.Server();
-  addAdminService(server, handlers);
+  addAdminService(server, handlers, tokenPeerAuth({ token: TOKEN, selfId: "n1", role: "node" }));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
@@ -28,8 +32,8 @@ async function serve(handlers: AdminHandlers): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-function client(address: string, token?: string): AdminClient {
-  const made = new AdminClient(address, token);
+function client(address: string, token: string): AdminClient {
+  const made = new AdminClient(address, operator(token));
   clients.push(made);
   return made;
 }
@@ -37,7 +41,6 @@ function client(address: string, token?: string): AdminClient {
 test("membership changes reach the handler; bad kinds, bad tokens and NotLeader come back typed", async () => {
   const asked: MembershipChange[] = [];
   const address = await serve({
-    token: "secret",
     state: () => ({
       id: "n1",
       role: "leader",
@@ -56,7 +59,7 @@ test("membership changes reach the handler; bad kinds, bad tokens and NotLeader 
       if (change.nodeId === "n8") throw new NotLeaderError("n2", "127.0.0.1:2");
     },
   });
-  const admin = client(address, "secret");
+  const admin = client(address, TOKEN);
   const state = await admin.nodeState();
   assert.deepEqual([state.voters, state.learners], [["n1", "n2"], ["n3"]]);
   await admin.changeMembership({ change: "promote", nodeId: "n3" });
@@ -76,7 +79,7 @@ test("membership changes reach the handler; bad kinds, bad tokens and NotLeader 
     (e: NotLeaderError) => e instanceof NotLeaderError && e.leaderAddress === "127.0.0.1:2",
   );
   await assert.rejects(
-    client(address, "wrong").changeMembership({ change: "remove", nodeId: "n2" }),
+    client(address, "wrong-token-0123456789").changeMembership({ change: "remove", nodeId: "n2" }),
     (e: SandstoreError) => e instanceof SandstoreError && e.code === "EACCES",
   );
   assert.equal(asked.length, 3);

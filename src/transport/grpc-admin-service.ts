@@ -3,7 +3,7 @@
  * transfer and membership changes, served beside RaftService, and a client for it. Operators
  * and the chaos harness use it the same way on every topology.
  */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { fsError } from "../common/errors.ts";
 import {
   type AdminNodeStateResponse,
@@ -11,8 +11,14 @@ import {
   type AdminServiceServer,
   AdminServiceService,
 } from "../gen/sandstore/v1/admin.ts";
-import { TOKEN_HEADER } from "./grpc-chunk-service.ts";
+import { refusedStatus } from "./grpc-chunk-service.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
+import {
+  type IncomingCall,
+  NODES_AND_OPERATORS,
+  type PeerAuth,
+  PeerAuthError,
+} from "./peer-auth.ts";
 
 export type { AdminNodeStateResponse as AdminNodeState };
 
@@ -31,8 +37,11 @@ const CALL_TIMEOUT_MS = 5000;
 
 /** What a node answers with. */
 export interface AdminHandlers {
-  /** This node's state now; the hash is of the state machine at `appliedIndex`. */
-  state(): AdminNodeStateResponse;
+  /**
+   * This node's state now; the hash is of the state machine at `appliedIndex`. The trust
+   * boundary's counters are filled in by the service.
+   */
+  state(): Omit<AdminNodeStateResponse, "refusedCallsTotal" | "forgedMessagesTotal">;
   /** Starts handing leadership to `to`; false when this node cannot. */
   transferLeadership(to: string): boolean;
   /**
@@ -40,27 +49,45 @@ export interface AdminHandlers {
    * SandstoreError (EINVAL, EAGAIN, ETIMEDOUT); `change.change` is already validated.
    */
   changeMembership(change: MembershipChange): Promise<void>;
-  /** When set, every call must carry it; the key-value topology has none. */
-  token?: string;
 }
 
-/** Registers `AdminService` on `server`. */
-export function addAdminService(server: grpc.Server, handlers: AdminHandlers): void {
-  const allowed = (metadata: grpc.Metadata) =>
-    handlers.token === undefined || metadata.get(TOKEN_HEADER)[0] === handlers.token;
-  const denied = () =>
-    errorToStatus(fsError("EACCES", "", "admin service: wrong or missing cluster token"));
+/**
+ * Registers `AdminService` on `server`; nodes and operators of the cluster may call it, and
+ * `auth`'s counters are part of the state it reports.
+ */
+export function addAdminService(
+  server: grpc.Server,
+  handlers: AdminHandlers,
+  auth: PeerAuth,
+): void {
+  /** The refusal of a call without credentials, or undefined when it may proceed. */
+  const refusal = (call: IncomingCall) => {
+    try {
+      auth.identify(call, NODES_AND_OPERATORS);
+      return undefined;
+    } catch (error) {
+      if (error instanceof PeerAuthError) return refusedStatus("admin service", error);
+      throw error;
+    }
+  };
   const implementation: AdminServiceServer = {
     nodeState: (call, callback) => {
-      if (!allowed(call.metadata)) return callback(denied());
-      callback(null, handlers.state());
+      const refused = refusal(call);
+      if (refused) return callback(refused);
+      callback(null, {
+        ...handlers.state(),
+        refusedCallsTotal: auth.counters.refusedCallsTotal,
+        forgedMessagesTotal: auth.counters.forgedMessagesTotal,
+      });
     },
     transferLeadership: (call, callback) => {
-      if (!allowed(call.metadata)) return callback(denied());
+      const refused = refusal(call);
+      if (refused) return callback(refused);
       callback(null, { started: handlers.transferLeadership(call.request.to) });
     },
     changeMembership: (call, callback) => {
-      if (!allowed(call.metadata)) return callback(denied());
+      const refused = refusal(call);
+      if (refused) return callback(refused);
       const { change, nodeId } = call.request;
       if (!(MEMBERSHIP_CHANGES as readonly string[]).includes(change)) {
         const choices = MEMBERSHIP_CHANGES.join(", ");
@@ -81,22 +108,20 @@ export function addAdminService(server: grpc.Server, handlers: AdminHandlers): v
 export class AdminClient {
   private readonly client: InstanceType<typeof AdminServiceClient>;
 
-  /** `address`: the node's internal (Raft) address; `token`: the cluster token, if any. */
+  /** `address`: the node's internal (Raft) address; `auth`: the caller's credentials. */
   constructor(
     readonly address: string,
-    private readonly token?: string,
+    private readonly auth: PeerAuth,
   ) {
-    this.client = new AdminServiceClient(
-      address,
-      grpc.credentials.createInsecure(),
-      RECONNECT_OPTIONS,
-    );
+    const channel = auth.channel();
+    this.client = new AdminServiceClient(address, channel.credentials, {
+      ...RECONNECT_OPTIONS,
+      ...channel.options,
+    });
   }
 
   private metadata(): grpc.Metadata {
-    const metadata = new grpc.Metadata();
-    if (this.token !== undefined) metadata.set(TOKEN_HEADER, this.token);
-    return metadata;
+    return this.auth.callMetadata();
   }
 
   /** The node's state; fails EAGAIN or ETIMEDOUT when the node cannot be reached. */

@@ -5,6 +5,10 @@ import * as grpc from "@grpc/grpc-js";
 import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { addChunkService, GrpcReplicaAccess } from "./grpc-chunk-service.ts";
+import { tokenPeerAuth } from "./token-peer-auth.ts";
+
+const node = (selfId: string, token: string) => tokenPeerAuth({ token, selfId, role: "node" });
+const TOKEN = "0123456789abcdef0123";
 
 const servers: grpc.Server[] = [];
 after(() => {
@@ -13,7 +17,7 @@ after(() => {
 
 async function serve(store: MemoryChunkStore, token: string): Promise<string> {
   const server = new grpc.Server();
-  addChunkService(server, store, token);
+  addChunkService(server, store, node("b", token));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
@@ -33,8 +37,8 @@ const code = async (p: Promise<unknown>) =>
 test("writes, ranged reads and deletes reach another node's store; wrong tokens are refused", async () => {
   const local = new MemoryChunkStore();
   const remote = new MemoryChunkStore();
-  const address = await serve(remote, "secret");
-  const access = new GrpcReplicaAccess("a", local, new Map([["b", address]]), "secret");
+  const address = await serve(remote, TOKEN);
+  const access = new GrpcReplicaAccess("a", local, new Map([["b", address]]), node("a", TOKEN));
   const data = randomBytes(3 * 1024 * 1024 + 5);
   const info = await access.writeChunk("b", id(1), data);
   assert.equal(info.size, data.length);
@@ -71,7 +75,7 @@ test("writes, ranged reads and deletes reach another node's store; wrong tokens 
     "x",
     new MemoryChunkStore(),
     new Map([["b", address]]),
-    "guess",
+    node("x", "guess-guess-guess-guess"),
   );
   assert.equal(await code(intruder.writeChunk("b", id(5), Buffer.from("x"))), "EACCES");
   assert.equal(await code(intruder.readChunk("b", id(3), 0, 1)), "EACCES");

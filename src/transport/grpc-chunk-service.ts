@@ -1,7 +1,8 @@
 /**
  * Chunk replicas between nodes over gRPC: the server side of `ChunkService` (on a node's
- * internal port), and a `ReplicaAccess` that reaches other nodes through it. Every call carries
- * the cluster token: clients, which do not have it, cannot reach chunks around the metadata.
+ * internal port), and a `ReplicaAccess` that reaches other nodes through it. Every call must
+ * prove it comes from a node of the cluster (peer-auth.ts): clients, which cannot, do not
+ * reach chunks around the metadata.
  */
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
@@ -21,40 +22,48 @@ import { BulkChunkServiceClient, BulkChunkServiceService } from "./bulk-data-cod
 import type { FaultLayer } from "./fault-file.ts";
 import { RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
+import { type IncomingCall, NODES_ONLY, type PeerAuth, PeerAuthError } from "./peer-auth.ts";
 
-/** Metadata carrying the cluster token on every internal call (chunks, admin). */
-export const TOKEN_HEADER = "sandstore-cluster-token";
-/** The calling node's id, so a fault layer can cut chunk traffic from one peer. */
-const NODE_HEADER = "sandstore-node-id";
 /** Deadline of one replica call. */
 const CALL_TIMEOUT_MS = 30_000;
 /** Chunks per ListChunks message: bounds one message at about 64 KiB. */
 const LIST_BATCH = 1000;
 
 /**
- * Registers `ChunkService` for `store` on `server`. With a fault layer (tests, chaos runs),
- * calls from a peer it drops are refused as if the peer could not reach this node.
+ * The status refusing a call at the trust boundary: EACCES with what was wrong, naming no
+ * secret. Shared by every internal service.
+ */
+export function refusedStatus(service: string, error: PeerAuthError): Partial<grpc.StatusObject> {
+  return errorToStatus(fsError("EACCES", "", `${service}: ${error.message}`));
+}
+
+/**
+ * Registers `ChunkService` for `store` on `server`; only nodes of the cluster may call it.
+ * With a fault layer (tests, chaos runs), calls from a peer it drops are refused as if the
+ * peer could not reach this node.
  */
 export function addChunkService(
   server: grpc.Server,
   store: ChunkStore,
-  token: string,
+  auth: PeerAuth,
   faults?: FaultLayer,
 ): void {
   /** Why a call is refused, as a status; undefined when it may proceed. */
-  const refusal = (metadata: grpc.Metadata) => {
-    if (metadata.get(TOKEN_HEADER)[0] !== token)
-      return errorToStatus(
-        fsError("EACCES", "", "internal chunk service: wrong or missing cluster token"),
-      );
-    const caller = metadata.get(NODE_HEADER)[0];
-    if (typeof caller === "string" && faults?.dropsFrom(caller))
+  const refusal = (call: IncomingCall) => {
+    let caller: string;
+    try {
+      caller = auth.identify(call, NODES_ONLY).id;
+    } catch (error) {
+      if (error instanceof PeerAuthError) return refusedStatus("internal chunk service", error);
+      throw error;
+    }
+    if (faults?.dropsFrom(caller))
       return errorToStatus(fsError("EAGAIN", "", `fault layer: calls from ${caller} are cut`));
     return undefined;
   };
   const implementation: ChunkServiceServer = {
     writeChunk: (call, callback) => {
-      const refused = refusal(call.metadata);
+      const refused = refusal(call);
       if (refused) return callback(refused);
       (async () => {
         let chunkId: string | undefined;
@@ -79,7 +88,7 @@ export function addChunkService(
       );
     },
     readChunk: (call) => {
-      const refused = refusal(call.metadata);
+      const refused = refusal(call);
       if (refused) {
         call.emit("error", refused);
         return;
@@ -95,7 +104,7 @@ export function addChunkService(
       })().catch((error) => call.emit("error", errorToStatus(error)));
     },
     listChunks: (call) => {
-      const refused = refusal(call.metadata);
+      const refused = refusal(call);
       if (refused) {
         call.emit("error", refused);
         return;
@@ -114,7 +123,7 @@ export function addChunkService(
       })().catch((error) => call.emit("error", errorToStatus(error)));
     },
     verifyChunk: (call, callback) => {
-      const refused = refusal(call.metadata);
+      const refused = refusal(call);
       if (refused) return callback(refused);
       verifyStoredCopy(store, call.request.chunkId, call.request.checksum).then(
         (size) => callback(null, { size }),
@@ -122,7 +131,7 @@ export function addChunkService(
       );
     },
     deleteChunk: (call, callback) => {
-      const refused = refusal(call.metadata);
+      const refused = refusal(call);
       if (refused) return callback(refused);
       store.deleteChunk(call.request.chunkId).then(
         () => callback(null, {}),
@@ -141,16 +150,18 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     readonly localNodeId: string,
     private readonly local: ChunkStore,
     peers: ReadonlyMap<string, string>,
-    private readonly token: string,
+    private readonly auth: PeerAuth,
     private readonly faults?: FaultLayer,
   ) {
     for (const [id, address] of peers) {
       if (id === localNodeId) continue;
-      const client = new BulkChunkServiceClient(address, grpc.credentials.createInsecure(), {
+      const channel = auth.channel(id);
+      const client = new BulkChunkServiceClient(address, channel.credentials, {
         "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
         "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
         "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
         ...RECONNECT_OPTIONS,
+        ...channel.options,
       });
       this.clients.set(id, { client, address });
     }
@@ -165,10 +176,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   private metadata(): grpc.Metadata {
-    const metadata = new grpc.Metadata();
-    metadata.set(TOKEN_HEADER, this.token);
-    metadata.set(NODE_HEADER, this.localNodeId);
-    return metadata;
+    return this.auth.callMetadata();
   }
 
   async writeChunk(

@@ -3,6 +3,11 @@
  * write a batch of the messages queued since the last one. Delivery is best effort, as Raft
  * expects: a peer that is down or slow loses messages beyond a bounded queue, and the stream
  * is re-established with backoff.
+ *
+ * Every stream must prove at its start that a node of the cluster opened it (peer-auth.ts);
+ * one that does not is refused before any of its messages is read. A node speaks only as
+ * itself: a message whose `from` is not the stream's authenticated node is dropped and
+ * counted, so no caller can put words in the leader's mouth.
  */
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -15,7 +20,9 @@ import {
 } from "../gen/sandstore/v1/raft.ts";
 import type { Entry, Message, RaftTransport } from "../raft/node.ts";
 import type { FaultLayer } from "./fault-file.ts";
+import { refusedStatus } from "./grpc-chunk-service.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
+import { NODES_ONLY, type PeerAuth, PeerAuthError, type PeerIdentity } from "./peer-auth.ts";
 
 /** Bytes of messages in one stream write (a snapshot piece or an append fits whole). */
 const BATCH_BYTES = 1024 * 1024;
@@ -227,9 +234,9 @@ export interface GrpcRaftTransportOptions {
   readonly peers: ReadonlyMap<string, string>;
   /** Called for every message received for this node. */
   readonly onMessage: (message: Message) => void;
+  /** How this node proves itself to peers and checks the streams they open. */
+  readonly auth: PeerAuth;
   readonly faults?: FaultLayer;
-  /** Registers more internal services on the same server (the chunk service). */
-  readonly extraServices?: (server: grpc.Server) => void;
 }
 
 export class GrpcRaftTransport implements RaftTransport {
@@ -241,8 +248,12 @@ export class GrpcRaftTransport implements RaftTransport {
   constructor(private readonly o: GrpcRaftTransportOptions) {
     for (const [id, address] of o.peers) {
       if (id === o.selfId) continue;
+      const channel = o.auth.channel(id);
       this.peers.set(id, {
-        client: new RaftServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        client: new RaftServiceClient(address, channel.credentials, {
+          ...CHANNEL_OPTIONS,
+          ...channel.options,
+        }),
         stream: undefined,
         queue: [],
         flushScheduled: false,
@@ -259,8 +270,20 @@ export class GrpcRaftTransport implements RaftTransport {
         call: grpc.ServerReadableStream<SendRequest, SendResponse>,
         callback: grpc.sendUnaryData<SendResponse>,
       ) => {
+        let caller: PeerIdentity;
+        try {
+          caller = this.o.auth.identify(call, NODES_ONLY);
+        } catch (error) {
+          if (!(error instanceof PeerAuthError)) throw error;
+          callback(refusedStatus("Raft service", error));
+          return;
+        }
         call.on("data", (request: SendRequest) => {
           for (const wire of request.messages) {
+            if (wire.from !== caller.id) {
+              this.o.auth.countForgedMessage();
+              continue;
+            }
             if (this.o.faults?.dropsFrom(wire.from)) continue;
             const message = fromWire(wire);
             if (message && message.to === this.o.selfId) this.o.onMessage(message);
@@ -272,12 +295,20 @@ export class GrpcRaftTransport implements RaftTransport {
     });
   }
 
-  /** Listens on its own server at `listen` (the key-value topology's Raft port). */
-  async listen(): Promise<void> {
+  /**
+   * Listens on its own server at `listen` (the key-value topology's Raft port), with the
+   * services `extraServices` registers (the admin service) beside RaftService.
+   */
+  async listen(extraServices?: (server: grpc.Server) => void): Promise<void> {
     const server = new grpc.Server(CHANNEL_OPTIONS);
-    this.o.extraServices?.(server);
+    extraServices?.(server);
     this.register(server);
-    const port = await bindServer(server, this.o.listen, RECEIVE_WINDOW_BYTES);
+    const port = await bindServer(
+      server,
+      this.o.listen,
+      RECEIVE_WINDOW_BYTES,
+      this.o.auth.serverCredentials(),
+    );
     this.server = server;
     this.address = `${this.o.listen.slice(0, this.o.listen.lastIndexOf(":"))}:${port}`;
   }
@@ -319,7 +350,7 @@ export class GrpcRaftTransport implements RaftTransport {
   private streamTo(peer: Peer): grpc.ClientWritableStream<SendRequest> | undefined {
     if (peer.stream) return peer.stream;
     if (Date.now() < peer.retryAt) return undefined;
-    const stream = peer.client.send((error) => {
+    const stream = peer.client.send(this.o.auth.callMetadata(), (error) => {
       if (peer.stream !== stream) return;
       peer.stream = undefined;
       if (error) {

@@ -9,7 +9,7 @@
  * when it opens, through the server's HTTP/2 servers.
  */
 import type { Http2Server, ServerHttp2Session } from "node:http2";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 
 /**
  * Receive window of every channel and server here, per stream and per connection: two 8 MiB
@@ -17,12 +17,21 @@ import * as grpc from "@grpc/grpc-js";
  */
 export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Calls in progress on one client connection (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS): one
+ * connection cannot hold an unbounded number of handlers and buffers on a node. Well above
+ * what the SDK keeps in flight (128 mutations, 3 flushes and 4 read pieces per descriptor),
+ * even with many clients of one process sharing a connection, as grpc-js's channels do. A
+ * stream past the limit is refused by the server's HTTP/2 layer before any handler runs.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 1024;
+
 /** Node's HTTP/2 limit on a flow-control window (2^31 - 1 bytes, RFC 9113 §6.9.1). */
 const MAX_WINDOW_BYTES = 2 ** 31 - 1;
 
 /**
- * Binds `server` to `address` (host:port, port 0 for any) without TLS and resolves to the
- * bound port. Every HTTP/2 session the server accepts then offers a receive window of
+ * Binds `server` to `address` (host:port, port 0 for any) with `credentials` (TLS or not)
+ * and resolves to the bound port. Every HTTP/2 session the server accepts then offers a receive window of
  * `receiveWindowBytes`, per stream and per connection. Throws a RangeError for a window
  * outside [65,535, 2^31 - 1], and an Error when this grpc-js keeps its HTTP/2 servers
  * somewhere else (a grpc-js upgrade to check), rather than run with small windows unnoticed.
@@ -31,6 +40,7 @@ export async function bindServer(
   server: grpc.Server,
   address: string,
   receiveWindowBytes: number,
+  credentials: grpc.ServerCredentials,
 ): Promise<number> {
   if (
     !Number.isSafeInteger(receiveWindowBytes) ||
@@ -40,7 +50,7 @@ export async function bindServer(
     throw new RangeError(`receive window ${receiveWindowBytes} B is outside [65535, 2^31 - 1]`);
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(address, credentials, (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );
@@ -54,7 +64,10 @@ export async function bindServer(
   }
   for (const http2Server of http2Servers.keys() as Iterable<Http2Server>) {
     http2Server.on("session", (session: ServerHttp2Session) => {
-      session.settings({ initialWindowSize: receiveWindowBytes });
+      session.settings({
+        initialWindowSize: receiveWindowBytes,
+        maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION,
+      });
       session.setLocalWindowSize(receiveWindowBytes);
     });
   }

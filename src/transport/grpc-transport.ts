@@ -31,6 +31,7 @@ import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
 import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
 import type { FileServiceApi } from "./file-service-api.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
+import type { ChannelSecurity } from "./peer-auth.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
 /**
@@ -214,12 +215,16 @@ class GrpcConnection implements Connection {
   constructor(
     readonly address: string,
     options: ConnectOptions | undefined,
+    security: ChannelSecurity | undefined,
   ) {
-    this.client = new BulkFileServiceClient(
-      address,
-      grpc.credentials.createInsecure(),
-      CHANNEL_OPTIONS,
-    );
+    const channel = security?.channel() ?? {
+      credentials: grpc.credentials.createInsecure(),
+      options: {},
+    };
+    this.client = new BulkFileServiceClient(address, channel.credentials, {
+      ...CHANNEL_OPTIONS,
+      ...channel.options,
+    });
     this.timeoutMs = options?.callTimeoutMs ?? 60_000;
   }
 
@@ -313,7 +318,17 @@ class GrpcConnection implements Connection {
   }
 }
 
+/** How a `GrpcTransport` secures its servers and its connections. Default: plaintext. */
+export interface GrpcTransportSecurity {
+  /** Credentials of the servers it binds (TLS on a cluster with `--tls-dir`). */
+  readonly server?: grpc.ServerCredentials;
+  /** How its connections reach nodes. */
+  readonly channels?: ChannelSecurity;
+}
+
 export class GrpcTransport implements Transport {
+  constructor(private readonly security: GrpcTransportSecurity = {}) {}
+
   async listen(
     address: string,
     api: FileServiceApi,
@@ -322,7 +337,12 @@ export class GrpcTransport implements Transport {
     const server = new grpc.Server(CHANNEL_OPTIONS);
     server.addService(BulkFileServiceService, serverImplementation(api));
     internal?.(server);
-    const port = await bindServer(server, address, RECEIVE_WINDOW_BYTES);
+    const port = await bindServer(
+      server,
+      address,
+      RECEIVE_WINDOW_BYTES,
+      this.security.server ?? grpc.ServerCredentials.createInsecure(),
+    );
     const host = address.slice(0, address.lastIndexOf(":"));
     return {
       address: `${host}:${port}`,
@@ -339,6 +359,6 @@ export class GrpcTransport implements Transport {
   }
 
   connect(address: string, options?: ConnectOptions): Connection {
-    return new GrpcConnection(address, options);
+    return new GrpcConnection(address, options, this.security.channels);
   }
 }

@@ -18,6 +18,7 @@ import {
   O_WRONLY,
   type SandstoreClient,
 } from "../../src/index.ts";
+import { makeCertificates } from "../../src/transport/certificate-authority.ts";
 import { freePorts } from "./kv-cluster.ts";
 import { CLI, waitFor } from "./node-process.ts";
 
@@ -26,13 +27,16 @@ export interface ClusterOptions {
   readonly size?: number;
   /** Extra `sandstore node` flags for every node. */
   readonly nodeArgs?: readonly string[];
+  /** Mutual TLS between the nodes and TLS for clients, with certificates made at start. */
+  readonly tls?: boolean;
 }
 
 export class Cluster {
   root = "";
   addresses: string[] = [];
   private readonly children = new Map<number, ChildProcess>();
-  private readonly token = randomBytes(8).toString("hex");
+  /** The cluster token every node is started with. */
+  readonly token = randomBytes(16).toString("hex");
 
   constructor(private readonly options: ClusterOptions = {}) {}
 
@@ -45,9 +49,24 @@ export class Cluster {
     return Array.from({ length: this.size }, (_, i) => i);
   }
 
+  /** The cluster's CA certificate, when it speaks TLS: what clients pass as `tlsCa`. */
+  get tlsCa(): string | undefined {
+    return this.options.tls ? join(this.root, "tls", "ca.crt") : undefined;
+  }
+
+  /** The TLS directory of holder `name` (a node id or `operator`). */
+  tlsDir(name: string): string {
+    return join(this.root, "tls", name);
+  }
+
   async start(): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), "sandstore-hc-"));
     this.addresses = (await freePorts(this.size)).map((p) => `127.0.0.1:${p}`);
+    if (this.options.tls)
+      await makeCertificates({
+        dir: join(this.root, "tls"),
+        nodes: this.indexes.map((i) => `n${i + 1}`),
+      });
     await Promise.all(this.indexes.map((i) => this.startNode(i)));
   }
 
@@ -106,6 +125,7 @@ export class Cluster {
         "--fault-file",
         this.faultFile(i),
         "--quiet",
+        ...(this.options.tls ? ["--tls-dir", this.tlsDir(`n${i + 1}`)] : []),
         ...(this.options.nodeArgs ?? []),
       ],
       {
@@ -144,7 +164,11 @@ export class Cluster {
       async () => {
         const named = new Set<string>();
         for (const i of this.children.keys()) {
-          const client = connect(this.addresses[i]!, { retryForMs: 200, callTimeoutMs: 1000 });
+          const client = connect(this.addresses[i]!, {
+            retryForMs: 200,
+            callTimeoutMs: 1000,
+            tlsCa: this.tlsCa,
+          });
           named.add((await client.status().catch(() => undefined))?.leaderId ?? "");
           await client.closeClient();
         }

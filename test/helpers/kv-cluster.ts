@@ -3,6 +3,7 @@
  * node so tests can cut nodes off, and kill -9 / restart of any node.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,8 @@ export class KvProcessCluster {
   raftPorts: number[] = [];
   clientPorts: number[] = [];
   root = "";
+  /** The cluster token every node is started with. */
+  readonly token = randomBytes(16).toString("hex");
   private readonly children = new Map<number, ChildProcess>();
 
   constructor(
@@ -78,7 +81,10 @@ export class KvProcessCluster {
         "--quiet",
         ...this.extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: this.token },
+      },
     );
     let stderr = "";
     child.stderr!.on("data", (chunk) => {

@@ -42,6 +42,10 @@ export interface AdminNodeStateResponse {
   /** The Raft configuration this node has applied. */
   voters: string[];
   learners: string[];
+  /** Internal calls this node refused at its trust boundary (no or wrong credentials). */
+  refusedCallsTotal: number;
+  /** Raft messages this node dropped because they claimed another sender than their caller. */
+  forgedMessagesTotal: number;
 }
 
 export interface AdminTransferLeadershipRequest {
@@ -108,6 +112,8 @@ function createBaseAdminNodeStateResponse(): AdminNodeStateResponse {
     stateHash: "",
     voters: [],
     learners: [],
+    refusedCallsTotal: 0,
+    forgedMessagesTotal: 0,
   };
 }
 
@@ -139,6 +145,12 @@ export const AdminNodeStateResponse: MessageFns<AdminNodeStateResponse> = {
     }
     for (const v of message.learners) {
       writer.uint32(74).string(v!);
+    }
+    if (message.refusedCallsTotal !== 0) {
+      writer.uint32(80).uint64(message.refusedCallsTotal);
+    }
+    if (message.forgedMessagesTotal !== 0) {
+      writer.uint32(88).uint64(message.forgedMessagesTotal);
     }
     return writer;
   },
@@ -226,6 +238,22 @@ export const AdminNodeStateResponse: MessageFns<AdminNodeStateResponse> = {
             }
 
             message.learners.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.refusedCallsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.forgedMessagesTotal = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -427,8 +455,9 @@ export const AdminChangeMembershipResponse: MessageFns<AdminChangeMembershipResp
 
 /**
  * One node's consensus state and leadership, for operators and the chaos harness. Served
- * beside RaftService on the port the nodes talk to each other on; where the topology has a
- * cluster token, every call must carry it in `sandstore-cluster-token` metadata.
+ * beside RaftService on the port the nodes talk to each other on. Every call must prove it
+ * comes from a node or an operator of the cluster: the cluster token in
+ * `sandstore-cluster-token` metadata, or a client certificate the cluster's CA signed.
  */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
