@@ -243,7 +243,7 @@ describe("hyperconverged under faults: three node processes", () => {
     const isolated = transport.connect(cluster.addresses[leader]!, { callTimeoutMs: 4000 });
     try {
       await assert.rejects(
-        isolated.stat({ path: "/" }),
+        isolated.stat({ path: "/", access: 0 }),
         "a read through the isolated leader fails",
       );
       await assert.rejects(
@@ -252,6 +252,7 @@ describe("hyperconverged under faults: three node processes", () => {
           mode: 0o644,
           exclusive: true,
           truncate: false,
+          access: 0,
         }),
         "a write through the isolated leader is not acknowledged",
       );

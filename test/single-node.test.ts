@@ -283,15 +283,29 @@ for (const target of targets)
       const raw = new GrpcTransport({
         channels: clientChannelSecurity(node.tlsCa),
       }).connect(node.address);
-      const inode = (await raw.stat({ path: "/plain" })).inode!;
-      assert.equal(await code(raw.stat({ path: "no/slash" })), "EINVAL");
+      const inode = (await raw.stat({ path: "/plain", access: 0 })).inode!;
+      assert.equal(await code(raw.stat({ path: "no/slash", access: 0 })), "EINVAL");
       assert.equal(
-        await code(raw.create({ path: "/x/../y", mode: 0o644, exclusive: false, truncate: false })),
+        await code(
+          raw.create({
+            path: "/x/../y",
+            mode: 0o644,
+            exclusive: false,
+            truncate: false,
+            access: 0,
+          }),
+        ),
         "EINVAL",
       );
       assert.equal(
         await code(
-          raw.create({ path: "/bad-mode", mode: 0o170000, exclusive: false, truncate: false }),
+          raw.create({
+            path: "/bad-mode",
+            mode: 0o170000,
+            exclusive: false,
+            truncate: false,
+            access: 0,
+          }),
         ),
         "EINVAL",
       );
@@ -499,7 +513,11 @@ describe("the sandstore command", () => {
     const cat = await runCli(["cat", "/cli/stdin.txt"], env);
     assert.equal(cat.stdout.toString(), "piped in\n");
     const ls = await runCli(["ls", "-l", "/cli"], env);
-    assert.match(ls.stdout.toString(), /-rw-r--r--\s+1\s+3145733 .* in\.bin/);
+    assert.match(
+      ls.stdout.toString(),
+      /-rw-r--r--\s+1\s+0\s+0\s+3145733 .* in\.bin/,
+      "owners shown",
+    );
     assert.match(ls.stdout.toString(), /^drwxr-xr-x .* sub$/m);
     const json = JSON.parse(
       (await runCli(["stat", "--json", "/cli/in.bin"], env)).stdout.toString(),

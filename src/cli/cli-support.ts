@@ -4,12 +4,17 @@
  * Exit codes: 0 success, 1 a failed operation (one line on stderr), 2 a usage error.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
+import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
+import type { ClientCredentials } from "../transport/file-service-api.ts";
+import { AdminClient } from "../transport/grpc-admin-service.ts";
 
 /** A usage error found after parsing (a bad combination of flags): exit 2. */
 export class UsageError extends Error {
@@ -21,6 +26,85 @@ export interface ClusterFlags {
   cluster: string;
   /** The cluster's CA certificate, when its ports speak TLS. */
   tlsCa?: string;
+  /** The profile in the credentials file to call as (clusters with `--auth required`). */
+  user?: string;
+  credentialsFile?: string;
+}
+
+/** Where `sandstore user add --save` keeps credentials and `--user` reads them. */
+export function defaultCredentialsFile(): string {
+  return join(homedir(), ".sandstore", "credentials");
+}
+
+/**
+ * Reads a credentials file, profiles as AWS keeps them:
+ *
+ *   [alice]
+ *   access_key_id = SK...
+ *   secret = ...
+ *
+ * Throws a UsageError naming the file and the profile when either is missing or malformed.
+ */
+export function readCredentials(file: string, profile: string): ClientCredentials {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read credentials file ${file}: ${(error as Error).message}`);
+  }
+  let current = "";
+  const fields = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const section = /^\[([^\]]+)\]$/.exec(line);
+    if (section) {
+      current = section[1]?.trim() ?? "";
+      continue;
+    }
+    const at = line.indexOf("=");
+    if (current === profile && at > 0)
+      fields.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+  }
+  const accessKeyId = fields.get("access_key_id");
+  const secret = fields.get("secret");
+  if (!accessKeyId || !secret)
+    throw new UsageError(`${file} has no profile [${profile}] with access_key_id and secret`);
+  return { accessKeyId, secret };
+}
+
+/** Adds a profile to a credentials file (made owner-only), replacing one of the same name. */
+export async function saveCredentials(
+  file: string,
+  profile: string,
+  credentials: ClientCredentials,
+): Promise<void> {
+  let text = "";
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of text.split("\n")) {
+    const section = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (section) skipping = section[1]?.trim() === profile;
+    if (!skipping && line.trim() !== "") kept.push(line);
+  }
+  kept.push(
+    `[${profile}]`,
+    `access_key_id = ${credentials.accessKeyId}`,
+    `secret = ${credentials.secret}`,
+  );
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, `${kept.join("\n")}\n`, { mode: 0o600 });
+}
+
+/** The credentials `--user` names, if it does. */
+export function clientCredentials(flags: ClusterFlags): ClientCredentials | undefined {
+  if (!flags.user) return undefined;
+  return readCredentials(flags.credentialsFile ?? defaultCredentialsFile(), flags.user);
 }
 
 /**
@@ -38,6 +122,17 @@ export function withCluster(command: Command): Command {
       new Option("--tls-ca <file>", "the cluster's CA certificate, when it speaks TLS").env(
         "SANDSTORE_TLS_CA",
       ),
+    )
+    .addOption(
+      new Option("--user <profile>", "call as this user: a profile of the credentials file").env(
+        "SANDSTORE_USER",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--credentials-file <file>",
+        "where --user's profile is (default ~/.sandstore/credentials)",
+      ).env("SANDSTORE_CREDENTIALS_FILE"),
     );
 }
 
@@ -71,7 +166,11 @@ export async function withClient<T>(
   options: ClusterFlags,
   fn: (client: SandstoreClient) => Promise<T>,
 ): Promise<T> {
-  const client = connect(options.cluster, { retryForMs: 5_000, tlsCa: options.tlsCa });
+  const client = connect(options.cluster, {
+    retryForMs: 5_000,
+    tlsCa: options.tlsCa,
+    credentials: clientCredentials(options),
+  });
   try {
     return await fn(client);
   } finally {
@@ -132,4 +231,31 @@ export async function localClusterToken(path: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/**
+ * Admin clients, with the operator's credentials, of the `host:port` list `text` given as
+ * `flag`; a usage error for a malformed list or missing credentials. Close them when done.
+ */
+export function operatorClients(
+  text: string,
+  flag: string,
+  credentials: CredentialFlags,
+): AdminClient[] {
+  const addresses = text
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const address of addresses)
+    if (!/^[^:\s]+:\d{1,5}$/.test(address))
+      throw new UsageError(`${flag}: "${address}" is not host:port`);
+  if (addresses.length === 0) throw new UsageError(`${flag} names no address`);
+  let auth: ReturnType<typeof operatorPeerAuth>;
+  try {
+    auth = operatorPeerAuth(credentials);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  return addresses.map((address) => new AdminClient(address, auth));
 }

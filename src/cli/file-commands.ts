@@ -8,13 +8,12 @@ import { pipeline } from "node:stream/promises";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { Stats } from "../client/sandstore-client.ts";
-import { withClient, withCluster } from "./cli-support.ts";
+import { type ClusterFlags, withClient, withCluster } from "./cli-support.ts";
 
 /** Copies over this size show a progress bar on a terminal (SPEC §2). */
 const PROGRESS_THRESHOLD = 8 * 1024 * 1024;
 
-interface ClusterOptions {
-  cluster: string;
+interface ClusterOptions extends ClusterFlags {
   json?: boolean;
 }
 
@@ -101,7 +100,7 @@ export function registerFileCommands(program: Command): void {
   withCluster(program.command("ls"))
     .description("list a directory (or show a file)")
     .argument("[path]", "absolute path", "/")
-    .option("-l", "long listing: mode, links, size, modification time")
+    .option("-l", "long listing: mode, links, owner and group ids, size, modification time")
     .option("--json", "machine-readable output")
     .action(async (path: string, options: ClusterOptions & { l?: boolean }) => {
       await withClient(options, async (client) => {
@@ -120,7 +119,7 @@ export function registerFileCommands(program: Command): void {
           }
           const time = new Date(s.mtimeMs).toISOString().replace("T", " ").slice(0, 19);
           console.log(
-            `${modeString(s)} ${String(s.nlink).padStart(3)} ${String(s.size).padStart(12)} ${time} ${name}`,
+            `${modeString(s)} ${String(s.nlink).padStart(3)} ${String(s.uid).padStart(5)} ${String(s.gid).padStart(5)} ${String(s.size).padStart(12)} ${time} ${name}`,
           );
         }
       });

@@ -10,6 +10,7 @@ import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
+import { registerUserCommands } from "./user-commands.ts";
 
 // `sandstore ls | head` closes the pipe early: that is the reader's choice, not a failure.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -31,6 +32,7 @@ registerBenchCommands(program);
 registerChaosCommands(program);
 registerMemberCommands(program);
 registerCertCommands(program);
+registerUserCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

@@ -7,13 +7,12 @@
  * and state (metadata/ or kv/), start it, then `member add nX`.
  */
 import type { Command } from "commander";
-import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { addVoter, changeMembership, leaderAmong } from "../transport/admin-membership.ts";
-import { AdminClient } from "../transport/grpc-admin-service.ts";
+import type { AdminClient } from "../transport/grpc-admin-service.ts";
 import {
   type CredentialFlags,
+  operatorClients,
   positiveInteger,
-  UsageError,
   withCredentials,
 } from "./cli-support.ts";
 
@@ -34,22 +33,7 @@ async function withAdmins<T>(
   flags: MemberFlags,
   fn: (clients: AdminClient[]) => Promise<T>,
 ): Promise<T> {
-  const addresses = flags.nodes
-    .split(",")
-    .map((a) => a.trim())
-    .filter(Boolean);
-  for (const address of addresses)
-    if (!/^[^:\s]+:\d{1,5}$/.test(address))
-      throw new UsageError(`--nodes: "${address}" is not host:port`);
-  if (addresses.length === 0) throw new UsageError("--nodes names no address");
-  let auth: ReturnType<typeof operatorPeerAuth>;
-  try {
-    auth = operatorPeerAuth(flags);
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
-    throw error;
-  }
-  const clients = addresses.map((address) => new AdminClient(address, auth));
+  const clients = operatorClients(flags.nodes, "--nodes", flags);
   try {
     return await fn(clients);
   } finally {

@@ -11,6 +11,7 @@ import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
+import { AUTH_MODES, type AuthMode } from "../server/client-authenticator.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
 import { CA_FILES, makeCertificates } from "../transport/certificate-authority.ts";
 import { TLS_FILES } from "../transport/tls-peer-auth.ts";
@@ -47,6 +48,7 @@ interface NodeFlags extends CredentialFlags {
   tickMs?: number;
   faultFile?: string;
   placement: "sorted" | "rendezvous";
+  auth: AuthMode;
 }
 
 /** Parses `id=host:port,...`; adds this node when the list leaves it out. */
@@ -108,6 +110,16 @@ function stopOnSignal(nodes: RunningNode[], log: (message: string) => void): Pro
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+}
+
+/** `--auth`: whether clients must prove who they are. */
+function authOption(): Option {
+  return new Option(
+    "--auth <mode>",
+    "off: every client is root; required: clients prove a user's access key and secret",
+  )
+    .choices([...AUTH_MODES])
+    .default("off");
 }
 
 /**
@@ -176,6 +188,7 @@ export function registerNodeCommands(program: Command): void {
         .choices(["sorted", "rendezvous"])
         .default("sorted"),
     )
+    .addOption(authOption())
     .action(async (flags: NodeFlags) => {
       checkTopology(flags.topology, flags.membership);
       if (flags.peers && flags.topology === "single") {
@@ -211,6 +224,7 @@ export function registerNodeCommands(program: Command): void {
         tickMs: flags.tickMs,
         faultFile: flags.faultFile,
         placement: flags.placement,
+        auth: flags.auth,
       });
       warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
@@ -231,6 +245,7 @@ export function registerNodeCommands(program: Command): void {
       "--tls",
       "mutual TLS between the nodes and TLS for clients, with a CA and certificates made in DIR/tls",
     )
+    .addOption(authOption())
     .action(
       async (flags: {
         nodes?: number;
@@ -240,6 +255,7 @@ export function registerNodeCommands(program: Command): void {
         membership: string;
         chunkSize?: number;
         tls?: boolean;
+        auth: AuthMode;
       }) => {
         checkTopology(flags.topology, flags.membership);
         const count = flags.nodes ?? (flags.topology === "single" ? 1 : 3);
@@ -260,6 +276,8 @@ export function registerNodeCommands(program: Command): void {
             addresses.map((_, i) => `n${i + 1}`),
           );
         const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
+        // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
+        const token = await localClusterToken(resolve(flags.dataDir, "token"));
         if (flags.topology === "single") {
           const dataDir = resolve(flags.dataDir, "n1");
           await mkdir(dataDir, { recursive: true });
@@ -275,14 +293,14 @@ export function registerNodeCommands(program: Command): void {
               dataDir,
               chunkSize: flags.chunkSize,
               tlsDir: tlsDirOf("n1"),
+              clusterToken: token,
+              auth: flags.auth,
               logger,
             }),
           );
           warnWithoutRuntimeFlags(logger);
         } else {
           // Replicated topologies run each node as its own process, as they would run on machines.
-          // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
-          const token = await localClusterToken(resolve(flags.dataDir, "token"));
           const peers = addresses.map((address, i) => `n${i + 1}=${address}`).join(",");
           for (let i = 0; i < count; i++) {
             const id = `n${i + 1}`;
@@ -301,6 +319,7 @@ export function registerNodeCommands(program: Command): void {
               peers,
               ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
               ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
+              ...["--auth", flags.auth],
             ];
             const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
               stdio: ["ignore", "pipe", "inherit"],
@@ -323,12 +342,17 @@ export function registerNodeCommands(program: Command): void {
           ? `\n  export SANDSTORE_TLS_CA=${join(tlsRoot, CA_FILES.cert)}   # the ports speak TLS` +
             `\n  export SANDSTORE_TLS_DIR=${join(tlsRoot, "operator")}   # for sandstore member`
           : "";
+        const authHint =
+          flags.auth === "required"
+            ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
+              "\n  npx sandstore user add alice --uid 1000 --save && export SANDSTORE_USER=alice   # clients must prove who they are"
+            : "";
         console.log(`
 Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}
 ${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
 
 Try, in another terminal:
-  export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one${tlsHint}
+  export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one${tlsHint}${authHint}
   npx sandstore put README.md /readme.md
   npx sandstore ls -l /
   npx sandstore cat /readme.md

@@ -14,6 +14,7 @@ import { fsError, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
 import { type ClientSession, FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import type { ClientCredentials } from "../transport/file-service-api.ts";
 import type { Connection, Transport } from "../transport/transport.ts";
 
 /** Open flags, with Linux's values. */
@@ -72,6 +73,12 @@ export interface SandstoreClientOptions {
   readonly callTimeoutMs?: number;
   /** How long a call (read or mutation) keeps retrying an unavailable cluster, ms. Default 10,000. */
   readonly retryForMs?: number;
+  /**
+   * The user's access key and secret (`sandstore user add`), sent with every call. Needed by
+   * a cluster with `--auth required`; without them the caller is refused with EACCES. A
+   * cluster with `--auth off` treats every client as root.
+   */
+  readonly credentials?: ClientCredentials;
 }
 
 export function toStats(inode: Inode): Stats {
@@ -148,7 +155,7 @@ export class SandstoreClient {
 
   async stat(path: string): Promise<Stats> {
     const p = normalizePath(path);
-    const { inode } = await this.query((c) => c.stat({ path: p }));
+    const { inode } = await this.query((c) => c.stat({ path: p, access: 0 }));
     return toStats(required(inode, p));
   }
 
@@ -207,6 +214,21 @@ export class SandstoreClient {
     await this.mutate((c, session) => c.setAttr({ path: p, mode, session }));
   }
 
+  /**
+   * Gives a file or directory a new owner and group (chown). Root may give any; an owner may
+   * only choose one of its own groups (EPERM otherwise).
+   */
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    const p = normalizePath(path);
+    for (const [value, what] of [
+      [uid, "uid"],
+      [gid, "gid"],
+    ] as const)
+      if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
+        throw fsError("EINVAL", p, `bad ${what} ${value}`);
+    await this.mutate((c, session) => c.setAttr({ path: p, uid, gid, session }));
+  }
+
   /** Sets access and modification times, in ms since the epoch. */
   async utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
     const p = normalizePath(path);
@@ -250,6 +272,9 @@ export class SandstoreClient {
     }
     const writable = (flags & ACCESS_MODE) !== O_RDONLY;
     if (flags & O_TRUNC && !writable) throw fsError("EINVAL", p, "O_TRUNC needs write access");
+    // What the open asks of an existing file, checked by the cluster as access(2) does.
+    const access =
+      (flags & ACCESS_MODE) === O_RDONLY ? 4 : (flags & ACCESS_MODE) === O_WRONLY ? 2 : 6;
     let inode: Inode;
     let chunkSize: number;
     if (flags & O_CREAT) {
@@ -259,13 +284,14 @@ export class SandstoreClient {
           mode,
           exclusive: (flags & O_EXCL) !== 0,
           truncate: (flags & O_TRUNC) !== 0,
+          access,
           session,
         }),
       );
       inode = required(reply.inode, p);
       chunkSize = reply.chunkSize;
     } else {
-      const reply = await this.query((c) => c.stat({ path: p }));
+      const reply = await this.query((c) => c.stat({ path: p, access }));
       inode = required(reply.inode, p);
       chunkSize = reply.chunkSize;
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
@@ -531,7 +557,7 @@ export class SandstoreClient {
 
   private async appendPosition(d: Descriptor): Promise<number> {
     await this.settle(d);
-    const reply = await this.query((c) => c.stat({ path: d.path }));
+    const reply = await this.query((c) => c.stat({ path: d.path, access: 0 }));
     if (reply.inode && reply.inode.id === d.inodeId) d.size = Math.max(d.size, reply.inode.size);
     return d.size;
   }
@@ -591,6 +617,7 @@ export class SandstoreClient {
     if (!connection) {
       connection = this.options.transport.connect(address, {
         callTimeoutMs: this.options.callTimeoutMs,
+        credentials: this.options.credentials,
       });
       this.connections.set(address, connection);
     }

@@ -13,3 +13,11 @@ export function secretsEqual(given: string | Buffer, expected: string | Buffer):
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
 }
+
+/**
+ * The hash a user's secret is stored as: SHA-256(salt || secret). A fast hash is enough
+ * because the cluster makes every secret from 256 random bits: there is no dictionary to try.
+ */
+export function hashSecret(salt: Uint8Array, secret: string): Buffer {
+  return createHash("sha256").update(salt).update(secret, "utf8").digest();
+}

@@ -7,14 +7,20 @@
  * SandstoreError with a POSIX code and the path, or NotLeaderError.
  */
 
-import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
+import type { Caller, ClientSession, UserRecord } from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot, DirPage, Inode, SlotCursor } from "../metadata/metadata-store.ts";
 import type { ReplicatorStatus } from "../replication/metadata-replicator.ts";
 
-/** Read options. `stale: true` skips the read barrier: faster, possibly out of date. */
+/**
+ * Read options. `stale: true` skips the read barrier: faster, possibly out of date. `caller`
+ * is whose permissions the read is checked against (undefined: root); `access` asks a stat to
+ * check that access too (R_OK | W_OK | X_OK bits), as access(2) does.
+ */
 export interface ReadOptions {
   readonly stale?: boolean;
+  readonly caller?: Caller;
+  readonly access?: number;
 }
 
 /** Permission bits and flags of a create. */
@@ -22,14 +28,35 @@ export interface CreateOptions {
   readonly mode: number;
   readonly exclusive: boolean;
   readonly truncate: boolean;
+  /** The access an open of an existing file asks for (R_OK | W_OK bits). Default none. */
+  readonly access?: number;
 }
 
-/** Attribute changes; absent fields stay as they are. */
+/** Attribute changes; absent fields stay as they are. `uid` and `gid` are a chown. */
 export interface AttrChanges {
   readonly mode?: number;
   readonly size?: number;
   readonly atimeMs?: number;
   readonly mtimeMs?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** Who a new user is. */
+export interface NewUser {
+  /** A POSIX portable login name (`USER_NAME_PATTERN`). */
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups, at most MAX_USER_GROUPS. */
+  readonly groups: readonly number[];
+}
+
+/** A user's new access key and secret: shown once, to the operator who asked for them. */
+export interface UserCredentials {
+  readonly name: string;
+  readonly accessKeyId: string;
+  readonly secret: string;
 }
 
 /** Phase one's ticket: where a new version of one chunk slot is to be written. */
@@ -47,6 +74,8 @@ export interface WriteIntent {
   readonly writeQuorum: number;
   /** The client's session: the commit is applied once however often the write is retried. */
   readonly session: ClientSession | undefined;
+  /** Whose write it is: the commit checks the caller may write the file. */
+  readonly caller: Caller | undefined;
 }
 
 /** What phase one produced: the new chunk as the replicas that made it durable hold it. */
@@ -75,19 +104,37 @@ export interface ReadPlan {
 
 /**
  * Mutations take the client's session (`ClientSession`): a retried mutation with the same
- * session and sequence is applied once and answered with the first result.
+ * session and sequence is applied once and answered with the first result. They also take
+ * the caller (`Caller`, undefined: root), whose permissions every replica checks when the
+ * command is applied: EACCES or EPERM when it lacks them.
  */
 export interface ControlPlane {
   /** The chunk size of the cluster in bytes. */
   chunkSize(): number;
 
   stat(path: string, options?: ReadOptions): Promise<Inode>;
-  create(path: string, options: CreateOptions, session?: ClientSession): Promise<Inode>;
-  mkdir(path: string, mode: number, recursive: boolean, session?: ClientSession): Promise<Inode>;
-  rmdir(path: string, session?: ClientSession): Promise<void>;
-  unlink(path: string, session?: ClientSession): Promise<void>;
-  rename(from: string, to: string, session?: ClientSession): Promise<void>;
-  setAttr(path: string, changes: AttrChanges, session?: ClientSession): Promise<Inode>;
+  create(
+    path: string,
+    options: CreateOptions,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode>;
+  mkdir(
+    path: string,
+    mode: number,
+    recursive: boolean,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode>;
+  rmdir(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
+  unlink(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
+  rename(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<void>;
+  setAttr(
+    path: string,
+    changes: AttrChanges,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode>;
   readDir(path: string, afterName: string, limit: number, options?: ReadOptions): Promise<DirPage>;
 
   /** Phase one's start: a new chunk id and targets for slot `slotIndex` of file `inodeId`. */
@@ -96,6 +143,7 @@ export interface ControlPlane {
     slotIndex: number,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<WriteIntent>;
   /**
    * A small write held in the metadata (see `MAX_INLINE_SLOT_BYTES`): lays `data` over slot
@@ -110,10 +158,14 @@ export interface ControlPlane {
     data: Buffer,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<Inode | undefined>;
   /** Phase two: the conditional metadata commit of a chunk written under `intent`. */
   commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome>;
-  /** The inode and slots covering [offset, offset + length) of file `inodeId`. */
+  /**
+   * The inode and slots covering [offset, offset + length) of file `inodeId`; EACCES when
+   * `options.caller` may not read it.
+   */
   resolveRead(
     inodeId: number,
     offset: number,
@@ -147,6 +199,24 @@ export interface ControlPlane {
     chunkId: string,
     replicas: readonly string[],
   ): Promise<boolean>;
+
+  /**
+   * Adds a user with a new access key and secret, which only the answer holds: the metadata
+   * keeps the secret's hash. Root only. EEXIST when the name, uid or key is taken, EINVAL for
+   * a malformed user, ENOSPC past MAX_USERS.
+   */
+  addUser(user: NewUser, caller?: Caller): Promise<UserCredentials>;
+  /** Gives user `name` a new access key and secret; the old ones stop working. ENOENT. */
+  resetSecret(name: string, caller?: Caller): Promise<UserCredentials>;
+  /** Removes user `name`; their files keep their uid. ENOENT. */
+  removeUser(name: string, caller?: Caller): Promise<void>;
+  /** Every user, behind the read barrier. */
+  listUsers(): Promise<UserRecord[]>;
+  /**
+   * The user holding `accessKeyId`, by this node's view without a barrier: what
+   * authentication asks on every call, where a view a moment old is acceptable.
+   */
+  userByAccessKey(accessKeyId: string): Promise<UserRecord | undefined>;
 
   /** True while this node leads the metadata group: background maintenance runs only there. */
   isLeader(): boolean;

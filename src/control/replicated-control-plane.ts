@@ -6,7 +6,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Errno, fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
+import { hashSecret } from "../common/secrets.ts";
 import {
+  type Caller,
   type ClientSession,
   FileType,
   type MetadataCommand,
@@ -20,6 +22,7 @@ import {
   type MetadataStore,
   type SlotCursor,
 } from "../metadata/metadata-store.ts";
+import { R_OK, W_OK } from "../metadata/permissions.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import type { MetadataReplicator } from "../replication/metadata-replicator.ts";
 import type {
@@ -27,8 +30,10 @@ import type {
   CommitOutcome,
   ControlPlane,
   CreateOptions,
+  NewUser,
   ReadOptions,
   ReadPlan,
+  UserCredentials,
   WriteIntent,
   WrittenChunk,
 } from "./control-plane.ts";
@@ -67,21 +72,28 @@ export class ReplicatedControlPlane implements ControlPlane {
 
   async stat(path: string, options?: ReadOptions): Promise<Inode> {
     await this.barrier(options);
-    return this.o.store.stat(path);
+    return this.o.store.stat(path, options?.caller, options?.access ?? 0);
   }
 
-  async create(path: string, options: CreateOptions, session?: ClientSession): Promise<Inode> {
+  async create(
+    path: string,
+    options: CreateOptions,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
     return this.mutate(path, {
       session,
+      caller,
       command: {
         $case: "create",
         value: {
           path,
           mode: options.mode,
-          uid: 0,
-          gid: 0,
+          uid: caller?.uid ?? 0,
+          gid: caller?.gid ?? 0,
           exclusive: options.exclusive,
           truncate: options.truncate,
+          access: options.access ?? 0,
           nowMs: this.now(),
         },
       },
@@ -93,40 +105,58 @@ export class ReplicatedControlPlane implements ControlPlane {
     mode: number,
     recursive: boolean,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<Inode> {
     return this.mutate(path, {
       session,
+      caller,
       command: {
         $case: "mkdir",
-        value: { path, mode, uid: 0, gid: 0, recursive, nowMs: this.now() },
+        value: {
+          path,
+          mode,
+          uid: caller?.uid ?? 0,
+          gid: caller?.gid ?? 0,
+          recursive,
+          nowMs: this.now(),
+        },
       },
     });
   }
 
-  async rmdir(path: string, session?: ClientSession): Promise<void> {
+  async rmdir(path: string, session?: ClientSession, caller?: Caller): Promise<void> {
     await this.propose(path, {
       session,
+      caller,
       command: { $case: "rmdir", value: { path, nowMs: this.now() } },
     });
   }
 
-  async unlink(path: string, session?: ClientSession): Promise<void> {
+  async unlink(path: string, session?: ClientSession, caller?: Caller): Promise<void> {
     await this.propose(path, {
       session,
+      caller,
       command: { $case: "unlink", value: { path, nowMs: this.now() } },
     });
   }
 
-  async rename(from: string, to: string, session?: ClientSession): Promise<void> {
+  async rename(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<void> {
     await this.propose(from, {
       session,
+      caller,
       command: { $case: "rename", value: { from, to, nowMs: this.now() } },
     });
   }
 
-  async setAttr(path: string, changes: AttrChanges, session?: ClientSession): Promise<Inode> {
+  async setAttr(
+    path: string,
+    changes: AttrChanges,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
     return this.mutate(path, {
       session,
+      caller,
       command: {
         $case: "setAttr",
         value: {
@@ -135,6 +165,8 @@ export class ReplicatedControlPlane implements ControlPlane {
           size: changes.size,
           atimeMs: changes.atimeMs,
           mtimeMs: changes.mtimeMs,
+          uid: changes.uid,
+          gid: changes.gid,
           nowMs: this.now(),
         },
       },
@@ -148,7 +180,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     options?: ReadOptions,
   ): Promise<DirPage> {
     await this.barrier(options);
-    return this.o.store.readDir(path, afterName, limit);
+    return this.o.store.readDir(path, afterName, limit, options?.caller);
   }
 
   async prepareWrite(
@@ -156,9 +188,12 @@ export class ReplicatedControlPlane implements ControlPlane {
     slotIndex: number,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<WriteIntent> {
     await this.o.replicator.readBarrier();
     const inode = this.regularFile(inodeId, path);
+    // The commit decides; refusing here saves writing R copies the commit would refuse.
+    this.o.store.checkAccess(inode, caller, W_OK, path);
     const [current] = this.o.store.chunkSlots(inode.id, slotIndex, slotIndex + 1);
     const live = this.o.membership.liveMembers();
     const chunkId = randomBytes(16).toString("hex");
@@ -171,7 +206,17 @@ export class ReplicatedControlPlane implements ControlPlane {
     if (targets.length < writeQuorum) {
       throw fsError("EAGAIN", path, `${targets.length} live nodes, a write needs ${writeQuorum}`);
     }
-    return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session };
+    return {
+      path,
+      inodeId,
+      slotIndex,
+      current,
+      chunkId,
+      targets,
+      writeQuorum,
+      session,
+      caller,
+    };
   }
 
   async writeInline(
@@ -181,6 +226,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     data: Buffer,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<Inode | undefined> {
     // This node's view, read without a barrier, is a hint only: when it shows the write would
     // be refused (the slot holds a chunk, or would outgrow the limit), the round of consensus
@@ -189,6 +235,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     if (!inlineWriteFits(current, offsetInSlot + data.length)) return undefined;
     const result = await this.o.replicator.propose({
       session,
+      caller,
       command: {
         $case: "writeInline",
         value: { inodeId, slotIndex, offset: offsetInSlot, data, nowMs: this.now() },
@@ -201,6 +248,7 @@ export class ReplicatedControlPlane implements ControlPlane {
   async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
     const result = await this.o.replicator.propose({
       session: intent.session,
+      caller: intent.caller,
       command: {
         $case: "commitChunk",
         value: {
@@ -230,6 +278,7 @@ export class ReplicatedControlPlane implements ControlPlane {
   ): Promise<ReadPlan> {
     await this.barrier(options);
     const inode = this.regularFile(inodeId, path);
+    this.o.store.checkAccess(inode, options?.caller, R_OK, path);
     const chunkSize = this.chunkSize();
     const end = Math.min(inode.size, offset + length);
     const slots =
@@ -260,6 +309,7 @@ export class ReplicatedControlPlane implements ControlPlane {
   ): Promise<boolean> {
     const result = await this.o.replicator.propose({
       session: undefined,
+      caller: undefined,
       command: {
         $case: "recordReplicas",
         value: { inodeId, slotIndex, chunkId, replicas: [...replicas] },
@@ -268,6 +318,70 @@ export class ReplicatedControlPlane implements ControlPlane {
     if (result.errno === "EAGAIN" || result.errno === "ENOENT") return false;
     this.unwrap(`inode ${inodeId}`, result);
     return true;
+  }
+
+  async addUser(user: NewUser, caller?: Caller): Promise<UserCredentials> {
+    return this.putUser(user, false, caller);
+  }
+
+  async resetSecret(name: string, caller?: Caller): Promise<UserCredentials> {
+    await this.o.replicator.readBarrier();
+    const existing = this.o.store.getUser(name);
+    if (!existing) throw fsError("ENOENT", `user ${name}`);
+    return this.putUser(existing, true, caller);
+  }
+
+  async removeUser(name: string, caller?: Caller): Promise<void> {
+    await this.propose(`user ${name}`, {
+      session: undefined,
+      caller,
+      command: { $case: "removeUser", value: { name } },
+    });
+  }
+
+  async listUsers() {
+    await this.o.replicator.readBarrier();
+    return this.o.store.listUsers();
+  }
+
+  async userByAccessKey(accessKeyId: string) {
+    return this.o.store.findUserByAccessKey(accessKeyId);
+  }
+
+  /**
+   * Proposes a user with fresh credentials. The secret is made and hashed here, on the node
+   * that took the request: only its hash enters the log, and the answer is the one place the
+   * secret appears.
+   */
+  private async putUser(
+    user: NewUser,
+    replace: boolean,
+    caller: Caller | undefined,
+  ): Promise<UserCredentials> {
+    const accessKeyId = `SK${randomBytes(10).toString("hex").toUpperCase()}`;
+    const secret = randomBytes(32).toString("base64url");
+    const salt = randomBytes(16);
+    await this.propose(`user ${user.name}`, {
+      session: undefined,
+      caller,
+      command: {
+        $case: "putUser",
+        value: {
+          replace,
+          user: {
+            name: user.name,
+            uid: user.uid,
+            gid: user.gid,
+            groups: [...user.groups],
+            accessKeyId,
+            secretHash: hashSecret(salt, secret),
+            salt,
+            createdMs: this.now(),
+          },
+        },
+      },
+    });
+    return { name: user.name, accessKeyId, secret };
   }
 
   isLeader(): boolean {

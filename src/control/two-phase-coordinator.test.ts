@@ -74,3 +74,22 @@ test("a write still short of W after the retry fails EAGAIN naming every failed 
   assert.equal(p.stores.get("n1")!.usage().chunks, 0, "the one durable copy was discarded");
   await p.stop();
 });
+
+test("a commit the metadata refuses discards the durable copies at once; an unknown outcome keeps them", async () => {
+  for (const [refusal, kept] of [
+    ["EACCES", 0],
+    ["ETIMEDOUT", 2],
+  ] as const) {
+    const p = await planesWhere((id) => id !== "n3");
+    p.control.commitWrite = async () => {
+      throw fsError(refusal, "/f", "the commit");
+    };
+    await assert.rejects(p.write(), (error: SandstoreError) => error.code === refusal);
+    const copies = ["n1", "n2"].reduce(
+      (sum, id) => sum + (p.stores.get(id)?.usage().chunks ?? 0),
+      0,
+    );
+    assert.equal(copies, kept, `after ${refusal}`);
+    await p.stop();
+  }
+});

@@ -12,6 +12,11 @@ import type { TransactionCoordinator, WriteOutcome } from "./transaction-coordin
 /** How long a retried copy waits for a connection to its node, ms: past the reconnect backoff. */
 const CONNECT_WAIT_MS = 1500;
 
+/** True when `error` says a proposal was refused, not that its outcome is unknown. */
+function isDefiniteRefusal(error: unknown): boolean {
+  return error instanceof SandstoreError && error.code !== "EAGAIN" && error.code !== "ETIMEDOUT";
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -58,12 +63,22 @@ export class TwoPhaseCoordinator implements TransactionCoordinator {
         `${durable.length} of ${intent.writeQuorum} chunk copies durable${causes.length > 0 ? `; failed: ${causes.join("; ")}` : ""}`,
       );
     }
-    const outcome = await this.control.commitWrite(intent, {
-      length: data.length,
-      checksum,
-      replicas: durable,
-      minFileSize,
-    });
+    let outcome: Awaited<ReturnType<ControlPlane["commitWrite"]>>;
+    try {
+      outcome = await this.control.commitWrite(intent, {
+        length: data.length,
+        checksum,
+        replicas: durable,
+        minFileSize,
+      });
+    } catch (error) {
+      // A commit the metadata refused (EACCES, ENOENT, ENOSPC, ...) can never take effect:
+      // its copies go now, so a full disk is not kept full until garbage collection's grace
+      // period ends. An outcome that is unknown (a timeout, a lost leader) may yet commit, and
+      // its copies stay for garbage collection to judge.
+      if (isDefiniteRefusal(error)) await this.discard(intent, durable);
+      throw error;
+    }
     if (!outcome.committed) {
       await this.discard(intent, durable);
       return { kind: "conflict" };

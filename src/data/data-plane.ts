@@ -5,7 +5,7 @@
  */
 
 import type { ReadOptions } from "../control/control-plane.ts";
-import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
+import type { Caller, ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { Inode } from "../metadata/metadata-store.ts";
 
 /** Largest piece of data in one message, both ways: bounds memory per message. */
@@ -17,8 +17,9 @@ export interface DataPlane {
    * new chunk holding the old bytes with this range replaced. Resolves with the inode after
    * the commit (durable on W replicas, metadata committed). Concurrent writers of one slot
    * serialize; each one's range lands whole. Fails with ENOENT when the file was removed,
-   * EINVAL when the range leaves the slot, EAGAIN when too few replicas are live. With a
-   * client session, a retried write commits once.
+   * EINVAL when the range leaves the slot, EAGAIN when too few replicas are live, EACCES when
+   * `caller` (undefined: root) may not write the file. With a client session, a retried write
+   * commits once.
    */
   writeRange(
     inodeId: number,
@@ -27,12 +28,14 @@ export interface DataPlane {
     data: Buffer,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<Inode>;
 
   /**
    * Reads [offset, offset + length) of file `inodeId`, shortened at the end of the file, in
    * order, in pieces of at most MAX_DATA_PIECE bytes. Holes read as zeros. Fails with EIO
-   * naming the chunk when no replica has a good copy.
+   * naming the chunk when no replica has a good copy, EACCES when `options.caller` may not
+   * read the file.
    */
   readRange(
     inodeId: number,

@@ -6,7 +6,7 @@ import { crc32c } from "@node-rs/crc32";
 import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
 import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
-import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
+import type { Caller, ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import { type ChunkSlot, type Inode, isInlineSlot } from "../metadata/metadata-store.ts";
 import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
@@ -45,6 +45,7 @@ export class ReplicatedDataPlane implements DataPlane {
     data: Buffer,
     path: string,
     session?: ClientSession,
+    caller?: Caller,
   ): Promise<Inode> {
     const chunkSize = this.control.chunkSize();
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
@@ -58,11 +59,12 @@ export class ReplicatedDataPlane implements DataPlane {
       data,
       path,
       session,
+      caller,
     );
     if (inline) return inline;
     const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
     for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
-      const intent = await this.control.prepareWrite(inodeId, slotIndex, path, session);
+      const intent = await this.control.prepareWrite(inodeId, slotIndex, path, session, caller);
       const chunk = await this.merge(intent.current, offsetInSlot, data, path);
       this.inFlight.add(intent.chunkId);
       try {

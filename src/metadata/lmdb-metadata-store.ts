@@ -15,6 +15,7 @@ import {
   Inode,
   SessionRecord,
   type SessionResult,
+  UserRecord,
 } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
 import type {
@@ -36,6 +37,7 @@ class LmdbTables implements NamespaceTables {
     private readonly counters: Database<number, string>,
     private readonly sessions: Database<Buffer, string>,
     private readonly sessionResults: Database<Buffer, [string, number]>,
+    private readonly users: Database<Buffer, string>,
   ) {}
 
   getInode(id: number): Inode | undefined {
@@ -116,6 +118,19 @@ class LmdbTables implements NamespaceTables {
   *listSessions(): Iterable<SessionRecord> {
     for (const { value } of this.sessions.getRange()) yield SessionRecord.decode(value);
   }
+  getUser(name: string): UserRecord | undefined {
+    const bytes = this.users.getBinary(name);
+    return bytes ? UserRecord.decode(bytes) : undefined;
+  }
+  putUser(user: UserRecord): void {
+    this.users.putSync(user.name, Buffer.from(UserRecord.encode(user).finish()));
+  }
+  deleteUser(name: string): void {
+    this.users.removeSync(name);
+  }
+  *listUsers(): Iterable<UserRecord> {
+    for (const { value } of this.users.getRange()) yield UserRecord.decode(value);
+  }
   getSessionResult(clientId: string, sequence: number): Uint8Array | undefined {
     return this.sessionResults.getBinary([clientId, sequence]);
   }
@@ -153,6 +168,7 @@ class LmdbTables implements NamespaceTables {
         table: "sessionResult",
         result: { clientId: key[0], sequence: key[1], result: value },
       };
+    for (const user of this.listUsers()) yield { table: "user", user };
   }
   clear(): void {
     for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
@@ -162,6 +178,7 @@ class LmdbTables implements NamespaceTables {
     for (const key of [...this.counters.getKeys()]) this.counters.removeSync(key);
     for (const key of [...this.sessions.getKeys()]) this.sessions.removeSync(key);
     for (const key of [...this.sessionResults.getKeys()]) this.sessionResults.removeSync(key);
+    for (const key of [...this.users.getKeys()]) this.users.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
@@ -207,7 +224,7 @@ export class LmdbMetadataStore extends Namespace {
     this.discardedAfterCrash = this.syncsOnClose && discardUnlessClosedCleanly(options.path);
     this.root = open({
       path: options.path,
-      maxDbs: 8,
+      maxDbs: 9,
       mapSize: options.mapSize ?? 64 * 1024 ** 3,
       compression: false,
       noSync: this.syncsOnClose,
@@ -226,6 +243,7 @@ export class LmdbMetadataStore extends Namespace {
         keyEncoding: "ordered-binary",
         ...binary,
       }),
+      this.root.openDB<Buffer, string>({ name: "users", ...binary }),
     );
     this.initialize(options.chunkSize);
   }

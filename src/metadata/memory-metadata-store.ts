@@ -7,6 +7,7 @@ import type {
   Inode,
   SessionRecord,
   SessionResult,
+  UserRecord,
 } from "../gen/sandstore/v1/metadata.ts";
 import { Namespace } from "./namespace.ts";
 import type {
@@ -27,6 +28,7 @@ class MemoryTables implements NamespaceTables {
   private readonly counters = new Map<CounterName, number>();
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly sessionResults = new Map<string, Map<number, SessionResult>>();
+  private readonly users = new Map<string, UserRecord>();
   private undo: Array<() => void> | undefined;
 
   private record<K, V>(map: Map<K, V>, key: K): void {
@@ -153,6 +155,18 @@ class MemoryTables implements NamespaceTables {
     for (const sequence of doomed) this.delete(results, sequence);
     return doomed.length;
   }
+  getUser(name: string) {
+    return this.users.get(name);
+  }
+  putUser(user: UserRecord) {
+    this.set(this.users, user.name, user);
+  }
+  deleteUser(name: string) {
+    this.delete(this.users, name);
+  }
+  listUsers() {
+    return [...this.users.values()].sort((a, b) => utf8Order(a.name, b.name));
+  }
   getCounter(name: CounterName) {
     return this.counters.get(name);
   }
@@ -171,6 +185,7 @@ class MemoryTables implements NamespaceTables {
     for (const session of this.sessions.values()) yield { table: "session", session };
     for (const results of this.sessionResults.values())
       for (const result of results.values()) yield { table: "sessionResult", result };
+    for (const user of this.listUsers()) yield { table: "user", user };
   }
   clear() {
     for (const [id] of this.inodes) this.deleteInode(id);
@@ -183,6 +198,7 @@ class MemoryTables implements NamespaceTables {
     for (const clientId of [...this.sessions.keys()]) this.deleteSession(clientId);
     for (const clientId of [...this.sessionResults.keys()])
       this.deleteSessionResults(clientId, Infinity);
+    for (const name of [...this.users.keys()]) this.deleteUser(name);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

@@ -1,20 +1,23 @@
 /**
- * The `MetadataStore` seam: the namespace state (inodes, directory entries, chunk maps and
- * the applied index) and the deterministic state machine that changes it.
+ * The `MetadataStore` seam: the namespace state (inodes, directory entries, chunk maps, users
+ * and the applied index) and the deterministic state machine that changes it, POSIX
+ * permissions included: every command carries its caller, checked at apply time.
  *
  * Only a `MetadataReplicator` calls `apply`, with committed entries in log order. Everyone
  * else reads. Implementations: `lmdb` (durable) and `memory` (tests and simulation).
  */
 import type {
+  Caller,
   ChunkSlot,
   CommandResult,
   Inode,
   MetadataCommand,
+  UserRecord,
 } from "../gen/sandstore/v1/metadata.ts";
 
 import type { SlotCursor } from "./namespace-tables.ts";
 
-export type { ChunkSlot, CommandResult, Inode, MetadataCommand, SlotCursor };
+export type { Caller, ChunkSlot, CommandResult, Inode, MetadataCommand, SlotCursor, UserRecord };
 
 /** A committed command and its position in the log (indexes start at 1, no gaps). */
 export interface LogEntry {
@@ -83,8 +86,15 @@ export interface MetadataStore {
   /** The cluster's chunk size in bytes, fixed when the store was created. */
   chunkSize(): number;
 
-  /** The inode at a normalized path. Throws SandstoreError ENOENT or ENOTDIR. */
-  stat(path: string): Inode;
+  /**
+   * The inode at a normalized path, as `caller` sees it (undefined: root): it must be allowed to search
+   * every directory on the way, and with `access` (R_OK | W_OK | X_OK bits, permissions.ts)
+   * have that access to the inode. Throws SandstoreError ENOENT, ENOTDIR or EACCES.
+   */
+  stat(path: string, caller?: Caller, access?: number): Inode;
+
+  /** Throws SandstoreError EACCES naming `path` unless `caller` has `access` to `inode`. */
+  checkAccess(inode: Inode, caller: Caller | undefined, access: number, path: string): void;
 
   /** The inode with this id, or undefined when there is none (it was removed). */
   getInode(id: number): Inode | undefined;
@@ -92,9 +102,19 @@ export interface MetadataStore {
   /**
    * Up to `limit` entries of the directory at `path` whose names sort after `afterName`
    * (empty: from the start). Paging by name means concurrent changes never make a listing
-   * skip or repeat an entry that existed throughout. Throws ENOENT or ENOTDIR.
+   * skip or repeat an entry that existed throughout. `caller` must be allowed to search the path and
+   * read the directory. Throws ENOENT, ENOTDIR or EACCES.
    */
-  readDir(path: string, afterName: string, limit: number): DirPage;
+  readDir(path: string, afterName: string, limit: number, caller?: Caller): DirPage;
+
+  /** The user named `name`, if there is one. */
+  getUser(name: string): UserRecord | undefined;
+
+  /** The user holding this access key, if any (a walk over at most MAX_USERS users). */
+  findUserByAccessKey(accessKeyId: string): UserRecord | undefined;
+
+  /** Every user, in name order. */
+  listUsers(): UserRecord[];
 
   /** The slots of file `inodeId` with index in [firstSlot, endSlot), in order; holes absent. */
   chunkSlots(inodeId: number, firstSlot: number, endSlot: number): ChunkSlot[];

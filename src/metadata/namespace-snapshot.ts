@@ -3,10 +3,17 @@
  *
  *   u8 table | u32 payload length | payload
  *
- * one per stored record (inodes, directory entries, chunk slots, chunk references, counters).
+ * one per stored record (inodes, directory entries, chunk slots, chunk references, counters,
+ * sessions and their results, users).
  * Written to a file and streamed; read back piece by piece.
  */
-import { ChunkSlot, Inode, SessionRecord, SessionResult } from "../gen/sandstore/v1/metadata.ts";
+import {
+  ChunkSlot,
+  Inode,
+  SessionRecord,
+  SessionResult,
+  UserRecord,
+} from "../gen/sandstore/v1/metadata.ts";
 import type { CounterName, NamespaceRecord } from "./namespace-tables.ts";
 
 const INODE = 1;
@@ -16,6 +23,7 @@ const CHUNK_REF = 4;
 const COUNTER = 5;
 const SESSION = 6;
 const SESSION_RESULT = 7;
+const USER = 8;
 
 function withId(id: number, rest: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(8 + rest.length);
@@ -58,6 +66,10 @@ export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
     case "sessionResult":
       table = SESSION_RESULT;
       payload = SessionResult.encode(record.result).finish();
+      break;
+    case "user":
+      table = USER;
+      payload = UserRecord.encode(record.user).finish();
       break;
   }
   const out = Buffer.allocUnsafe(5 + payload.length);
@@ -117,6 +129,9 @@ export function decodeNamespaceRecords(bytes: Buffer): {
         break;
       case SESSION_RESULT:
         records.push({ table: "sessionResult", result: SessionResult.decode(payload) });
+        break;
+      case USER:
+        records.push({ table: "user", user: UserRecord.decode(payload) });
         break;
       default:
         throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);

@@ -8,6 +8,7 @@ import type {
   Inode,
   SessionRecord,
   SessionResult,
+  UserRecord,
 } from "../gen/sandstore/v1/metadata.ts";
 
 /** One stored record, of any table: the unit of a snapshot. */
@@ -23,7 +24,8 @@ export type NamespaceRecord =
   | { readonly table: "chunkRef"; readonly chunkId: string; readonly inodeId: number }
   | { readonly table: "counter"; readonly name: CounterName; readonly value: number }
   | { readonly table: "session"; readonly session: SessionRecord }
-  | { readonly table: "sessionResult"; readonly result: SessionResult };
+  | { readonly table: "sessionResult"; readonly result: SessionResult }
+  | { readonly table: "user"; readonly user: UserRecord };
 
 /** Named counters kept with the state. */
 export type CounterName =
@@ -84,6 +86,12 @@ export interface NamespaceTables {
    * them; returns how many it deleted.
    */
   deleteSessionResults(clientId: string, below: number, limit?: number): number;
+
+  getUser(name: string): UserRecord | undefined;
+  putUser(user: UserRecord): void;
+  deleteUser(name: string): void;
+  /** Every user, in name order. */
+  listUsers(): Iterable<UserRecord>;
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { SandstoreError } from "../common/errors.ts";
-import { FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
+import { type Caller, FileType, type MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import { LmdbMetadataStore } from "./lmdb-metadata-store.ts";
 import { MemoryMetadataStore } from "./memory-metadata-store.ts";
 import type { MetadataStore } from "./metadata-store.ts";
@@ -46,6 +46,7 @@ const create = (
     gid: 0,
     exclusive: false,
     truncate: false,
+    access: 0,
     nowMs: now,
     ...extra,
   },
@@ -531,6 +532,40 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
       fc.string({ minLength: 0, maxLength: 64 }),
     )
     .map(([inode, slot, offset, data]) => writeInline(inode, slot, offset, data)),
+  fc
+    .tuple(fc.constantFrom(...names), fc.constantFrom(0o755, 0o700, 0o1777, 0o2775))
+    .map(([path, mode]): MetadataCommand["command"] => ({
+      $case: "setAttr",
+      value: { path, mode, nowMs: now },
+    })),
+  fc
+    .tuple(fc.constantFrom("ann", "bo"), fc.integer({ min: 1000, max: 1002 }))
+    .map(([name, uid]): MetadataCommand["command"] => ({
+      $case: "putUser",
+      value: {
+        replace: uid === 1002,
+        user: {
+          name,
+          uid,
+          gid: 100,
+          groups: [200],
+          accessKeyId: `K${name}${uid}`,
+          secretHash: Buffer.alloc(32, uid % 256),
+          salt: Buffer.alloc(16, 1),
+          createdMs: now,
+        },
+      },
+    })),
+  fc
+    .constantFrom("ann", "bo")
+    .map((name): MetadataCommand["command"] => ({ $case: "removeUser", value: { name } })),
+);
+
+/** Who sends a command: root (none), the owner of the files root makes, or someone else. */
+const arbitraryCaller: fc.Arbitrary<Caller | undefined> = fc.constantFrom(
+  undefined,
+  { uid: 1000, gid: 100, groups: [] },
+  { uid: 1001, gid: 200, groups: [100] },
 );
 
 /** Commands, some sent by one of two clients with a sequence from a small range: retries are common. */
@@ -538,6 +573,7 @@ const arbitraryEntries = fc
   .array(
     fc.record({
       command: arbitraryCommand,
+      caller: arbitraryCaller,
       session: fc.option(
         fc.record({
           clientId: fc.constantFrom("x", "y"),
@@ -563,7 +599,7 @@ const arbitraryEntries = fc
               ),
             },
           }
-        : { command: command.command },
+        : { command: command.command, caller: command.caller },
     })),
   );
 

@@ -10,6 +10,7 @@ import { type Errno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
+  type Caller,
   type ChunkSlot,
   type ClientSession,
   CommandResult,
@@ -19,10 +20,12 @@ import {
   type Inode,
   type MetadataCommand,
   type MkdirCommand,
+  type PutUserCommand,
   type RecordReplicasCommand,
   type RenameCommand,
   type SessionRecord,
   type SetAttrCommand,
+  type UserRecord,
   type WriteInlineCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 import {
@@ -35,6 +38,17 @@ import {
 } from "./metadata-store.ts";
 import { decodeNamespaceRecords, encodeNamespaceRecord } from "./namespace-snapshot.ts";
 import type { NamespaceRecord, NamespaceTables, SlotCursor } from "./namespace-tables.ts";
+import {
+  isRoot,
+  mayAccess,
+  mayChown,
+  ownsOrRoot,
+  R_OK,
+  S_ISGID,
+  stickyAllows,
+  W_OK,
+  X_OK,
+} from "./permissions.ts";
 
 /**
  * Largest directory page a caller may ask for, in entries. Large, because a listing costs a
@@ -65,6 +79,15 @@ export const MAX_SESSIONS = 10_000;
 export const MAX_SESSION_RESULTS = 256;
 /** Longest client id a session may have. */
 export const MAX_CLIENT_ID_LENGTH = 64;
+/**
+ * Users kept at most: a client proving an access key this node has not cached is looked up
+ * by a walk over every user, and a new user's uid and access key are checked the same way.
+ */
+export const MAX_USERS = 1000;
+/** What a user name may be: a POSIX portable login name. */
+export const USER_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Supplementary groups a user may have (Linux's NGROUPS_MAX is 65,536; NFS's AUTH_SYS 16). */
+export const MAX_USER_GROUPS = 32;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -84,6 +107,11 @@ function reject(errno: Errno, path: string): never {
  */
 export abstract class Namespace implements MetadataStore {
   protected abstract readonly tables: NamespaceTables;
+  /**
+   * Whose permissions the command being applied, or the read being answered, is checked
+   * against (undefined: root). Set for the length of one synchronous apply or read only.
+   */
+  private caller: Caller | undefined;
 
   /**
    * Creates the root directory and records the chunk size on first open (default 8 MiB); on
@@ -143,12 +171,41 @@ export abstract class Namespace implements MetadataStore {
     return size;
   }
 
-  stat(path: string): Inode {
+  stat(path: string, caller?: Caller, access = 0): Inode {
+    return this.asCaller(caller, () => {
+      const inode = this.resolve(path);
+      if (access !== 0 && !mayAccess(inode, caller, access)) reject("EACCES", path);
+      return inode;
+    });
+  }
+
+  checkAccess(inode: Inode, caller: Caller | undefined, access: number, path: string): void {
+    if (!mayAccess(inode, caller, access)) throw new SandstoreError("EACCES", path);
+  }
+
+  getUser(name: string): UserRecord | undefined {
+    return this.tables.getUser(name);
+  }
+
+  findUserByAccessKey(accessKeyId: string): UserRecord | undefined {
+    for (const user of this.tables.listUsers()) if (user.accessKeyId === accessKeyId) return user;
+    return undefined;
+  }
+
+  listUsers(): UserRecord[] {
+    return [...this.tables.listUsers()];
+  }
+
+  /** Runs a read as `caller`, turning a rejection into a SandstoreError. */
+  private asCaller<T>(caller: Caller | undefined, fn: () => T): T {
+    this.caller = caller;
     try {
-      return this.resolve(path);
+      return fn();
     } catch (error) {
       if (error instanceof Rejection) throw new SandstoreError(error.errno, error.path);
       throw error;
+    } finally {
+      this.caller = undefined;
     }
   }
 
@@ -156,9 +213,10 @@ export abstract class Namespace implements MetadataStore {
     return this.tables.getInode(id);
   }
 
-  readDir(path: string, afterName: string, limit: number): DirPage {
-    const dir = this.stat(path);
+  readDir(path: string, afterName: string, limit: number, caller?: Caller): DirPage {
+    const dir = this.stat(path, caller);
     if (dir.type !== FileType.FILE_TYPE_DIRECTORY) throw new SandstoreError("ENOTDIR", path);
+    this.checkAccess(dir, caller, R_OK, path);
     const pageSize = Math.max(1, Math.min(limit, MAX_READDIR_PAGE));
     // One more than asked tells whether the page is the last without a second query.
     const children = this.tables.listChildren(dir.id, afterName, pageSize + 1);
@@ -250,6 +308,7 @@ export abstract class Namespace implements MetadataStore {
         else if (r.table === "chunkRef") t.putChunkRef(r.chunkId, r.inodeId);
         else if (r.table === "counter") t.putCounter(r.name, r.value);
         else if (r.table === "session") t.putSession(r.session);
+        else if (r.table === "user") t.putUser(r.user);
         else t.putSessionResult(r.result);
       }
       t.putCounter("applied", index);
@@ -332,6 +391,7 @@ export abstract class Namespace implements MetadataStore {
   }
 
   private applyOne(command: MetadataCommand): CommandResult {
+    this.caller = command.caller;
     try {
       const inode = this.dispatch(command);
       return { errno: "", errorPath: "", inode };
@@ -340,6 +400,8 @@ export abstract class Namespace implements MetadataStore {
         return { errno: error.errno, errorPath: error.path, inode: undefined };
       }
       throw error;
+    } finally {
+      this.caller = undefined;
     }
   }
 
@@ -367,6 +429,12 @@ export abstract class Namespace implements MetadataStore {
         return this.recordReplicas(c.value);
       case "writeInline":
         return this.writeInline(c.value);
+      case "putUser":
+        this.putUser(c.value);
+        return undefined;
+      case "removeUser":
+        this.removeUser(c.value.name);
+        return undefined;
       case undefined:
         return reject("EINVAL", "");
     }
@@ -374,13 +442,15 @@ export abstract class Namespace implements MetadataStore {
 
   /**
    * Walks `path` from the root. Rejects ENOENT for a missing name, ENOTDIR through a file,
-   * naming `reportAs` (the path the caller asked about) in the error.
+   * EACCES through a directory the caller may not search, naming `reportAs` (the path the
+   * caller asked about) in the error.
    */
   private resolve(path: string, reportAs = path): Inode {
     let inode = this.tables.getInode(ROOT_INODE_ID);
     if (!inode) throw new Error("root inode missing");
     for (const name of splitPath(path)) {
       if (inode.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", reportAs);
+      if (!mayAccess(inode, this.caller, X_OK)) reject("EACCES", reportAs);
       const childId = this.tables.getChild(inode.id, name);
       if (childId === undefined) reject("ENOENT", reportAs);
       const child = this.tables.getInode(childId);
@@ -397,6 +467,24 @@ export abstract class Namespace implements MetadataStore {
     const parent = this.resolve(parentPath, path);
     if (parent.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
     return { parent, name };
+  }
+
+  /** Rejects EACCES unless the caller may add or remove entries of `dir` (write and search). */
+  private requireWritableDir(dir: Inode, path: string): void {
+    if (!mayAccess(dir, this.caller, W_OK | X_OK)) reject("EACCES", path);
+  }
+
+  /** Rejects EACCES when the sticky bit of `dir` keeps the caller from removing `entry`. */
+  private requireSticky(dir: Inode, entry: Inode, path: string): void {
+    if (!stickyAllows(dir, entry, this.caller)) reject("EACCES", path);
+  }
+
+  /** The owner and group of an entry the caller makes in `parent`. */
+  private newOwner(parent: Inode): { uid: number; gid: number } {
+    const uid = this.caller?.uid ?? 0;
+    // A set-group-id directory hands its group down, as on Linux and BSD.
+    const gid = (parent.mode & S_ISGID) !== 0 ? parent.gid : (this.caller?.gid ?? 0);
+    return { uid, gid };
   }
 
   private allocateInodeId(): number {
@@ -423,14 +511,18 @@ export abstract class Namespace implements MetadataStore {
       const existing = this.tables.getInode(existingId);
       if (!existing) throw new Error(`entry names missing inode ${existingId}`);
       if (existing.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
+      const access = (c.access & (R_OK | W_OK)) | (c.truncate ? W_OK : 0);
+      if (!mayAccess(existing, this.caller, access)) reject("EACCES", c.path);
       return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
     }
+    this.requireWritableDir(parent, c.path);
+    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
     const inode = newInode(
       this.allocateInodeId(),
       FileType.FILE_TYPE_REGULAR,
       c.mode,
-      c.uid,
-      c.gid,
+      owner.uid,
+      owner.gid,
       c.nowMs,
       parent.id,
     );
@@ -447,6 +539,7 @@ export abstract class Namespace implements MetadataStore {
     let walked = "";
     for (const name of splitPath(c.path)) {
       walked += `/${name}`;
+      if (!mayAccess(current, this.caller, X_OK)) reject("EACCES", c.path);
       const childId = this.tables.getChild(current.id, name);
       if (childId === undefined) {
         current = this.mkdirOne(walked, c);
@@ -465,12 +558,16 @@ export abstract class Namespace implements MetadataStore {
   private mkdirOne(path: string, c: MkdirCommand): Inode {
     const { parent, name } = this.resolveParent(path);
     if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", path);
+    this.requireWritableDir(parent, path);
+    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    // A directory made in a set-group-id directory is set-group-id too.
+    const mode = c.mode | (parent.mode & S_ISGID);
     const dir = newInode(
       this.allocateInodeId(),
       FileType.FILE_TYPE_DIRECTORY,
-      c.mode,
-      c.uid,
-      c.gid,
+      mode,
+      owner.uid,
+      owner.gid,
       c.nowMs,
       parent.id,
     );
@@ -485,6 +582,8 @@ export abstract class Namespace implements MetadataStore {
     const { parent, name } = this.resolveParent(path);
     const dir = this.resolve(path);
     if (dir.type !== FileType.FILE_TYPE_DIRECTORY) reject("ENOTDIR", path);
+    this.requireWritableDir(parent, path);
+    this.requireSticky(parent, dir, path);
     if (this.tables.listChildren(dir.id, "", 1).length > 0) reject("ENOTEMPTY", path);
     this.removeEntry(parent, name, dir, nowMs);
   }
@@ -494,6 +593,8 @@ export abstract class Namespace implements MetadataStore {
     const { parent, name } = this.resolveParent(path);
     const file = this.resolve(path);
     if (file.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", path);
+    this.requireWritableDir(parent, path);
+    this.requireSticky(parent, file, path);
     this.removeEntry(parent, name, file, nowMs);
   }
 
@@ -515,11 +616,18 @@ export abstract class Namespace implements MetadataStore {
     if (c.from === c.to) return;
     const isDir = source.type === FileType.FILE_TYPE_DIRECTORY;
     if (isDir && isSameOrBelow(c.to, c.from)) reject("EINVAL", c.to);
+    this.requireWritableDir(fromParent, c.from);
+    this.requireSticky(fromParent, source, c.from);
+    this.requireWritableDir(toParent, c.to);
+    // A directory that changes parent rewrites its "..": it must be writable too (as Linux).
+    if (isDir && fromParent.id !== toParent.id && !mayAccess(source, this.caller, W_OK))
+      reject("EACCES", c.from);
     const targetId = this.tables.getChild(toParent.id, toName);
     if (targetId !== undefined) {
       const target = this.tables.getInode(targetId);
       if (!target) throw new Error(`entry names missing inode ${targetId}`);
       if (target.id === source.id) return;
+      this.requireSticky(toParent, target, c.to);
       const targetIsDir = target.type === FileType.FILE_TYPE_DIRECTORY;
       if (isDir && !targetIsDir) reject("ENOTDIR", c.to);
       if (!isDir && targetIsDir) reject("EISDIR", c.to);
@@ -542,13 +650,27 @@ export abstract class Namespace implements MetadataStore {
 
   private setAttr(c: SetAttrCommand): Inode {
     let inode = this.resolve(c.path);
+    // Every check before any change: a refused command changes nothing.
+    const settingTimes = c.atimeMs !== undefined || c.mtimeMs !== undefined;
+    if ((c.mode !== undefined || settingTimes) && !ownsOrRoot(inode, this.caller))
+      reject("EPERM", c.path);
+    const uid = c.uid ?? inode.uid;
+    const gid = c.gid ?? inode.gid;
+    if ((c.uid !== undefined || c.gid !== undefined) && !mayChown(inode, this.caller, uid, gid))
+      reject("EPERM", c.path);
     if (c.size !== undefined) {
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
-      inode = this.truncate(inode, c.size, c.nowMs);
+      if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", c.path);
     }
+    if (c.size !== undefined) inode = this.truncate(inode, c.size, c.nowMs);
+    let mode = c.mode === undefined ? inode.mode : c.mode & 0o7777;
+    // A chown by anyone but root clears set-user-id and set-group-id, as on Linux.
+    if ((c.uid !== undefined || c.gid !== undefined) && !isRoot(this.caller)) mode &= ~0o6000;
     const updated: Inode = {
       ...inode,
-      mode: c.mode === undefined ? inode.mode : c.mode & 0o7777,
+      mode,
+      uid,
+      gid,
       atimeMs: c.atimeMs ?? inode.atimeMs,
       mtimeMs: c.mtimeMs ?? inode.mtimeMs,
       ctimeMs: c.nowMs,
@@ -595,6 +717,7 @@ export abstract class Namespace implements MetadataStore {
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
     if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
     if (c.length > this.chunkSize()) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
     // The condition that serializes concurrent writers of one slot (ARCHITECTURE §2, step 3).
@@ -631,6 +754,7 @@ export abstract class Namespace implements MetadataStore {
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
     if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
     const end = c.offset + c.data.length;
     if (c.data.length === 0 || end > this.chunkSize()) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
@@ -656,6 +780,47 @@ export abstract class Namespace implements MetadataStore {
     };
     this.tables.putInode(updated);
     return updated;
+  }
+
+  /**
+   * Adds a user, or replaces one's credentials (`replace`). Root only (EPERM). Rejects EINVAL
+   * for a malformed record, EEXIST for a taken name, uid or access key, ENOENT for a replace
+   * of a user that does not exist, ENOSPC past MAX_USERS.
+   */
+  private putUser(c: PutUserCommand): void {
+    if (!isRoot(this.caller)) reject("EPERM", "");
+    const user = c.user;
+    if (!user) reject("EINVAL", "");
+    const where = `user ${user.name}`;
+    if (
+      !USER_NAME_PATTERN.test(user.name) ||
+      user.accessKeyId.length === 0 ||
+      user.accessKeyId.length > 64 ||
+      user.secretHash.length === 0 ||
+      user.salt.length === 0 ||
+      user.groups.length > MAX_USER_GROUPS
+    )
+      reject("EINVAL", where);
+    const existing = this.tables.getUser(user.name);
+    if (c.replace && !existing) reject("ENOENT", where);
+    if (!c.replace && existing) reject("EEXIST", where);
+    let count = 0;
+    for (const other of this.tables.listUsers()) {
+      count++;
+      if (other.name === user.name) continue;
+      if (other.uid === user.uid || other.accessKeyId === user.accessKeyId) reject("EEXIST", where);
+    }
+    if (!existing && count >= MAX_USERS) reject("ENOSPC", where);
+    const stored = existing
+      ? { ...existing, accessKeyId: user.accessKeyId, secretHash: user.secretHash, salt: user.salt }
+      : user;
+    this.tables.putUser(stored);
+  }
+
+  private removeUser(name: string): void {
+    if (!isRoot(this.caller)) reject("EPERM", "");
+    if (!this.tables.getUser(name)) reject("ENOENT", `user ${name}`);
+    this.tables.deleteUser(name);
   }
 
   /** Repair's commit: the slot keeps its chunk, with a new replica list; EAGAIN if replaced. */

@@ -17,6 +17,7 @@ const entry = (index: number): LogEntry => ({
   command: {
     command: { $case: "unlink", value: { path: `/file-${index}`, nowMs: index } },
     session: { clientId: "c", sequence: index, acknowledgedBelow: index },
+    caller: undefined,
   },
 });
 

@@ -11,7 +11,9 @@ import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
 import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
 import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
+import { R_OK, W_OK, X_OK } from "../metadata/permissions.ts";
 import type {
+  CallInfo,
   CreateRequest,
   FileServiceApi,
   MkdirRequest,
@@ -26,6 +28,7 @@ import type {
   UnlinkRequest,
   WriteChunkHeader,
 } from "../transport/file-service-api.ts";
+import type { ClientAuthenticator } from "./client-authenticator.ts";
 
 /** Largest range one Read call may ask for; clients split larger reads. */
 export const MAX_READ_LENGTH = 64 * 1024 * 1024;
@@ -40,6 +43,8 @@ export interface NodeServerOptions {
   readonly chunkUsage: () => { chunks: number; bytes: number };
   /** Progress of repair and garbage collection, for topologies that run them. */
   readonly maintenance?: () => MaintenanceStatus;
+  /** Who each call's client is (`--auth`): every call but status is authenticated first. */
+  readonly authenticator: ClientAuthenticator;
 }
 
 /** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
@@ -60,6 +65,28 @@ function checkMode(mode: number, path: string): number {
   return mode;
 }
 
+function checkAccessBits(access: number, path: string): number {
+  if (!Number.isInteger(access) || access < 0 || access > (R_OK | W_OK | X_OK))
+    throw fsError("EINVAL", path, `bad access bits ${access}`);
+  return access;
+}
+
+function checkId(value: number | undefined, what: string, path: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
+    throw fsError("EINVAL", path, `bad ${what} ${value}`);
+  return value;
+}
+
+/** Longest path an error message may quote from a request header (SPEC §3's limit). */
+const MAX_PATH_LABEL_BYTES = 4096;
+
+function checkLabel(label: string, inodeId: number): string {
+  return label === "" || Buffer.byteLength(label) > MAX_PATH_LABEL_BYTES
+    ? `inode ${inodeId}`
+    : label;
+}
+
 function checkCount(value: number, what: string, path: string): number {
   if (!Number.isSafeInteger(value) || value < 0)
     throw fsError("EINVAL", path, `bad ${what} ${value}`);
@@ -69,58 +96,63 @@ function checkCount(value: number, what: string, path: string): number {
 export class NodeServer implements FileServiceApi {
   constructor(private readonly o: NodeServerOptions) {}
 
-  async stat(request: StatRequest) {
-    const inode = await this.o.control.stat(normalizePath(request.path));
+  async stat(request: StatRequest, call?: CallInfo) {
+    const path = normalizePath(request.path);
+    const access = checkAccessBits(request.access, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    const inode = await this.o.control.stat(path, { caller, access });
     return { inode, chunkSize: this.o.control.chunkSize() };
   }
 
-  async create(request: CreateRequest) {
+  async create(request: CreateRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
-    const inode = await this.o.control.create(
-      path,
-      {
-        mode: checkMode(request.mode, path),
-        exclusive: request.exclusive,
-        truncate: request.truncate,
-      },
-      checkSession(request.session, path),
-    );
+    const options = {
+      mode: checkMode(request.mode, path),
+      exclusive: request.exclusive,
+      truncate: request.truncate,
+      access: checkAccessBits(request.access, path),
+    };
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    const inode = await this.o.control.create(path, options, session, caller);
     return { inode, chunkSize: this.o.control.chunkSize() };
   }
 
-  async mkdir(request: MkdirRequest) {
+  async mkdir(request: MkdirRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
+    const mode = checkMode(request.mode, path);
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
     return {
-      inode: await this.o.control.mkdir(
-        path,
-        checkMode(request.mode, path),
-        request.recursive,
-        checkSession(request.session, path),
-      ),
+      inode: await this.o.control.mkdir(path, mode, request.recursive, session, caller),
     };
   }
 
-  async rmdir(request: RmdirRequest) {
+  async rmdir(request: RmdirRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
-    await this.o.control.rmdir(path, checkSession(request.session, path));
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    await this.o.control.rmdir(path, session, caller);
   }
 
-  async unlink(request: UnlinkRequest) {
+  async unlink(request: UnlinkRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
-    await this.o.control.unlink(path, checkSession(request.session, path));
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    await this.o.control.unlink(path, session, caller);
   }
 
-  async rename(request: RenameRequest) {
+  async rename(request: RenameRequest, call?: CallInfo) {
     const from = normalizePath(request.from);
-    await this.o.control.rename(
-      from,
-      normalizePath(request.to),
-      checkSession(request.session, from),
-    );
+    const to = normalizePath(request.to);
+    const session = checkSession(request.session, from);
+    const caller = await this.o.authenticator.identify(call, from);
+    await this.o.control.rename(from, to, session, caller);
   }
 
-  async setAttr(request: SetAttrRequest) {
+  async setAttr(request: SetAttrRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
+    const caller = await this.o.authenticator.identify(call, path);
     const inode = await this.o.control.setAttr(
       path,
       {
@@ -132,26 +164,34 @@ export class NodeServer implements FileServiceApi {
         ...(request.mtimeMs !== undefined && {
           mtimeMs: checkCount(request.mtimeMs, "mtime", path),
         }),
+        ...(request.uid !== undefined && { uid: checkId(request.uid, "uid", path) }),
+        ...(request.gid !== undefined && { gid: checkId(request.gid, "gid", path) }),
       },
       checkSession(request.session, path),
+      caller,
     );
     return { inode };
   }
 
-  async readDir(request: ReadDirRequest) {
+  async readDir(request: ReadDirRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
+    if (Buffer.byteLength(request.afterName) > 255)
+      throw fsError("ENAMETOOLONG", path, "the name to list after is over 255 bytes");
+    checkCount(request.limit, "page size", path);
     const limit =
       request.limit === 0 ? MAX_READDIR_PAGE : Math.min(request.limit, MAX_READDIR_PAGE);
-    return this.o.control.readDir(path, request.afterName, limit);
+    const caller = await this.o.authenticator.identify(call, path);
+    return this.o.control.readDir(path, request.afterName, limit, { caller });
   }
 
-  async writeChunk(header: WriteChunkHeader, data: Buffer) {
-    const path = header.path || `inode ${header.inodeId}`;
+  async writeChunk(header: WriteChunkHeader, data: Buffer, call?: CallInfo) {
+    const path = checkLabel(header.path, header.inodeId);
     checkCount(header.inodeId, "inode", path);
     checkCount(header.slotIndex, "chunk slot", path);
     checkCount(header.offsetInSlot, "offset", path);
     if (data.length === 0) throw fsError("EINVAL", path, "empty write");
     const session = checkSession(header.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
     return {
       inode: await this.o.data.writeRange(
         header.inodeId,
@@ -160,18 +200,22 @@ export class NodeServer implements FileServiceApi {
         data,
         path,
         session,
+        caller,
       ),
     };
   }
 
-  read(request: ReadRequest): AsyncIterable<Buffer> {
-    const path = request.path || `inode ${request.inodeId}`;
+  async *read(request: ReadRequest, call?: CallInfo): AsyncIterable<Buffer> {
+    const path = checkLabel(request.path, request.inodeId);
     checkCount(request.inodeId, "inode", path);
     checkCount(request.offset, "offset", path);
     checkCount(request.length, "length", path);
     if (request.length > MAX_READ_LENGTH)
       throw fsError("EINVAL", path, "read over 64 MiB in one call");
-    return this.o.data.readRange(request.inodeId, request.offset, request.length, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    yield* this.o.data.readRange(request.inodeId, request.offset, request.length, path, {
+      caller,
+    });
   }
 
   async status(request?: StatusRequest): Promise<StatusResponse> {

@@ -196,7 +196,7 @@ export function runFileStoreSimulation(
         session,
         command: {
           $case: "create",
-          value: { path, mode, uid: 0, gid: 0, exclusive: true, truncate: false, nowMs },
+          value: { path, mode, uid: 0, gid: 0, exclusive: true, truncate: false, access: 0, nowMs },
         },
       };
     else if (kind === "unlink")

@@ -22,6 +22,7 @@ import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "../replication/raft-replicator.ts";
+import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
@@ -31,6 +32,7 @@ import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
+import { userAdmin } from "./user-admin-handlers.ts";
 
 export async function startHyperconvergedNode(options: NodeOptions): Promise<RunningNode> {
   const { id, logger } = options;
@@ -150,8 +152,14 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     onError: (error) => logger.warn({ err: error }, "garbage collection step failed"),
   });
 
-  // Server: clients and, behind the trust boundary, the other nodes, on one port.
+  // Server: clients, authenticated as `--auth` says, and, behind the trust boundary, the other
+  // nodes, on one port.
+  const authenticator = new ClientAuthenticator({
+    mode: options.auth ?? "off",
+    userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
+  });
   const server = new NodeServer({
+    authenticator,
     topology: "hyperconverged",
     control,
     data,
@@ -193,6 +201,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
         node: () => raft.node,
         machine: store,
         peers: peers.map((node) => node.id),
+        users: userAdmin(control),
       }),
       auth,
     );

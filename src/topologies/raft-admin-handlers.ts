@@ -5,7 +5,11 @@
 import { fsError } from "../common/errors.ts";
 import type { ConfChange, RaftNode } from "../raft/node.ts";
 import { translateRaftError } from "../replication/raft-replicator.ts";
-import type { AdminHandlers, MembershipChangeKind } from "../transport/grpc-admin-service.ts";
+import type {
+  AdminHandlers,
+  MembershipChangeKind,
+  UserAdmin,
+} from "../transport/grpc-admin-service.ts";
 
 const CONF_CHANGE_TYPE: Record<MembershipChangeKind, ConfChange["type"]> = {
   "add-learner": "addLearner",
@@ -21,6 +25,8 @@ export interface RaftAdminOptions {
   readonly machine: { appliedIndex(): number; stateHash(): string };
   /** Every configured peer id: membership changes may name only these (they have addresses). */
   readonly peers: readonly string[];
+  /** The metadata's users, on the file-store topologies. */
+  readonly users?: UserAdmin;
 }
 
 export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
@@ -54,5 +60,6 @@ export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
         throw translateRaftError(error);
       }
     },
+    users: o.users,
   };
 }

@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
+import { fsError } from "../common/errors.ts";
 import { lockDirectory } from "../common/fs.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
@@ -17,18 +18,31 @@ import { StaticMembership } from "../membership/static-membership.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { LocalReplicator } from "../replication/local-replicator.ts";
+import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
+import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
-import { publicServerCredentials } from "./peer-credentials.ts";
+import { nodePeerAuth, publicServerCredentials } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
+import { userAdmin } from "./user-admin-handlers.ts";
 
 export async function startSingleNode(options: NodeOptions): Promise<RunningNode> {
   const { id, logger } = options;
+  // Trust: operators manage users through the admin service, which answers only holders of
+  // the cluster token or of a certificate from the cluster's CA; without either it is off.
+  const operatorsAllowed = options.clusterToken !== undefined || options.tlsDir !== undefined;
+  if (options.auth === "required" && !operatorsAllowed)
+    throw new RangeError(
+      "--auth required needs --cluster-token or --tls-dir: operators add users through the admin service they guard",
+    );
+  const auth = operatorsAllowed ? nodePeerAuth(id, "single", options) : undefined;
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
 
   // Membership and transport: this node alone, speaking TLS when given a TLS directory.
-  const transport = new GrpcTransport({ server: publicServerCredentials(id, options) });
+  const transport = new GrpcTransport({
+    server: auth?.serverCredentials() ?? publicServerCredentials(id, options),
+  });
   const membership = new StaticMembership(id, [{ id, address: options.listen }]);
 
   // Stores: the namespace and the chunks.
@@ -71,8 +85,13 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     onError: (error) => logger.error({ err: error }, "garbage collection failed"),
   });
 
-  // Server.
+  // Server: clients, authenticated as `--auth` says; operators, behind the trust boundary.
+  const authenticator = new ClientAuthenticator({
+    mode: options.auth ?? "off",
+    userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
+  });
   const server = new NodeServer({
+    authenticator,
     topology: "single",
     control,
     data,
@@ -80,7 +99,38 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     replicationFactor: 1,
     chunkUsage: () => chunks.usage(),
   });
-  const listener = await transport.listen(options.listen, server);
+  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+    if (!auth) return;
+    addAdminService(
+      grpcServer,
+      {
+        state: () => {
+          const status = control.status();
+          return {
+            id,
+            role: status.role,
+            term: status.term,
+            leaderId: id,
+            commitIndex: status.commitIndex,
+            appliedIndex: status.appliedIndex,
+            stateHash: store.stateHash(),
+            voters: [id],
+            learners: [],
+          };
+        },
+        transferLeadership: () => false,
+        changeMembership: async () => {
+          throw fsError(
+            "EINVAL",
+            "",
+            "the single topology has one member and no membership to change",
+          );
+        },
+        users: userAdmin(control),
+      },
+      auth,
+    );
+  });
   const address = listener.address;
   membership.setSelfAddress(address);
   gc.start();
@@ -96,6 +146,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
       await store.close();
       await chunks.close();
       await membership.close();
+      auth?.close();
       await unlock();
       logger.info("node stopped");
     },

@@ -4,6 +4,7 @@
  */
 import type { NodeInfo } from "../membership/membership.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { AuthMode } from "../server/client-authenticator.ts";
 
 export interface NodeOptions {
   /** This node's id. */
@@ -28,6 +29,11 @@ export interface NodeOptions {
    * TLS and peers prove who they are by certificate instead of the token.
    */
   readonly tlsDir?: string;
+  /**
+   * Whether clients must prove who they are: `off` (the default) makes every client root;
+   * `required` refuses a call without a user's valid access key and secret (EACCES).
+   */
+  readonly auth?: AuthMode;
   /** Copies of each chunk; default 3, or fewer on a smaller cluster. */
   readonly replicationFactor?: number;
   /** Snapshot the metadata after this many entries. Default 10,000. */

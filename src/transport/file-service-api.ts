@@ -47,19 +47,39 @@ export type {
   WriteChunkResponse,
 };
 
+/** A user's access key and secret, as a client presents them. */
+export interface ClientCredentials {
+  readonly accessKeyId: string;
+  readonly secret: string;
+}
+
+/**
+ * Who a call came from, as the transport saw it: what a server authenticates. Servers get it
+ * with every call; clients leave it out (their credentials travel with their connection).
+ */
+export interface CallInfo {
+  /** The access key and secret the call carried, if any. */
+  readonly credentials?: ClientCredentials;
+  /** Where it came from (an address), for a limit on failed attempts per source. */
+  readonly source: string;
+}
+
 export interface FileServiceApi {
-  stat(request: StatRequest): Promise<StatResponse>;
-  create(request: CreateRequest): Promise<CreateResponse>;
-  mkdir(request: MkdirRequest): Promise<MkdirResponse>;
-  rmdir(request: RmdirRequest): Promise<void>;
-  unlink(request: UnlinkRequest): Promise<void>;
-  rename(request: RenameRequest): Promise<void>;
-  setAttr(request: SetAttrRequest): Promise<SetAttrResponse>;
-  readDir(request: ReadDirRequest): Promise<ReadDirResponse>;
+  stat(request: StatRequest, call?: CallInfo): Promise<StatResponse>;
+  create(request: CreateRequest, call?: CallInfo): Promise<CreateResponse>;
+  mkdir(request: MkdirRequest, call?: CallInfo): Promise<MkdirResponse>;
+  rmdir(request: RmdirRequest, call?: CallInfo): Promise<void>;
+  unlink(request: UnlinkRequest, call?: CallInfo): Promise<void>;
+  rename(request: RenameRequest, call?: CallInfo): Promise<void>;
+  setAttr(request: SetAttrRequest, call?: CallInfo): Promise<SetAttrResponse>;
+  readDir(request: ReadDirRequest, call?: CallInfo): Promise<ReadDirResponse>;
   /** Writes `data` at the header's place in one chunk slot (`DataPlane.writeRange`). */
-  writeChunk(header: WriteChunkHeader, data: Buffer): Promise<WriteChunkResponse>;
+  writeChunk(header: WriteChunkHeader, data: Buffer, call?: CallInfo): Promise<WriteChunkResponse>;
   /** Streams a byte range of a file in pieces of at most 1 MiB. */
-  read(request: ReadRequest): AsyncIterable<Buffer>;
-  /** This node's view of the cluster; `withStateHash` adds a hash of its metadata state. */
+  read(request: ReadRequest, call?: CallInfo): AsyncIterable<Buffer>;
+  /**
+   * This node's view of the cluster; `withStateHash` adds a hash of its metadata state. It
+   * asks for no credentials: nodes probe each other with it, and it holds no file data.
+   */
   status(request?: StatusRequest): Promise<StatusResponse>;
 }

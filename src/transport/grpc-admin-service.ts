@@ -6,10 +6,13 @@
 import type * as grpc from "@grpc/grpc-js";
 import { fsError } from "../common/errors.ts";
 import {
+  type AdminAddUserRequest,
   type AdminNodeStateResponse,
   AdminServiceClient,
   type AdminServiceServer,
   AdminServiceService,
+  type AdminUser,
+  type AdminUserCredentials,
 } from "../gen/sandstore/v1/admin.ts";
 import { refusedStatus } from "./grpc-chunk-service.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
@@ -20,7 +23,12 @@ import {
   PeerAuthError,
 } from "./peer-auth.ts";
 
-export type { AdminNodeStateResponse as AdminNodeState };
+export type {
+  AdminAddUserRequest,
+  AdminNodeStateResponse as AdminNodeState,
+  AdminUser,
+  AdminUserCredentials,
+};
 
 /** The steps of a membership change, as the wire names them. */
 export const MEMBERSHIP_CHANGES = ["add-learner", "promote", "remove"] as const;
@@ -49,6 +57,16 @@ export interface AdminHandlers {
    * SandstoreError (EINVAL, EAGAIN, ETIMEDOUT); `change.change` is already validated.
    */
   changeMembership(change: MembershipChange): Promise<void>;
+  /** The metadata's users, on topologies that have them (absent: ENOTSUP). */
+  users?: UserAdmin;
+}
+
+/** User management, as the metadata service does it (see `ControlPlane`). */
+export interface UserAdmin {
+  add(user: AdminAddUserRequest): Promise<AdminUserCredentials>;
+  resetSecret(name: string): Promise<AdminUserCredentials>;
+  remove(name: string): Promise<void>;
+  list(): Promise<AdminUser[]>;
 }
 
 /**
@@ -69,6 +87,22 @@ export function addAdminService(
       if (error instanceof PeerAuthError) return refusedStatus("admin service", error);
       throw error;
     }
+  };
+  /** Runs a user call for a caller past the boundary, on a topology that has users. */
+  const userCall = <Res>(
+    call: IncomingCall,
+    callback: grpc.sendUnaryData<Res>,
+    run: (users: UserAdmin) => Promise<Res>,
+  ): void => {
+    const refused = refusal(call);
+    const users = handlers.users;
+    if (refused) callback(refused);
+    else if (!users) callback(errorToStatus(fsError("ENOTSUP", "", "this topology has no users")));
+    else
+      run(users).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(errorToStatus(error)),
+      );
   };
   const implementation: AdminServiceServer = {
     nodeState: (call, callback) => {
@@ -100,6 +134,16 @@ export function addAdminService(
         (error: unknown) => callback(errorToStatus(error)),
       );
     },
+    addUser: (call, callback) => userCall(call, callback, (users) => users.add(call.request)),
+    resetSecret: (call, callback) =>
+      userCall(call, callback, (users) => users.resetSecret(call.request.name)),
+    removeUser: (call, callback) =>
+      userCall(call, callback, async (users) => {
+        await users.remove(call.request.name);
+        return {};
+      }),
+    listUsers: (call, callback) =>
+      userCall(call, callback, async (users) => ({ users: await users.list() })),
   };
   server.addService(AdminServiceService, implementation);
 }
@@ -158,6 +202,48 @@ export class AdminClient {
         this.metadata(),
         { deadline: Date.now() + timeoutMs },
         (error) => (error ? reject(statusToError(error, this.address)) : resolve()),
+      ),
+    );
+  }
+
+  /** Asks the node, which must lead, to add a user; resolves with its new credentials. */
+  addUser(user: AdminAddUserRequest): Promise<AdminUserCredentials> {
+    return this.unary((metadata, options, done) =>
+      this.client.addUser(user, metadata, options, done),
+    );
+  }
+
+  /** Asks the node, which must lead, for a user's new access key and secret. */
+  resetSecret(name: string): Promise<AdminUserCredentials> {
+    return this.unary((metadata, options, done) =>
+      this.client.resetSecret({ name }, metadata, options, done),
+    );
+  }
+
+  async removeUser(name: string): Promise<void> {
+    await this.unary((metadata, options, done) =>
+      this.client.removeUser({ name }, metadata, options, done),
+    );
+  }
+
+  async listUsers(): Promise<AdminUser[]> {
+    const reply = await this.unary<{ users: AdminUser[] }>((metadata, options, done) =>
+      this.client.listUsers({}, metadata, options, done),
+    );
+    return reply.users;
+  }
+
+  /** One unary call with this client's credentials and deadline, errors typed. */
+  private unary<Res>(
+    start: (
+      metadata: grpc.Metadata,
+      options: Partial<grpc.CallOptions>,
+      done: (error: grpc.ServiceError | null, response: Res) => void,
+    ) => void,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      start(this.metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS * 3 }, (error, response) =>
+        error ? reject(statusToError(error, this.address)) : resolve(response),
       ),
     );
   }

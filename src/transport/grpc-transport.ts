@@ -29,7 +29,7 @@ import type {
 } from "../gen/sandstore/v1/file_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
 import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
-import type { FileServiceApi } from "./file-service-api.ts";
+import type { CallInfo, ClientCredentials, FileServiceApi } from "./file-service-api.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import type { ChannelSecurity } from "./peer-auth.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
@@ -63,6 +63,7 @@ const STATUS_OF_ERRNO: Record<string, grpc.status> = {
   EINVAL: grpc.status.INVALID_ARGUMENT,
   ENAMETOOLONG: grpc.status.INVALID_ARGUMENT,
   EACCES: grpc.status.PERMISSION_DENIED,
+  EPERM: grpc.status.PERMISSION_DENIED,
   ENOSPC: grpc.status.RESOURCE_EXHAUSTED,
   EIO: grpc.status.DATA_LOSS,
   EAGAIN: grpc.status.UNAVAILABLE,
@@ -133,9 +134,34 @@ export function statusToError(error: unknown, address: string): Error {
   }
 }
 
-function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+/** Metadata keys of a client's credentials on FileService calls. */
+const ACCESS_KEY_HEADER = "sandstore-access-key";
+const SECRET_HEADER = "sandstore-secret";
+/** Longest access key id or secret read from a call: longer ones are not credentials. */
+const MAX_CREDENTIAL_LENGTH = 256;
+
+/** Who made a server call: its credentials, if it carried any, and its peer's address. */
+function callInfo(call: { metadata: grpc.Metadata; getPeer(): string }): CallInfo {
+  const accessKeyId = call.metadata.get(ACCESS_KEY_HEADER)[0];
+  const secret = call.metadata.get(SECRET_HEADER)[0];
+  // The peer is "ipv4:127.0.0.1:5000": failed attempts are counted per host, not per port.
+  const peer = call.getPeer();
+  const source = peer.slice(0, Math.max(peer.lastIndexOf(":"), 0)) || peer;
+  if (
+    typeof accessKeyId !== "string" ||
+    typeof secret !== "string" ||
+    accessKeyId.length > MAX_CREDENTIAL_LENGTH ||
+    secret.length > MAX_CREDENTIAL_LENGTH
+  )
+    return { source };
+  return { source, credentials: { accessKeyId, secret } };
+}
+
+function unary<Req, Res>(
+  handler: (request: Req, call: CallInfo) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request).then(
+    handler(call.request, callInfo(call)).then(
       (response) => callback(null, response),
       (error) => callback(errorToStatus(error)),
     );
@@ -144,27 +170,27 @@ function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUn
 
 function serverImplementation(api: FileServiceApi): FileServiceServer {
   return {
-    stat: unary((r) => api.stat(r)),
-    create: unary((r) => api.create(r)),
-    mkdir: unary((r) => api.mkdir(r)),
-    rmdir: unary(async (r) => {
-      await api.rmdir(r);
+    stat: unary((r, c) => api.stat(r, c)),
+    create: unary((r, c) => api.create(r, c)),
+    mkdir: unary((r, c) => api.mkdir(r, c)),
+    rmdir: unary(async (r, c) => {
+      await api.rmdir(r, c);
       return {};
     }),
-    unlink: unary(async (r) => {
-      await api.unlink(r);
+    unlink: unary(async (r, c) => {
+      await api.unlink(r, c);
       return {};
     }),
-    rename: unary(async (r) => {
-      await api.rename(r);
+    rename: unary(async (r, c) => {
+      await api.rename(r, c);
       return {};
     }),
-    setAttr: unary((r) => api.setAttr(r)),
-    readDir: unary((r) => api.readDir(r)),
+    setAttr: unary((r, c) => api.setAttr(r, c)),
+    readDir: unary((r, c) => api.readDir(r, c)),
     status: unary((r) => api.status(r)),
     writeChunk: (call, callback) => {
       collectWrite(call)
-        .then(({ header, data }) => api.writeChunk(header, data))
+        .then(({ header, data }) => api.writeChunk(header, data, callInfo(call)))
         .then(
           (response) => callback(null, response),
           (error) => callback(errorToStatus(error)),
@@ -172,7 +198,7 @@ function serverImplementation(api: FileServiceApi): FileServiceServer {
     },
     read: (call) => {
       (async () => {
-        for await (const data of api.read(call.request)) {
+        for await (const data of api.read(call.request, callInfo(call))) {
           if (call.cancelled) return;
           if (!call.write({ data })) await once(call, "drain");
         }
@@ -211,12 +237,14 @@ async function collectWrite(
 class GrpcConnection implements Connection {
   private readonly client: FileServiceClient;
   private readonly timeoutMs: number;
+  private readonly credentials: ClientCredentials | undefined;
 
   constructor(
     readonly address: string,
     options: ConnectOptions | undefined,
     security: ChannelSecurity | undefined,
   ) {
+    this.credentials = options?.credentials;
     const channel = security?.channel() ?? {
       credentials: grpc.credentials.createInsecure(),
       options: {},
@@ -232,6 +260,16 @@ class GrpcConnection implements Connection {
     return { deadline: Date.now() + this.timeoutMs };
   }
 
+  /** Metadata of every call: the client's credentials, when it has them. */
+  private metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.credentials) {
+      metadata.set(ACCESS_KEY_HEADER, this.credentials.accessKeyId);
+      metadata.set(SECRET_HEADER, this.credentials.secret);
+    }
+    return metadata;
+  }
+
   /** Runs one unary call with the deadline, rebuilding typed errors. */
   private unary<Req, Res>(
     method: (
@@ -243,13 +281,8 @@ class GrpcConnection implements Connection {
     request: Req,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(
-        this.client,
-        request,
-        new grpc.Metadata(),
-        this.callOptions(),
-        (error, response) =>
-          error ? reject(statusToError(error, this.address)) : resolve(response),
+      method.call(this.client, request, this.metadata(), this.callOptions(), (error, response) =>
+        error ? reject(statusToError(error, this.address)) : resolve(response),
       );
     });
   }
@@ -285,7 +318,7 @@ class GrpcConnection implements Connection {
   writeChunk(header: WriteChunkHeader, data: Buffer): ReturnType<FileServiceApi["writeChunk"]> {
     return new Promise((resolve, reject) => {
       const stream = this.client.writeChunk(
-        new grpc.Metadata(),
+        this.metadata(),
         this.callOptions(),
         (error, response) =>
           error ? reject(statusToError(error, this.address)) : resolve(response),
@@ -301,7 +334,7 @@ class GrpcConnection implements Connection {
   }
 
   async *read(request: ReadRequest): AsyncIterable<Buffer> {
-    const stream = this.client.read(request, new grpc.Metadata(), this.callOptions());
+    const stream = this.client.read(request, this.metadata(), this.callOptions());
     try {
       for await (const message of stream as AsyncIterable<ReadResponse>) {
         yield Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);

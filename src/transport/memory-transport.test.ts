@@ -5,6 +5,7 @@ import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
 import { fsError, SandstoreError } from "../common/errors.ts";
 import { FileType } from "../gen/sandstore/v1/metadata.ts";
+import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { MemoryTransport } from "./memory-transport.ts";
 
@@ -18,6 +19,10 @@ async function memoryNode(transport: MemoryTransport) {
     chunkSize: 4096,
   });
   const server = new NodeServer({
+    authenticator: new ClientAuthenticator({
+      mode: "off",
+      userByAccessKey: (id) => control.userByAccessKey(id),
+    }),
     topology: "single",
     control,
     data,
@@ -70,7 +75,7 @@ test("a call past its deadline fails with ETIMEDOUT; arguments are copied, not s
     readDir: () => new Promise(() => {}),
   } as unknown as NodeServer);
   const connection = transport.connect(listener.address, { callTimeoutMs: 20 });
-  const request = { path: "/x" };
+  const request = { path: "/x", access: 0 };
   await connection.stat(request);
   assert.notEqual(seen, request);
   assert.deepEqual(seen, request);

@@ -5,7 +5,7 @@
  * address fails with EAGAIN about no path, and a call over its deadline with ETIMEDOUT.
  */
 import { fsError } from "../common/errors.ts";
-import type { FileServiceApi } from "./file-service-api.ts";
+import type { CallInfo, FileServiceApi } from "./file-service-api.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
 /** Listening addresses in one process, and the ones cut off. */
@@ -50,6 +50,8 @@ const copy = <T>(value: T): T => structuredClone(value);
 
 class MemoryConnection implements Connection {
   private readonly timeoutMs: number;
+  /** What the server learns of each call: this connection's credentials, from "memory". */
+  private readonly info: CallInfo;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -57,6 +59,7 @@ class MemoryConnection implements Connection {
     options: ConnectOptions | undefined,
   ) {
     this.timeoutMs = options?.callTimeoutMs ?? 60_000;
+    this.info = { source: "memory", credentials: options?.credentials };
   }
 
   private async call<T>(run: (api: FileServiceApi) => Promise<T>): Promise<T> {
@@ -75,23 +78,23 @@ class MemoryConnection implements Connection {
     }
   }
 
-  stat: Connection["stat"] = (r) => this.call((api) => api.stat(copy(r)));
-  create: Connection["create"] = (r) => this.call((api) => api.create(copy(r)));
-  mkdir: Connection["mkdir"] = (r) => this.call((api) => api.mkdir(copy(r)));
-  rmdir: Connection["rmdir"] = (r) => this.call((api) => api.rmdir(copy(r)));
-  unlink: Connection["unlink"] = (r) => this.call((api) => api.unlink(copy(r)));
-  rename: Connection["rename"] = (r) => this.call((api) => api.rename(copy(r)));
-  setAttr: Connection["setAttr"] = (r) => this.call((api) => api.setAttr(copy(r)));
-  readDir: Connection["readDir"] = (r) => this.call((api) => api.readDir(copy(r)));
+  stat: Connection["stat"] = (r) => this.call((api) => api.stat(copy(r), this.info));
+  create: Connection["create"] = (r) => this.call((api) => api.create(copy(r), this.info));
+  mkdir: Connection["mkdir"] = (r) => this.call((api) => api.mkdir(copy(r), this.info));
+  rmdir: Connection["rmdir"] = (r) => this.call((api) => api.rmdir(copy(r), this.info));
+  unlink: Connection["unlink"] = (r) => this.call((api) => api.unlink(copy(r), this.info));
+  rename: Connection["rename"] = (r) => this.call((api) => api.rename(copy(r), this.info));
+  setAttr: Connection["setAttr"] = (r) => this.call((api) => api.setAttr(copy(r), this.info));
+  readDir: Connection["readDir"] = (r) => this.call((api) => api.readDir(copy(r), this.info));
   status: Connection["status"] = (r) => this.call((api) => api.status(r && copy(r)));
 
   writeChunk: Connection["writeChunk"] = (header, data) =>
-    this.call((api) => api.writeChunk(copy(header), Buffer.from(data)));
+    this.call((api) => api.writeChunk(copy(header), Buffer.from(data), this.info));
 
   async *read(request: Parameters<Connection["read"]>[0]): AsyncIterable<Buffer> {
     const pieces = await this.call(async (api) => {
       const out: Buffer[] = [];
-      for await (const piece of api.read(copy(request))) out.push(Buffer.from(piece));
+      for await (const piece of api.read(copy(request), this.info)) out.push(Buffer.from(piece));
       return out;
     });
     for (const piece of pieces) yield Buffer.from(piece);

@@ -2,7 +2,7 @@
  * The `Transport` seam: carries `FileServiceApi` calls between processes (or not, for the
  * `memory` transport). Implementations: `grpc`, later `memory`.
  */
-import type { FileServiceApi } from "./file-service-api.ts";
+import type { ClientCredentials, FileServiceApi } from "./file-service-api.ts";
 
 /** A bound server. */
 export interface Listener {
@@ -22,6 +22,8 @@ export interface Connection extends FileServiceApi {
 export interface ConnectOptions {
   /** Deadline of one call in ms, streaming calls included. Default 60,000. */
   readonly callTimeoutMs?: number;
+  /** The user's access key and secret, sent with every call (clusters with `--auth required`). */
+  readonly credentials?: ClientCredentials;
 }
 
 export interface Transport {

@@ -23,6 +23,47 @@ export const protobufPackage = "sandstore.v1";
 
 export const protobufFileName = "sandstore/v1/admin.proto";
 
+export interface AdminAddUserRequest {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+export interface AdminResetSecretRequest {
+  name: string;
+}
+
+export interface AdminUserCredentials {
+  name: string;
+  accessKeyId: string;
+  secret: string;
+}
+
+export interface AdminRemoveUserRequest {
+  name: string;
+}
+
+export interface AdminRemoveUserResponse {
+}
+
+export interface AdminListUsersRequest {
+}
+
+/** A user without its secret's hash. */
+export interface AdminUser {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  accessKeyId: string;
+  createdMs: number;
+}
+
+export interface AdminListUsersResponse {
+  users: AdminUser[];
+}
+
 export interface AdminNodeStateRequest {
 }
 
@@ -65,6 +106,490 @@ export interface AdminChangeMembershipRequest {
 
 export interface AdminChangeMembershipResponse {
 }
+
+function createBaseAdminAddUserRequest(): AdminAddUserRequest {
+  return { name: "", uid: 0, gid: 0, groups: [] };
+}
+
+export const AdminAddUserRequest: MessageFns<AdminAddUserRequest> = {
+  encode(message: AdminAddUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(16).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(24).uint32(message.gid);
+    }
+    if (message.groups.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.groups) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminAddUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminAddUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.groups.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.groups.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminResetSecretRequest(): AdminResetSecretRequest {
+  return { name: "" };
+}
+
+export const AdminResetSecretRequest: MessageFns<AdminResetSecretRequest> = {
+  encode(message: AdminResetSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminResetSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminResetSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminUserCredentials(): AdminUserCredentials {
+  return { name: "", accessKeyId: "", secret: "" };
+}
+
+export const AdminUserCredentials: MessageFns<AdminUserCredentials> = {
+  encode(message: AdminUserCredentials, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(18).string(message.accessKeyId);
+    }
+    if (message.secret !== "") {
+      writer.uint32(26).string(message.secret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminUserCredentials {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminUserCredentials();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminRemoveUserRequest(): AdminRemoveUserRequest {
+  return { name: "" };
+}
+
+export const AdminRemoveUserRequest: MessageFns<AdminRemoveUserRequest> = {
+  encode(message: AdminRemoveUserRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminRemoveUserRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminRemoveUserRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminRemoveUserResponse(): AdminRemoveUserResponse {
+  return {};
+}
+
+export const AdminRemoveUserResponse: MessageFns<AdminRemoveUserResponse> = {
+  encode(_: AdminRemoveUserResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminRemoveUserResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminRemoveUserResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminListUsersRequest(): AdminListUsersRequest {
+  return {};
+}
+
+export const AdminListUsersRequest: MessageFns<AdminListUsersRequest> = {
+  encode(_: AdminListUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminListUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminListUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminUser(): AdminUser {
+  return { name: "", uid: 0, gid: 0, groups: [], accessKeyId: "", createdMs: 0 };
+}
+
+export const AdminUser: MessageFns<AdminUser> = {
+  encode(message: AdminUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(16).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(24).uint32(message.gid);
+    }
+    if (message.groups.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.groups) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(42).string(message.accessKeyId);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(48).uint64(message.createdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminUser {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminUser();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.groups.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.groups.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminListUsersResponse(): AdminListUsersResponse {
+  return { users: [] };
+}
+
+export const AdminListUsersResponse: MessageFns<AdminListUsersResponse> = {
+  encode(message: AdminListUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      AdminUser.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminListUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminListUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(AdminUser.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseAdminNodeStateRequest(): AdminNodeStateRequest {
   return {};
@@ -502,6 +1027,55 @@ export const AdminServiceService = {
       Buffer.from(AdminChangeMembershipResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AdminChangeMembershipResponse => AdminChangeMembershipResponse.decode(value),
   },
+  /**
+   * Users (file-store topologies). Asks this node, which must lead. AddUser and ResetSecret
+   * answer with a new access key and secret, shown this once: only the secret's hash is kept.
+   * Errors: NOT_LEADER, EEXIST (a user or uid taken), ENOENT (no such user), EINVAL, ENOTSUP
+   * (a topology without users).
+   */
+  addUser: {
+    path: "/sandstore.v1.AdminService/AddUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminAddUserRequest): Buffer => Buffer.from(AdminAddUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminAddUserRequest => AdminAddUserRequest.decode(value),
+    responseSerialize: (value: AdminUserCredentials): Buffer =>
+      Buffer.from(AdminUserCredentials.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminUserCredentials => AdminUserCredentials.decode(value),
+  },
+  resetSecret: {
+    path: "/sandstore.v1.AdminService/ResetSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminResetSecretRequest): Buffer =>
+      Buffer.from(AdminResetSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminResetSecretRequest => AdminResetSecretRequest.decode(value),
+    responseSerialize: (value: AdminUserCredentials): Buffer =>
+      Buffer.from(AdminUserCredentials.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminUserCredentials => AdminUserCredentials.decode(value),
+  },
+  removeUser: {
+    path: "/sandstore.v1.AdminService/RemoveUser" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminRemoveUserRequest): Buffer =>
+      Buffer.from(AdminRemoveUserRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminRemoveUserRequest => AdminRemoveUserRequest.decode(value),
+    responseSerialize: (value: AdminRemoveUserResponse): Buffer =>
+      Buffer.from(AdminRemoveUserResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminRemoveUserResponse => AdminRemoveUserResponse.decode(value),
+  },
+  listUsers: {
+    path: "/sandstore.v1.AdminService/ListUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminListUsersRequest): Buffer =>
+      Buffer.from(AdminListUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminListUsersRequest => AdminListUsersRequest.decode(value),
+    responseSerialize: (value: AdminListUsersResponse): Buffer =>
+      Buffer.from(AdminListUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminListUsersResponse => AdminListUsersResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -515,6 +1089,16 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
    */
   changeMembership: handleUnaryCall<AdminChangeMembershipRequest, AdminChangeMembershipResponse>;
+  /**
+   * Users (file-store topologies). Asks this node, which must lead. AddUser and ResetSecret
+   * answer with a new access key and secret, shown this once: only the secret's hash is kept.
+   * Errors: NOT_LEADER, EEXIST (a user or uid taken), ENOENT (no such user), EINVAL, ENOTSUP
+   * (a topology without users).
+   */
+  addUser: handleUnaryCall<AdminAddUserRequest, AdminUserCredentials>;
+  resetSecret: handleUnaryCall<AdminResetSecretRequest, AdminUserCredentials>;
+  removeUser: handleUnaryCall<AdminRemoveUserRequest, AdminRemoveUserResponse>;
+  listUsers: handleUnaryCall<AdminListUsersRequest, AdminListUsersResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -569,6 +1153,72 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AdminChangeMembershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Users (file-store topologies). Asks this node, which must lead. AddUser and ResetSecret
+   * answer with a new access key and secret, shown this once: only the secret's hash is kept.
+   * Errors: NOT_LEADER, EEXIST (a user or uid taken), ENOENT (no such user), EINVAL, ENOTSUP
+   * (a topology without users).
+   */
+  addUser(
+    request: AdminAddUserRequest,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  addUser(
+    request: AdminAddUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  addUser(
+    request: AdminAddUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  resetSecret(
+    request: AdminResetSecretRequest,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  resetSecret(
+    request: AdminResetSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  resetSecret(
+    request: AdminResetSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminUserCredentials) => void,
+  ): ClientUnaryCall;
+  removeUser(
+    request: AdminRemoveUserRequest,
+    callback: (error: ServiceError | null, response: AdminRemoveUserResponse) => void,
+  ): ClientUnaryCall;
+  removeUser(
+    request: AdminRemoveUserRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminRemoveUserResponse) => void,
+  ): ClientUnaryCall;
+  removeUser(
+    request: AdminRemoveUserRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminRemoveUserResponse) => void,
+  ): ClientUnaryCall;
+  listUsers(
+    request: AdminListUsersRequest,
+    callback: (error: ServiceError | null, response: AdminListUsersResponse) => void,
+  ): ClientUnaryCall;
+  listUsers(
+    request: AdminListUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminListUsersResponse) => void,
+  ): ClientUnaryCall;
+  listUsers(
+    request: AdminListUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminListUsersResponse) => void,
   ): ClientUnaryCall;
 }
 

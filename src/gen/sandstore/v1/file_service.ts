@@ -30,6 +30,11 @@ export const protobufFileName = "sandstore/v1/file_service.proto";
 
 export interface StatRequest {
   path: string;
+  /**
+   * Also check that the caller has this access to the file, as access(2) does: 4 read,
+   * 2 write, 1 search/execute; EACCES when it has not. What an open of an existing file asks.
+   */
+  access: number;
 }
 
 export interface StatResponse {
@@ -42,6 +47,8 @@ export interface CreateRequest {
   mode: number;
   exclusive: boolean;
   truncate: boolean;
+  /** The access an open of an existing file asks for (as StatRequest.access). */
+  access: number;
   /** Exactly-once: a retry carries the same session and sequence. */
   session?: ClientSession | undefined;
 }
@@ -97,6 +104,11 @@ export interface SetAttrRequest {
   size?: number | undefined;
   atimeMs?: number | undefined;
   mtimeMs?:
+    | number
+    | undefined;
+  /** chown (root only). */
+  uid?: number | undefined;
+  gid?:
     | number
     | undefined;
   /** Exactly-once: a retry carries the same session and sequence. */
@@ -218,13 +230,16 @@ export interface StatusResponse {
 }
 
 function createBaseStatRequest(): StatRequest {
-  return { path: "" };
+  return { path: "", access: 0 };
 }
 
 export const StatRequest: MessageFns<StatRequest> = {
   encode(message: StatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.path !== "") {
       writer.uint32(10).string(message.path);
+    }
+    if (message.access !== 0) {
+      writer.uint32(16).uint32(message.access);
     }
     return writer;
   },
@@ -248,6 +263,14 @@ export const StatRequest: MessageFns<StatRequest> = {
             }
 
             message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.access = reader.uint32();
             continue;
           }
         }
@@ -321,7 +344,7 @@ export const StatResponse: MessageFns<StatResponse> = {
 };
 
 function createBaseCreateRequest(): CreateRequest {
-  return { path: "", mode: 0, exclusive: false, truncate: false, session: undefined };
+  return { path: "", mode: 0, exclusive: false, truncate: false, access: 0, session: undefined };
 }
 
 export const CreateRequest: MessageFns<CreateRequest> = {
@@ -337,6 +360,9 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     }
     if (message.truncate !== false) {
       writer.uint32(32).bool(message.truncate);
+    }
+    if (message.access !== 0) {
+      writer.uint32(40).uint32(message.access);
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -387,6 +413,14 @@ export const CreateRequest: MessageFns<CreateRequest> = {
             }
 
             message.truncate = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.access = reader.uint32();
             continue;
           }
           case 15: {
@@ -880,7 +914,16 @@ export const RenameResponse: MessageFns<RenameResponse> = {
 };
 
 function createBaseSetAttrRequest(): SetAttrRequest {
-  return { path: "", mode: undefined, size: undefined, atimeMs: undefined, mtimeMs: undefined, session: undefined };
+  return {
+    path: "",
+    mode: undefined,
+    size: undefined,
+    atimeMs: undefined,
+    mtimeMs: undefined,
+    uid: undefined,
+    gid: undefined,
+    session: undefined,
+  };
 }
 
 export const SetAttrRequest: MessageFns<SetAttrRequest> = {
@@ -899,6 +942,12 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
     }
     if (message.mtimeMs !== undefined) {
       writer.uint32(40).uint64(message.mtimeMs);
+    }
+    if (message.uid !== undefined) {
+      writer.uint32(48).uint32(message.uid);
+    }
+    if (message.gid !== undefined) {
+      writer.uint32(56).uint32(message.gid);
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -957,6 +1006,22 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
             }
 
             message.mtimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.gid = reader.uint32();
             continue;
           }
           case 15: {

@@ -69,6 +69,11 @@ export interface CreateCommand {
   /** O_TRUNC: an existing regular file is truncated to zero. */
   truncate: boolean;
   nowMs: number;
+  /**
+   * The access an open of an existing file asks for: 4 read, 2 write (access(2)'s bits);
+   * checked against the file's permission bits for the command's caller.
+   */
+  access: number;
 }
 
 export interface MkdirCommand {
@@ -104,6 +109,9 @@ export interface SetAttrCommand {
   atimeMs?: number | undefined;
   mtimeMs?: number | undefined;
   nowMs: number;
+  /** chown: root only. */
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 /**
@@ -162,6 +170,46 @@ export interface ClientSession {
   acknowledgedBelow: number;
 }
 
+/**
+ * Who a command is applied for: the user its client proved to be. Every replica checks POSIX
+ * permissions against it at apply time. Absent means root: the cluster runs with --auth off,
+ * or the command is the cluster's own (repair).
+ */
+export interface Caller {
+  uid: number;
+  gid: number;
+  /** Supplementary groups. */
+  groups: number[];
+}
+
+/**
+ * A user as stored: the identity a client proves with its access key and secret. The secret
+ * itself is never stored, logged or replicated: only its hash, made by the node that took the
+ * request. Secrets are 256 random bits the cluster generates, never chosen by people, so a
+ * fast hash is as safe as a slow one: there is no dictionary to try.
+ */
+export interface UserRecord {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  accessKeyId: string;
+  /** SHA-256(salt || secret). */
+  secretHash: Buffer;
+  salt: Buffer;
+  createdMs: number;
+}
+
+/** Adds a user, or with `replace` gives an existing one a new access key and secret (passwd). */
+export interface PutUserCommand {
+  user?: UserRecord | undefined;
+  replace: boolean;
+}
+
+export interface RemoveUserCommand {
+  name: string;
+}
+
 export interface MetadataCommand {
   command?:
     | { $case: "create"; value: CreateCommand }
@@ -173,6 +221,12 @@ export interface MetadataCommand {
     | { $case: "commitChunk"; value: CommitChunkCommand }
     | { $case: "recordReplicas"; value: RecordReplicasCommand }
     | { $case: "writeInline"; value: WriteInlineCommand }
+    | { $case: "putUser"; value: PutUserCommand }
+    | { $case: "removeUser"; value: RemoveUserCommand }
+    | undefined;
+  /** The user the command is applied for; absent: root. */
+  caller?:
+    | Caller
     | undefined;
   /** Absent for commands no client retries (repair's). */
   session?: ClientSession | undefined;
@@ -496,7 +550,7 @@ export const ChunkSlot: MessageFns<ChunkSlot> = {
 };
 
 function createBaseCreateCommand(): CreateCommand {
-  return { path: "", mode: 0, uid: 0, gid: 0, exclusive: false, truncate: false, nowMs: 0 };
+  return { path: "", mode: 0, uid: 0, gid: 0, exclusive: false, truncate: false, nowMs: 0, access: 0 };
 }
 
 export const CreateCommand: MessageFns<CreateCommand> = {
@@ -521,6 +575,9 @@ export const CreateCommand: MessageFns<CreateCommand> = {
     }
     if (message.nowMs !== 0) {
       writer.uint32(56).uint64(message.nowMs);
+    }
+    if (message.access !== 0) {
+      writer.uint32(64).uint32(message.access);
     }
     return writer;
   },
@@ -592,6 +649,14 @@ export const CreateCommand: MessageFns<CreateCommand> = {
             }
 
             message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.access = reader.uint32();
             continue;
           }
         }
@@ -891,7 +956,16 @@ export const RenameCommand: MessageFns<RenameCommand> = {
 };
 
 function createBaseSetAttrCommand(): SetAttrCommand {
-  return { path: "", mode: undefined, size: undefined, atimeMs: undefined, mtimeMs: undefined, nowMs: 0 };
+  return {
+    path: "",
+    mode: undefined,
+    size: undefined,
+    atimeMs: undefined,
+    mtimeMs: undefined,
+    nowMs: 0,
+    uid: undefined,
+    gid: undefined,
+  };
 }
 
 export const SetAttrCommand: MessageFns<SetAttrCommand> = {
@@ -913,6 +987,12 @@ export const SetAttrCommand: MessageFns<SetAttrCommand> = {
     }
     if (message.nowMs !== 0) {
       writer.uint32(48).uint64(message.nowMs);
+    }
+    if (message.uid !== undefined) {
+      writer.uint32(56).uint32(message.uid);
+    }
+    if (message.gid !== undefined) {
+      writer.uint32(64).uint32(message.gid);
     }
     return writer;
   },
@@ -976,6 +1056,22 @@ export const SetAttrCommand: MessageFns<SetAttrCommand> = {
             }
 
             message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.gid = reader.uint32();
             continue;
           }
         }
@@ -1372,8 +1468,339 @@ export const ClientSession: MessageFns<ClientSession> = {
   },
 };
 
+function createBaseCaller(): Caller {
+  return { uid: 0, gid: 0, groups: [] };
+}
+
+export const Caller: MessageFns<Caller> = {
+  encode(message: Caller, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uid !== 0) {
+      writer.uint32(8).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(16).uint32(message.gid);
+    }
+    if (message.groups.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.groups) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Caller {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaller();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.groups.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.groups.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseUserRecord(): UserRecord {
+  return {
+    name: "",
+    uid: 0,
+    gid: 0,
+    groups: [],
+    accessKeyId: "",
+    secretHash: Buffer.alloc(0),
+    salt: Buffer.alloc(0),
+    createdMs: 0,
+  };
+}
+
+export const UserRecord: MessageFns<UserRecord> = {
+  encode(message: UserRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(16).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(24).uint32(message.gid);
+    }
+    if (message.groups.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.groups) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(42).string(message.accessKeyId);
+    }
+    if (message.secretHash.length !== 0) {
+      writer.uint32(50).bytes(message.secretHash);
+    }
+    if (message.salt.length !== 0) {
+      writer.uint32(58).bytes(message.salt);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(64).uint64(message.createdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UserRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUserRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.groups.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.groups.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.secretHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.salt = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePutUserCommand(): PutUserCommand {
+  return { user: undefined, replace: false };
+}
+
+export const PutUserCommand: MessageFns<PutUserCommand> = {
+  encode(message: PutUserCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== undefined) {
+      UserRecord.encode(message.user, writer.uint32(10).fork()).join();
+    }
+    if (message.replace !== false) {
+      writer.uint32(16).bool(message.replace);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutUserCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutUserCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = UserRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRemoveUserCommand(): RemoveUserCommand {
+  return { name: "" };
+}
+
+export const RemoveUserCommand: MessageFns<RemoveUserCommand> = {
+  encode(message: RemoveUserCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveUserCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveUserCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMetadataCommand(): MetadataCommand {
-  return { command: undefined, session: undefined };
+  return { command: undefined, caller: undefined, session: undefined };
 }
 
 export const MetadataCommand: MessageFns<MetadataCommand> = {
@@ -1406,6 +1833,15 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "writeInline":
         WriteInlineCommand.encode(message.command.value, writer.uint32(74).fork()).join();
         break;
+      case "putUser":
+        PutUserCommand.encode(message.command.value, writer.uint32(82).fork()).join();
+        break;
+      case "removeUser":
+        RemoveUserCommand.encode(message.command.value, writer.uint32(90).fork()).join();
+        break;
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(114).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -1496,6 +1932,30 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             }
 
             message.command = { $case: "writeInline", value: WriteInlineCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.command = { $case: "putUser", value: PutUserCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.command = { $case: "removeUser", value: RemoveUserCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
           case 15: {
