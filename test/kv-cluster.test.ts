@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KvConnection } from "../src/kv/kv-client.ts";
 import { KvProcessCluster } from "./helpers/kv-cluster.ts";
-import { runCli } from "./helpers/node-process.ts";
+import { runCli, waitFor } from "./helpers/node-process.ts";
 
 /** Runs the real `nc`, feeding it `input`; returns what it printed. */
 function nc(address: string, input: string | Buffer): Promise<string> {
@@ -45,8 +45,15 @@ describe("a three-node key-value cluster", () => {
     assert.ok(Date.now() - started < 2000);
     const followers = [0, 1, 2].filter((i) => i !== leader);
     for (const i of followers) {
+      // A follower knows the leader from its first heartbeat; until then it has none to name.
+      let reply = "";
+      await waitFor(
+        async () => (reply = await cluster.request(i, "SET k v")) !== "ERR NO_LEADER",
+        `node ${i} to hear from the leader`,
+        2000,
+      );
       assert.equal(
-        await cluster.request(i, "SET k v"),
+        reply,
         `ERR NOT_LEADER ${cluster.clientAddress(leader)}`,
         "the exact redirect string",
       );

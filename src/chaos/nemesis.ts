@@ -43,8 +43,10 @@ export interface CorruptionRecord extends Corruption {
 }
 
 /**
- * Applies faults until `until()` is false, then heals everything. Resolves to the corruptions
- * made, for the check that each was detected and named.
+ * Applies faults until `until()` is false and every kind has had a turn, then heals
+ * everything. Resolves to the corruptions made, for the check that each was detected and
+ * named. A loaded machine makes each fault take longer; the run then lasts longer rather
+ * than skip a kind.
  */
 export async function runNemesis(
   cluster: ChaosCluster,
@@ -56,9 +58,10 @@ export async function runNemesis(
   const corruptions: CorruptionRecord[] = [];
   const between = ([min, max]: readonly [number, number]) => min + random() * (max - min);
   let turn = 0;
-  while (until()) {
+  const due = () => until() || turn < options.kinds.length;
+  while (due()) {
     await sleep(between(options.gapMs));
-    if (!until()) break;
+    if (!due()) break;
     // Every kind gets a turn in the first rounds, so a short run still tries each.
     const kind = turn < options.kinds.length ? options.kinds[turn]! : pick(random, options.kinds);
     turn++;

@@ -93,7 +93,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     await cluster.start();
     await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
     const stopAt = Date.now() + o.timeS * 1000;
-    const running = () => Date.now() < stopAt;
+    // Clients run as long as the nemesis does: it goes past the time until each kind had a turn.
+    let nemesisDone = false;
+    const running = () => !nemesisDone;
     const clients = o.clients ?? 5;
     log(
       `running ${o.workload} with ${clients} clients for ${o.timeS} s; nemeses ${o.nemeses.join(",")}`,
@@ -107,8 +109,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
         history,
         { kinds: o.nemeses, gapMs: [1000, 3000], holdMs: [1000, 4000] },
         seededRandom(o.seed ^ 0x5eed),
-        running,
-      ),
+        () => Date.now() < stopAt,
+      ).finally(() => {
+        nemesisDone = true;
+      }),
     ]);
     log(`healed; ${history.operations.length} operations, ${history.faults.length} faults`);
     checks.push(await settle(cluster));

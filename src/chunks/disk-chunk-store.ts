@@ -30,6 +30,11 @@ export interface DiskChunkStoreOptions {
    * checksums: the caller gets the bytes elsewhere, so without this no one would hear of it.
    */
   readonly onDamaged?: (error: SandstoreError) => void;
+  /**
+   * Asked before every chunk write with its size; throws (ENOSPC) to refuse it, so a disk
+   * fills no further than its owner allows (see `DiskSpace`).
+   */
+  readonly admitWrite?: (bytes: number, chunkId: string) => void;
 }
 
 /** Chunk files on a local disk. Owns `dir`; one store per directory. */
@@ -67,6 +72,7 @@ export class DiskChunkStore implements ChunkStore {
   async writeChunk(id: string, data: Uint8Array): Promise<ChunkInfo> {
     validateChunkId(id);
     if (data.length > MAX_CHUNK_SIZE) throw fsError("EINVAL", `chunk ${id}`, "chunk too large");
+    this.options.admitWrite?.(data.length, id);
     const { header, checksum } = encodeChunkHeader(data);
     const temp = join(this.dir, "tmp", `${id}.${randomBytes(4).toString("hex")}`);
     const finalDir = join(this.dir, id.slice(0, 2));

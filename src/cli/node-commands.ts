@@ -49,6 +49,7 @@ interface NodeFlags extends CredentialFlags {
   faultFile?: string;
   placement: "sorted" | "rendezvous";
   auth: AuthMode;
+  diskReserveBytes?: number;
 }
 
 /** Parses `id=host:port,...`; adds this node when the list leaves it out. */
@@ -189,6 +190,11 @@ export function registerNodeCommands(program: Command): void {
         .default("sorted"),
     )
     .addOption(authOption())
+    .option(
+      "--disk-reserve-bytes <n>",
+      "disk held back in DIR/reserve, released so a full node can start and delete (default 64 MiB)",
+      nonNegativeInteger,
+    )
     .action(async (flags: NodeFlags) => {
       checkTopology(flags.topology, flags.membership);
       if (flags.peers && flags.topology === "single") {
@@ -225,6 +231,7 @@ export function registerNodeCommands(program: Command): void {
         faultFile: flags.faultFile,
         placement: flags.placement,
         auth: flags.auth,
+        diskReserveBytes: flags.diskReserveBytes,
       });
       warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
@@ -426,6 +433,10 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
           );
         for (const n of status.nodes) {
           if (n.stateHash) console.log(`${n.id} state hash ${n.stateHash}`);
+          if (n.diskAlarm)
+            console.log(
+              `alarm on ${n.id}: NOSPACE, ${(n.diskFreeBytes / 1048576).toFixed(1)} MiB free of ${(n.diskTotalBytes / 1048576).toFixed(1)} MiB: writes are refused until files are removed`,
+            );
           const m = n.maintenance;
           if (!m?.active) continue;
           const repairState =

@@ -3,6 +3,7 @@
  * request (paths, numbers, sizes) and hands the planes only well-formed input; it never
  * changes when a topology is added.
  */
+import type { DiskSpace } from "../common/disk-space.ts";
 import { fsError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
@@ -45,6 +46,11 @@ export interface NodeServerOptions {
   readonly maintenance?: () => MaintenanceStatus;
   /** Who each call's client is (`--auth`): every call but status is authenticated first. */
   readonly authenticator: ClientAuthenticator;
+  /**
+   * This node's disk: calls that add data or metadata are refused ENOSPC before it fills,
+   * and deletes may release its reserve. Absent: the disk is not watched (memory stores).
+   */
+  readonly space?: DiskSpace;
 }
 
 /** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
@@ -114,6 +120,7 @@ export class NodeServer implements FileServiceApi {
     };
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
+    this.o.space?.admitWrite(0, path);
     const inode = await this.o.control.create(path, options, session, caller);
     return { inode, chunkSize: this.o.control.chunkSize() };
   }
@@ -123,6 +130,7 @@ export class NodeServer implements FileServiceApi {
     const mode = checkMode(request.mode, path);
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
+    this.o.space?.admitWrite(0, path);
     return {
       inode: await this.o.control.mkdir(path, mode, request.recursive, session, caller),
     };
@@ -132,6 +140,7 @@ export class NodeServer implements FileServiceApi {
     const path = normalizePath(request.path);
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
+    await this.o.space?.beforeDelete();
     await this.o.control.rmdir(path, session, caller);
   }
 
@@ -139,6 +148,7 @@ export class NodeServer implements FileServiceApi {
     const path = normalizePath(request.path);
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
+    await this.o.space?.beforeDelete();
     await this.o.control.unlink(path, session, caller);
   }
 
@@ -147,12 +157,24 @@ export class NodeServer implements FileServiceApi {
     const to = normalizePath(request.to);
     const session = checkSession(request.session, from);
     const caller = await this.o.authenticator.identify(call, from);
+    // A rename may replace (delete) its target, but adds an entry too: it is a write.
+    this.o.space?.admitWrite(0, from);
     await this.o.control.rename(from, to, session, caller);
   }
 
   async setAttr(request: SetAttrRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
     const caller = await this.o.authenticator.identify(call, path);
+    // A truncate alone frees space (or grows a hole, which takes none): let it through.
+    const truncateOnly =
+      request.size !== undefined &&
+      request.mode === undefined &&
+      request.atimeMs === undefined &&
+      request.mtimeMs === undefined &&
+      request.uid === undefined &&
+      request.gid === undefined;
+    if (truncateOnly) await this.o.space?.beforeDelete();
+    else this.o.space?.admitWrite(0, path);
     const inode = await this.o.control.setAttr(
       path,
       {
@@ -192,6 +214,7 @@ export class NodeServer implements FileServiceApi {
     if (data.length === 0) throw fsError("EINVAL", path, "empty write");
     const session = checkSession(header.session, path);
     const caller = await this.o.authenticator.identify(call, path);
+    this.o.space?.admitWrite(data.length, path);
     return {
       inode: await this.o.data.writeRange(
         header.inodeId,
@@ -222,6 +245,7 @@ export class NodeServer implements FileServiceApi {
     const status = this.o.control.status();
     const self = this.o.membership.self();
     const usage = this.o.chunkUsage();
+    const disk = this.o.space?.status();
     // This node's own figures; the other members only by name, for a client to ask them.
     const others = this.o.membership
       .members()
@@ -237,6 +261,9 @@ export class NodeServer implements FileServiceApi {
         chunkCount: 0,
         chunkBytes: 0,
         stateHash: "",
+        diskFreeBytes: 0,
+        diskTotalBytes: 0,
+        diskAlarm: false,
       }));
     return {
       nodes: [
@@ -252,6 +279,9 @@ export class NodeServer implements FileServiceApi {
           chunkBytes: usage.bytes,
           stateHash: request?.withStateHash ? this.o.control.stateHash() : "",
           maintenance: this.o.maintenance?.(),
+          diskFreeBytes: disk?.freeBytes ?? 0,
+          diskTotalBytes: disk?.totalBytes ?? 0,
+          diskAlarm: disk?.alarm ?? false,
         },
         ...others,
       ],

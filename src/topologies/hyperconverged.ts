@@ -29,6 +29,7 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { startDiskGuard } from "./disk-guard.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
@@ -41,6 +42,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   const auth = nodePeerAuth(id, "hyperconverged", options);
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
+  // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
+  const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
   // Membership: the fixed member list, with a failure detector so placement skips dead nodes;
   // every node's one port serves clients and peers.
@@ -69,6 +72,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     logger.info("metadata store not closed cleanly: rebuilding it from the Raft snapshot and log");
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
+    admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
 
   // Replicator: a Raft group of all nodes over gRPC.
@@ -160,6 +164,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   });
   const server = new NodeServer({
     authenticator,
+    space: disk.space,
     topology: "hyperconverged",
     control,
     data,
@@ -231,6 +236,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       for (const connection of probeConnections.values()) connection.close();
       await store.close();
       await chunks.close();
+      await disk.stop();
       await unlock();
       logger.info("node stopped");
     },

@@ -22,6 +22,7 @@ import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { startDiskGuard } from "./disk-guard.ts";
 import { nodePeerAuth, publicServerCredentials } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
@@ -38,6 +39,8 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   const auth = operatorsAllowed ? nodePeerAuth(id, "single", options) : undefined;
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
+  // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
+  const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
   // Membership and transport: this node alone, speaking TLS when given a TLS directory.
   const transport = new GrpcTransport({
@@ -50,7 +53,9 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     path: join(options.dataDir, "metadata"),
     chunkSize: options.chunkSize,
   });
-  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"));
+  const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
+    admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
+  });
 
   // Replicator: a local WAL, replayed before anything is served.
   const replicator = new LocalReplicator({
@@ -92,6 +97,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   });
   const server = new NodeServer({
     authenticator,
+    space: disk.space,
     topology: "single",
     control,
     data,
@@ -147,6 +153,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
       await chunks.close();
       await membership.close();
       auth?.close();
+      await disk.stop();
       await unlock();
       logger.info("node stopped");
     },

@@ -34,6 +34,11 @@ export interface NodeOptions {
    * `required` refuses a call without a user's valid access key and secret (EACCES).
    */
   readonly auth?: AuthMode;
+  /**
+   * Bytes of disk held back in `<data-dir>/reserve`, released when the disk is nearly full so
+   * the node can start and apply deletes. Default 64 MiB; 0 keeps none.
+   */
+  readonly diskReserveBytes?: number;
   /** Copies of each chunk; default 3, or fewer on a smaller cluster. */
   readonly replicationFactor?: number;
   /** Snapshot the metadata after this many entries. Default 10,000. */

@@ -29,6 +29,10 @@ export interface ClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Mutual TLS between the nodes and TLS for clients, with certificates made at start. */
   readonly tls?: boolean;
+  /** Called with each node's data directory before its first start (to mount a file system on it). */
+  readonly prepareDataDir?: (dir: string) => Promise<void>;
+  /** Called with each node's data directory once every node has stopped, before removal. */
+  readonly releaseDataDir?: (dir: string) => Promise<void>;
 }
 
 export class Cluster {
@@ -62,12 +66,18 @@ export class Cluster {
   async start(): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), "sandstore-hc-"));
     this.addresses = (await freePorts(this.size)).map((p) => `127.0.0.1:${p}`);
+    for (const i of this.indexes) await this.options.prepareDataDir?.(this.dataDir(i));
     if (this.options.tls)
       await makeCertificates({
         dir: join(this.root, "tls"),
         nodes: this.indexes.map((i) => `n${i + 1}`),
       });
     await Promise.all(this.indexes.map((i) => this.startNode(i)));
+  }
+
+  /** Where node `i` keeps its data. */
+  dataDir(i: number): string {
+    return join(this.root, `n${i + 1}`);
   }
 
   /** The fault file of node `i`: the peers named in it are cut off from it, both ways. */
@@ -184,6 +194,7 @@ export class Cluster {
 
   async close(): Promise<void> {
     for (const i of [...this.children.keys()]) await this.kill(i, "SIGTERM");
+    for (const i of this.indexes) await this.options.releaseDataDir?.(this.dataDir(i));
     if (!process.env.SANDSTORE_KEEP_TEST_DATA)
       await rm(this.root, { recursive: true, force: true });
   }

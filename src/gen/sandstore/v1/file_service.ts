@@ -187,7 +187,14 @@ export interface NodeStatus {
   /** SHA-256 of the metadata state at `applied_index`, hex; only when asked for. */
   stateHash: string;
   /** Background maintenance; it runs on the leader, so other nodes report it inactive. */
-  maintenance?: MaintenanceStatus | undefined;
+  maintenance?:
+    | MaintenanceStatus
+    | undefined;
+  /** The file system of the node's data directory. */
+  diskFreeBytes: number;
+  diskTotalBytes: number;
+  /** True while the node refuses writes for lack of space (ENOSPC), as etcd's NOSPACE alarm. */
+  diskAlarm: boolean;
 }
 
 /**
@@ -1652,6 +1659,9 @@ function createBaseNodeStatus(): NodeStatus {
     chunkBytes: 0,
     stateHash: "",
     maintenance: undefined,
+    diskFreeBytes: 0,
+    diskTotalBytes: 0,
+    diskAlarm: false,
   };
 }
 
@@ -1689,6 +1699,15 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.maintenance !== undefined) {
       MaintenanceStatus.encode(message.maintenance, writer.uint32(90).fork()).join();
+    }
+    if (message.diskFreeBytes !== 0) {
+      writer.uint32(96).uint64(message.diskFreeBytes);
+    }
+    if (message.diskTotalBytes !== 0) {
+      writer.uint32(104).uint64(message.diskTotalBytes);
+    }
+    if (message.diskAlarm !== false) {
+      writer.uint32(112).bool(message.diskAlarm);
     }
     return writer;
   },
@@ -1792,6 +1811,30 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.maintenance = MaintenanceStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.diskFreeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.diskTotalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.diskAlarm = reader.bool();
             continue;
           }
         }
