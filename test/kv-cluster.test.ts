@@ -48,7 +48,10 @@ describe("a three-node key-value cluster", () => {
       // A follower knows the leader from its first heartbeat; until then it has none to name.
       let reply = "";
       await waitFor(
-        async () => (reply = await cluster.request(i, "SET k v")) !== "ERR NO_LEADER",
+        async () => {
+          reply = await cluster.request(i, "SET k v");
+          return reply !== "ERR NO_LEADER";
+        },
         `node ${i} to hear from the leader`,
         2000,
       );
