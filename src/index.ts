@@ -1,7 +1,8 @@
 /**
  * The `sandstore` package: the SDK and its errors.
  */
-export { connect } from "./client/connect.ts";
+export { type ConnectOptions, connect } from "./client/connect.ts";
+export { CredentialsFileError } from "./client/credentials-file.ts";
 export {
   type DirEntry,
   O_APPEND,
@@ -19,3 +20,4 @@ export {
   type Stats,
 } from "./client/sandstore-client.ts";
 export { type Errno, NotLeaderError, SandstoreError } from "./common/errors.ts";
+export type { ClientCredentials } from "./transport/file-service-api.ts";

@@ -120,7 +120,10 @@ test("users, credentials and permissions through the SDK and the CLI", async () 
   assert.equal(await code(root.unlink("/shared/bobs.txt")), "ok");
   assert.equal(await code(a.mkdir("/toplevel")), "EACCES", "/ belongs to root, 0755");
 
-  // The CLI as alice, with her saved profile: ls -l shows owners.
+  // The SDK and the CLI as alice, with her saved profile: ls -l shows owners.
+  const viaProfile = connect(cluster.addresses, { profile: "alice", credentialsFile });
+  clients.push(viaProfile);
+  assert.equal((await viaProfile.stat("/home/alice/private.txt")).uid, 1000);
   const ls = await runCli(["ls", "-l", "/home/alice", "--user", "alice"], operator());
   assert.equal(ls.code, 0, ls.stderr);
   assert.match(ls.stdout.toString(), /-rw-------\s+1\s+1000\s+1000\s+10 .* private\.txt/);

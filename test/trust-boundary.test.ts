@@ -33,6 +33,7 @@ import {
 import { loadTlsDirectory, tlsPeerAuth } from "../src/transport/tls-peer-auth.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import { KvProcessCluster } from "./helpers/kv-cluster.ts";
+import { removeDataDir, startNode } from "./helpers/node-process.ts";
 
 /** How a forger calls: which metadata it sends and over which channel. */
 interface Forger {
@@ -354,6 +355,25 @@ describe("the trust boundary", () => {
     } finally {
       await cluster.close();
       await rm(foreign, { recursive: true, force: true });
+    }
+  });
+
+  test("single, cluster token: its one internal service (admin, for users) refuses strangers", async () => {
+    const token = randomBytes(16).toString("hex");
+    const node = await startNode({ args: ["--cluster-token", token] });
+    try {
+      for (const stranger of tokenForgers(token).strangers)
+        await assertRefused(removeMember(node.address, stranger), stranger, stranger.name);
+      const admin = new AdminClient(node.address, operatorPeerAuth({ clusterToken: token }));
+      try {
+        assert.equal((await admin.nodeState()).role, "leader", "the operator is let in");
+        assert.deepEqual(await admin.listUsers(), []);
+      } finally {
+        admin.close();
+      }
+    } finally {
+      await node.stop();
+      await removeDataDir(node);
     }
   });
 });

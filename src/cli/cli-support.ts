@@ -4,12 +4,15 @@
  * Exit codes: 0 success, 1 a failed operation (one line on stderr), 2 a usage error.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connect } from "../client/connect.ts";
+import {
+  CredentialsFileError,
+  defaultCredentialsFile,
+  readCredentials,
+} from "../client/credentials-file.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
@@ -31,80 +34,15 @@ export interface ClusterFlags {
   credentialsFile?: string;
 }
 
-/** Where `sandstore user add --save` keeps credentials and `--user` reads them. */
-export function defaultCredentialsFile(): string {
-  return join(homedir(), ".sandstore", "credentials");
-}
-
-/**
- * Reads a credentials file, profiles as AWS keeps them:
- *
- *   [alice]
- *   access_key_id = SK...
- *   secret = ...
- *
- * Throws a UsageError naming the file and the profile when either is missing or malformed.
- */
-export function readCredentials(file: string, profile: string): ClientCredentials {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read credentials file ${file}: ${(error as Error).message}`);
-  }
-  let current = "";
-  const fields = new Map<string, string>();
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const section = /^\[([^\]]+)\]$/.exec(line);
-    if (section) {
-      current = section[1]?.trim() ?? "";
-      continue;
-    }
-    const at = line.indexOf("=");
-    if (current === profile && at > 0)
-      fields.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
-  }
-  const accessKeyId = fields.get("access_key_id");
-  const secret = fields.get("secret");
-  if (!accessKeyId || !secret)
-    throw new UsageError(`${file} has no profile [${profile}] with access_key_id and secret`);
-  return { accessKeyId, secret };
-}
-
-/** Adds a profile to a credentials file (made owner-only), replacing one of the same name. */
-export async function saveCredentials(
-  file: string,
-  profile: string,
-  credentials: ClientCredentials,
-): Promise<void> {
-  let text = "";
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  const kept: string[] = [];
-  let skipping = false;
-  for (const line of text.split("\n")) {
-    const section = /^\s*\[([^\]]+)\]\s*$/.exec(line);
-    if (section) skipping = section[1]?.trim() === profile;
-    if (!skipping && line.trim() !== "") kept.push(line);
-  }
-  kept.push(
-    `[${profile}]`,
-    `access_key_id = ${credentials.accessKeyId}`,
-    `secret = ${credentials.secret}`,
-  );
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, `${kept.join("\n")}\n`, { mode: 0o600 });
-}
-
-/** The credentials `--user` names, if it does. */
+/** The credentials `--user` names, if it does; a usage error when the profile is missing. */
 export function clientCredentials(flags: ClusterFlags): ClientCredentials | undefined {
   if (!flags.user) return undefined;
-  return readCredentials(flags.credentialsFile ?? defaultCredentialsFile(), flags.user);
+  try {
+    return readCredentials(flags.credentialsFile ?? defaultCredentialsFile(), flags.user);
+  } catch (error) {
+    if (error instanceof CredentialsFileError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**

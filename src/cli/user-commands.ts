@@ -6,16 +6,15 @@
  * for `--user NAME`.
  */
 import { type Command, Option } from "commander";
+import { defaultCredentialsFile, saveCredentials } from "../client/credentials-file.ts";
 import { SandstoreError } from "../common/errors.ts";
 import type { AdminUserCredentials } from "../gen/sandstore/v1/admin.ts";
 import { leaderAmong } from "../transport/admin-membership.ts";
 import type { AdminClient } from "../transport/grpc-admin-service.ts";
 import {
   type CredentialFlags,
-  defaultCredentialsFile,
   nonNegativeInteger,
   operatorClients,
-  saveCredentials,
   UsageError,
   withCredentials,
 } from "./cli-support.ts";

@@ -4,6 +4,7 @@
  */
 import { clientChannelSecurity } from "../topologies/peer-credentials.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { defaultCredentialsFile, readCredentials } from "./credentials-file.ts";
 import { SandstoreClient, type SandstoreClientOptions } from "./sandstore-client.ts";
 
 /** What `connect` takes beside the cluster's addresses. */
@@ -13,6 +14,13 @@ export interface ConnectOptions extends Omit<SandstoreClientOptions, "cluster" |
    * (nodes started with `--tls-dir`). Throws at once when the file is not a certificate.
    */
   readonly tlsCa?: string;
+  /**
+   * A profile of the credentials file to call as (`sandstore user add --save` writes them),
+   * instead of `credentials`. Throws CredentialsFileError at once when it is missing.
+   */
+  readonly profile?: string;
+  /** Where `profile` is read from. Default `~/.sandstore/credentials`. */
+  readonly credentialsFile?: string;
 }
 
 /** A client of the cluster at `cluster` (`host:port` seeds, or one comma-separated string). */
@@ -27,7 +35,11 @@ export function connect(
           .map((s) => s.trim())
           .filter(Boolean)
       : cluster;
-  const { tlsCa, ...clientOptions } = options;
+  const { tlsCa, profile, credentialsFile, ...clientOptions } = options;
   const transport = new GrpcTransport({ channels: clientChannelSecurity(tlsCa) });
-  return new SandstoreClient({ ...clientOptions, cluster: seeds, transport });
+  const credentials =
+    profile === undefined
+      ? clientOptions.credentials
+      : readCredentials(credentialsFile ?? defaultCredentialsFile(), profile);
+  return new SandstoreClient({ ...clientOptions, credentials, cluster: seeds, transport });
 }
