@@ -228,13 +228,21 @@ export class NodeServer implements FileServiceApi {
     };
   }
 
-  async *read(request: ReadRequest, call?: CallInfo): AsyncIterable<Buffer> {
+  read(request: ReadRequest, call?: CallInfo): AsyncIterable<Buffer> {
     const path = checkLabel(request.path, request.inodeId);
     checkCount(request.inodeId, "inode", path);
     checkCount(request.offset, "offset", path);
     checkCount(request.length, "length", path);
     if (request.length > MAX_READ_LENGTH)
       throw fsError("EINVAL", path, "read over 64 MiB in one call");
+    // With auth off there is no one to identify: the data plane's stream is the answer, with
+    // no generator in between to hand each piece on.
+    if (this.o.authenticator.mode === "off")
+      return this.o.data.readRange(request.inodeId, request.offset, request.length, path);
+    return this.readAs(request, path, call);
+  }
+
+  private async *readAs(request: ReadRequest, path: string, call: CallInfo | undefined) {
     const caller = await this.o.authenticator.identify(call, path);
     yield* this.o.data.readRange(request.inodeId, request.offset, request.length, path, {
       caller,
