@@ -20,6 +20,7 @@ import {
 import type { ClientCredentials } from "../src/transport/file-service-api.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import { runCli } from "./helpers/node-process.ts";
+import { code } from "./helpers/outcome.ts";
 
 const cluster = new Cluster({ nodeArgs: ["--auth", "required"] });
 let credentialsFile = "";
@@ -45,16 +46,6 @@ function as(credentials: ClientCredentials | undefined): SandstoreClient {
   const client = connect(cluster.addresses, { credentials, retryForMs: 2000 });
   clients.push(client);
   return client;
-}
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof SandstoreError) return error.code;
-    throw error;
-  }
 }
 
 async function addUser(name: string, uid: number, gid: number): Promise<ClientCredentials> {

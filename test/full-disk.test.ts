@@ -12,9 +12,10 @@ import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { connect, O_RDONLY, type SandstoreClient, SandstoreError } from "../src/index.ts";
-import { Cluster, writeFile } from "./helpers/hyperconverged-cluster.ts";
+import { connect, type SandstoreClient, SandstoreError } from "../src/index.ts";
+import { Cluster, readFile, writeFile } from "./helpers/hyperconverged-cluster.ts";
 import { type NodeProcess, startNode, waitFor } from "./helpers/node-process.ts";
+import { code } from "./helpers/outcome.ts";
 
 const MiB = 1024 * 1024;
 /** Each node's file system. */
@@ -47,23 +48,6 @@ async function canMount(): Promise<boolean> {
   } finally {
     await rm(probe, { recursive: true, force: true });
   }
-}
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof SandstoreError) return error.code;
-    throw error;
-  }
-}
-
-async function readAll(client: SandstoreClient, path: string): Promise<Buffer> {
-  const fd = await client.open(path, O_RDONLY);
-  const bytes = await client.pread(fd, (await client.stat(path)).size, 0);
-  await client.close(fd);
-  return bytes;
 }
 
 /** Writes into `dir` until the file system refuses a byte more; returns the file's path. */
@@ -117,7 +101,7 @@ async function scenario(target: Target): Promise<void> {
   // Reads go on; deletes are taken; room comes back.
   const [first] = files.keys();
   assert.ok(first);
-  assert.deepEqual(await readAll(client, first), files.get(first));
+  assert.deepEqual(await readFile(client, first), files.get(first));
   for (const path of [...files.keys()].slice(0, 4)) {
     await client.unlink(path);
     files.delete(path);
@@ -136,7 +120,7 @@ async function scenario(target: Target): Promise<void> {
   const fillers = await Promise.all(target.dataDirs.map(fillUp));
   await target.startAll();
   client = target.client();
-  for (const [path, data] of files) assert.deepEqual(await readAll(client, path), data, path);
+  for (const [path, data] of files) assert.deepEqual(await readFile(client, path), data, path);
   // Whatever room the start found (the reserve, if it was held; the cleared temporary
   // directory), the node answers: it reads, and it takes a delete.
   assert.ok((await client.status()).nodes.length > 0, "the node answers");

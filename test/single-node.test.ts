@@ -17,7 +17,7 @@ import {
   O_TRUNC,
   O_WRONLY,
   type SandstoreClient,
-  SandstoreError,
+  type SandstoreError,
   SEEK_END,
 } from "../src/index.ts";
 import { clientChannelSecurity } from "../src/topologies/peer-credentials.ts";
@@ -30,18 +30,9 @@ import {
   startNode,
   waitFor,
 } from "./helpers/node-process.ts";
+import { code } from "./helpers/outcome.ts";
 
 const MiB = 1024 * 1024;
-
-async function code(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (error instanceof SandstoreError) return error.code;
-    throw error;
-  }
-}
 
 async function readAll(client: SandstoreClient, path: string): Promise<Buffer> {
   const fd = await client.open(path, O_RDONLY);
