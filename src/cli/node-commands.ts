@@ -352,7 +352,7 @@ export function registerNodeCommands(program: Command): void {
         const authHint =
           flags.auth === "required"
             ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
-              "\n  npx sandstore user add alice --uid 1000 --save && export SANDSTORE_USER=alice   # clients must prove who they are"
+              "\n  npx sandstore user add root --uid 0 --save && export SANDSTORE_USER=root   # clients must prove who they are"
             : "";
         console.log(`
 Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}
