@@ -48,9 +48,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Membership: the fixed member list, with a failure detector so placement skips dead nodes;
   // every node's one port serves clients and peers.
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
-  const probes = transport;
   const probeConnections = new Map(
-    peers.map((node) => [node.id, probes.connect(node.address, { callTimeoutMs: 800 })]),
+    peers.map((node) => [node.id, transport.connect(node.address, { callTimeoutMs: 800 })]),
   );
   const membership = new StaticMembership(id, peers, {
     probe: async (node) => {
@@ -232,7 +231,6 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       await raftTransport.close();
       replicas.close();
       await membership.close();
-      auth.close();
       for (const connection of probeConnections.values()) connection.close();
       await store.close();
       await chunks.close();

@@ -137,7 +137,6 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
       await server.close();
       await running.stop();
       await transport.close();
-      auth.close();
       await machine.close();
       await unlock();
       o.logger.info("key-value node stopped");

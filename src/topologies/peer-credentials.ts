@@ -4,10 +4,9 @@
  * how a client of the file service reaches a cluster (`--tls-ca`).
  */
 import { readFileSync } from "node:fs";
-import { ServerCredentials } from "@grpc/grpc-js";
-import type { ChannelSecurity, PeerAuth } from "../transport/peer-auth.ts";
+import { type ChannelSecurity, type PeerAuth, PLAINTEXT_CHANNELS } from "../transport/peer-auth.ts";
 import { loadTlsDirectory, tlsClientSecurity, tlsPeerAuth } from "../transport/tls-peer-auth.ts";
-import { PLAINTEXT_CHANNELS, tokenPeerAuth } from "../transport/token-peer-auth.ts";
+import { tokenPeerAuth } from "../transport/token-peer-auth.ts";
 
 /** The credential flags of a node or a tool. */
 export interface CredentialOptions {
@@ -29,16 +28,6 @@ export function nodePeerAuth(id: string, topology: string, o: CredentialOptions)
       `the ${topology} topology needs a cluster token (--cluster-token or SANDSTORE_CLUSTER_TOKEN) or --tls-dir`,
     );
   return tokenPeerAuth({ token: o.clusterToken, selfId: id, role: "node" });
-}
-
-/**
- * The credentials of a node's public port where the topology has no internal services (the
- * single topology): TLS with the node's certificate when given a TLS directory, else none.
- */
-export function publicServerCredentials(id: string, o: CredentialOptions): ServerCredentials {
-  return o.tlsDir
-    ? tlsPeerAuth(loadTlsDirectory(o.tlsDir, id)).serverCredentials()
-    : ServerCredentials.createInsecure();
 }
 
 /** The `PeerAuth` of an operator's tool (`sandstore member`, the chaos harness). */

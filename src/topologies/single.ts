@@ -23,7 +23,7 @@ import { NodeServer } from "../server/node-server.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
-import { nodePeerAuth, publicServerCredentials } from "./peer-credentials.ts";
+import { nodePeerAuth } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
 
@@ -43,9 +43,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
   // Membership and transport: this node alone, speaking TLS when given a TLS directory.
-  const transport = new GrpcTransport({
-    server: auth?.serverCredentials() ?? publicServerCredentials(id, options),
-  });
+  const transport = new GrpcTransport({ server: auth?.serverCredentials() });
   const membership = new StaticMembership(id, [{ id, address: options.listen }]);
 
   // Stores: the namespace and the chunks.
@@ -152,7 +150,6 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
       await store.close();
       await chunks.close();
       await membership.close();
-      auth?.close();
       await disk.stop();
       await unlock();
       logger.info("node stopped");

@@ -23,9 +23,7 @@ const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as con
 const DAY_MS = 86_400_000;
 /** File names of the CA beside the per-holder directories. */
 export const CA_FILES = { cert: "ca.crt", key: "ca.key" } as const;
-/** The directory of the operator's certificate (for `sandstore member`, `status --hash`). */
-export const OPERATOR_DIR = "operator";
-/** The common name of the operator's certificate. */
+/** The common name of the operator's certificate, and the name of its TLS directory. */
 export const OPERATOR_NAME = "operator";
 
 x509.cryptoProvider.set(webcrypto);

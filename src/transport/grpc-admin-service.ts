@@ -14,14 +14,9 @@ import {
   type AdminUser,
   type AdminUserCredentials,
 } from "../gen/sandstore/v1/admin.ts";
-import { refusedStatus } from "./grpc-chunk-service.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
-import {
-  type IncomingCall,
-  NODES_AND_OPERATORS,
-  type PeerAuth,
-  PeerAuthError,
-} from "./peer-auth.ts";
+import { admitPeer } from "./peer-admission.ts";
+import { type IncomingCall, NODES_AND_OPERATORS, type PeerAuth } from "./peer-auth.ts";
 
 export type {
   AdminAddUserRequest,
@@ -80,13 +75,8 @@ export function addAdminService(
 ): void {
   /** The refusal of a call without credentials, or undefined when it may proceed. */
   const refusal = (call: IncomingCall) => {
-    try {
-      auth.identify(call, NODES_AND_OPERATORS);
-      return undefined;
-    } catch (error) {
-      if (error instanceof PeerAuthError) return refusedStatus("admin service", error);
-      throw error;
-    }
+    const admission = admitPeer(auth, call, NODES_AND_OPERATORS, "admin service");
+    return admission.admitted ? undefined : admission.status;
   };
   /** Runs a user call for a caller past the boundary, on a topology that has users. */
   const userCall = <Res>(

@@ -22,20 +22,13 @@ import { BulkChunkServiceClient, BulkChunkServiceService } from "./bulk-data-cod
 import type { FaultLayer } from "./fault-file.ts";
 import { RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
-import { type IncomingCall, NODES_ONLY, type PeerAuth, PeerAuthError } from "./peer-auth.ts";
+import { admitPeer } from "./peer-admission.ts";
+import { type IncomingCall, NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
 
 /** Deadline of one replica call. */
 const CALL_TIMEOUT_MS = 30_000;
 /** Chunks per ListChunks message: bounds one message at about 64 KiB. */
 const LIST_BATCH = 1000;
-
-/**
- * The status refusing a call at the trust boundary: EACCES with what was wrong, naming no
- * secret. Shared by every internal service.
- */
-export function refusedStatus(service: string, error: PeerAuthError): Partial<grpc.StatusObject> {
-  return errorToStatus(fsError("EACCES", "", `${service}: ${error.message}`));
-}
 
 /**
  * Registers `ChunkService` for `store` on `server`; only nodes of the cluster may call it.
@@ -50,13 +43,9 @@ export function addChunkService(
 ): void {
   /** Why a call is refused, as a status; undefined when it may proceed. */
   const refusal = (call: IncomingCall) => {
-    let caller: string;
-    try {
-      caller = auth.identify(call, NODES_ONLY).id;
-    } catch (error) {
-      if (error instanceof PeerAuthError) return refusedStatus("internal chunk service", error);
-      throw error;
-    }
+    const admission = admitPeer(auth, call, NODES_ONLY, "internal chunk service");
+    if (!admission.admitted) return admission.status;
+    const caller = admission.identity.id;
     if (faults?.dropsFrom(caller))
       return errorToStatus(fsError("EAGAIN", "", `fault layer: calls from ${caller} are cut`));
     return undefined;

@@ -20,9 +20,9 @@ import {
 } from "../gen/sandstore/v1/raft.ts";
 import type { Entry, Message, RaftTransport } from "../raft/node.ts";
 import type { FaultLayer } from "./fault-file.ts";
-import { refusedStatus } from "./grpc-chunk-service.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
-import { NODES_ONLY, type PeerAuth, PeerAuthError, type PeerIdentity } from "./peer-auth.ts";
+import { admitPeer } from "./peer-admission.ts";
+import { NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
 
 /** Bytes of messages in one stream write (a snapshot piece or an append fits whole). */
 const BATCH_BYTES = 1024 * 1024;
@@ -270,14 +270,12 @@ export class GrpcRaftTransport implements RaftTransport {
         call: grpc.ServerReadableStream<SendRequest, SendResponse>,
         callback: grpc.sendUnaryData<SendResponse>,
       ) => {
-        let caller: PeerIdentity;
-        try {
-          caller = this.o.auth.identify(call, NODES_ONLY);
-        } catch (error) {
-          if (!(error instanceof PeerAuthError)) throw error;
-          callback(refusedStatus("Raft service", error));
+        const admission = admitPeer(this.o.auth, call, NODES_ONLY, "Raft service");
+        if (!admission.admitted) {
+          callback(admission.status);
           return;
         }
+        const caller = admission.identity;
         call.on("data", (request: SendRequest) => {
           for (const wire of request.messages) {
             if (wire.from !== caller.id) {

@@ -31,7 +31,7 @@ import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
 import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
 import type { CallInfo, ClientCredentials, FileServiceApi } from "./file-service-api.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
-import type { ChannelSecurity } from "./peer-auth.ts";
+import { type ChannelSecurity, PLAINTEXT_CHANNELS } from "./peer-auth.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
 /**
@@ -242,13 +242,10 @@ class GrpcConnection implements Connection {
   constructor(
     readonly address: string,
     options: ConnectOptions | undefined,
-    security: ChannelSecurity | undefined,
+    security: ChannelSecurity,
   ) {
     this.credentials = options?.credentials;
-    const channel = security?.channel() ?? {
-      credentials: grpc.credentials.createInsecure(),
-      options: {},
-    };
+    const channel = security.channel();
     this.client = new BulkFileServiceClient(address, channel.credentials, {
       ...CHANNEL_OPTIONS,
       ...channel.options,
@@ -392,6 +389,6 @@ export class GrpcTransport implements Transport {
   }
 
   connect(address: string, options?: ConnectOptions): Connection {
-    return new GrpcConnection(address, options, this.security.channels);
+    return new GrpcConnection(address, options, this.security.channels ?? PLAINTEXT_CHANNELS);
   }
 }

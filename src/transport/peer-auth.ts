@@ -13,7 +13,7 @@
  * Channel security for clients of the file service (which need no peer identity) is the
  * smaller `ChannelSecurity` below.
  */
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 
 /**
  * What authentication reads of a call's TLS session: the fields of grpc-js's AuthContext it
@@ -77,7 +77,6 @@ export interface PeerAuthCounters {
 
 /** A node's side of the trust boundary: how it proves itself and how it checks callers. */
 export interface PeerAuth extends ChannelSecurity {
-  readonly mode: "plaintext" | "tls";
   /** The credentials every gRPC server of this node binds with. */
   serverCredentials(): grpc.ServerCredentials;
   /** Metadata every internal call this node makes carries (a fresh object each time). */
@@ -90,9 +89,13 @@ export interface PeerAuth extends ChannelSecurity {
   /** Counts a Raft message whose `from` was not its caller's id (see `identify`). */
   countForgedMessage(): void;
   readonly counters: PeerAuthCounters;
-  /** Stops watching credential files, if it does. */
-  close(): void;
 }
+
+/** Plaintext channels: how clients reach a cluster whose ports speak no TLS (the default). */
+export const PLAINTEXT_CHANNELS: ChannelSecurity = {
+  mode: "plaintext",
+  channel: () => ({ credentials: grpc.credentials.createInsecure(), options: {} }),
+};
 
 /** Metadata key of the cluster token on internal calls. */
 export const TOKEN_HEADER = "sandstore-cluster-token";

@@ -6,7 +6,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { secretsEqual } from "../common/secrets.ts";
 import {
-  type ChannelSecurity,
   CounterPair,
   type IncomingCall,
   NODE_ID_HEADER,
@@ -15,6 +14,7 @@ import {
   PeerAuthError,
   type PeerIdentity,
   type PeerRole,
+  PLAINTEXT_CHANNELS,
   ROLE_HEADER,
   TOKEN_HEADER,
 } from "./peer-auth.ts";
@@ -52,7 +52,7 @@ export function tokenPeerAuth(o: TokenPeerAuthOptions): PeerAuth {
     mode: "plaintext",
     counters,
     serverCredentials: () => grpc.ServerCredentials.createInsecure(),
-    channel: () => ({ credentials: grpc.credentials.createInsecure(), options: {} }),
+    channel: PLAINTEXT_CHANNELS.channel,
     callMetadata() {
       const metadata = new grpc.Metadata();
       metadata.set(TOKEN_HEADER, o.token);
@@ -73,12 +73,5 @@ export function tokenPeerAuth(o: TokenPeerAuthOptions): PeerAuth {
     countForgedMessage() {
       counters.forgedMessagesTotal += 1;
     },
-    close() {},
   };
 }
-
-/** Plaintext channels: how clients reach a cluster that authenticates peers by token. */
-export const PLAINTEXT_CHANNELS: ChannelSecurity = {
-  mode: "plaintext",
-  channel: () => ({ credentials: grpc.credentials.createInsecure(), options: {} }),
-};
