@@ -19,5 +19,5 @@ export {
   SEEK_SET,
   type Stats,
 } from "./client/sandstore-client.ts";
-export { type Errno, NotLeaderError, SandstoreError } from "./common/errors.ts";
+export { type Errno, NotLeaderError, SandstoreError, UnavailableError } from "./common/errors.ts";
 export type { ClientCredentials } from "./transport/file-service-api.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { crc32c } from "@node-rs/crc32";
 import { fsError, SandstoreError } from "../common/errors.ts";
 import { fsyncDirectory } from "../common/fs.ts";
-import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { MAX_CHUNK_SIZE } from "../metadata/cluster-settings.ts";
 import {
   CHUNK_BLOCK_SIZE,
   decodeFixedHeader,

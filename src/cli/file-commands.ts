@@ -106,13 +106,16 @@ export function registerFileCommands(program: Command): void {
       await withClient(options, async (client) => {
         const stats = await client.stat(path);
         const entries = stats.isDirectory()
-          ? await client.readdir(path)
+          ? client.opendir(path)
           : [{ name: path.slice(path.lastIndexOf("/") + 1), stats }];
         if (options.json) {
-          console.log(JSON.stringify(entries.map((e) => statsJson(e.name, e.stats))));
+          const all = [];
+          for await (const e of entries) all.push(statsJson(e.name, e.stats));
+          console.log(JSON.stringify(all));
           return;
         }
-        for (const { name, stats: s } of entries) {
+        // Printed as the pages arrive: a huge directory lists in bounded memory.
+        for await (const { name, stats: s } of entries) {
           if (!options.l) {
             console.log(s.isDirectory() ? `${name}/` : name);
             continue;

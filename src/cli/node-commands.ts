@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
+import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { AUTH_MODES, type AuthMode } from "../server/client-authenticator.ts";
 import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
@@ -42,6 +43,7 @@ interface NodeFlags extends CredentialFlags {
   quiet?: boolean;
   snapshotEntries?: number;
   replication?: number;
+  writeQuorum?: number;
   repairIntervalMs?: number;
   scrubIntervalMs?: number;
   scrubBytesPerSecond?: number;
@@ -93,23 +95,35 @@ function checkTopology(name: string, membership: string): void {
 }
 
 /** Stops `nodes` on SIGINT or SIGTERM; a second signal exits at once. Resolves when stopped. */
-function stopOnSignal(nodes: RunningNode[], log: (message: string) => void): Promise<void> {
+/**
+ * Runs until SIGINT or SIGTERM, or until a node fails on its own (`RunningNode.failed`),
+ * then stops every node. A failure is reported on stderr and makes the exit status 1.
+ */
+function runUntilStopped(nodes: RunningNode[], log: (message: string) => void): Promise<void> {
   return new Promise((done) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (reason: string, status: number) => {
       if (stopping) process.exit(1);
       stopping = true;
-      log(`${signal}: stopping`);
+      log(`${reason}: stopping`);
       Promise.all(nodes.map((node) => node.stop())).then(
-        () => done(),
+        () => {
+          process.exitCode = status;
+          done();
+        },
         (error) => {
           log(`stop failed: ${String(error)}`);
           process.exit(1);
         },
       );
     };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT", 0));
+    process.once("SIGTERM", () => stop("SIGTERM", 0));
+    for (const node of nodes)
+      node.failed.then((error) => {
+        console.error(`sandstore: node ${node.id}: ${error.message}`);
+        stop(`node ${node.id} failed`, 1);
+      });
   });
 }
 
@@ -162,7 +176,16 @@ export function registerNodeCommands(program: Command): void {
       "snapshot the metadata after this many entries",
       positiveInteger,
     )
-    .option("--replication <r>", "copies of each chunk (default 3)", positiveInteger)
+    .option(
+      "--replication <r>",
+      "copies of each chunk of a new cluster (default 3)",
+      positiveInteger,
+    )
+    .option(
+      "--write-quorum <w>",
+      "durable copies before a write commits, 1 to R, for a new cluster (default a majority of R)",
+      positiveInteger,
+    )
     .option(
       "--tick-ms <ms>",
       "Raft tick: heartbeats every tick, elections after 10 to 20 silent ticks (default 50)",
@@ -200,6 +223,16 @@ export function registerNodeCommands(program: Command): void {
       if (flags.peers && flags.topology === "single") {
         throw new UsageError("the single topology has no peers; remove --peers");
       }
+      if (flags.topology === "single" && (flags.replication ?? 1) + (flags.writeQuorum ?? 1) !== 2)
+        throw new UsageError(
+          "the single topology keeps one copy of each chunk; remove --replication and --write-quorum",
+        );
+      const problem = settingsProblem({
+        chunkSize: flags.chunkSize,
+        replicationFactor: flags.replication,
+        writeQuorum: flags.writeQuorum,
+      });
+      if (problem) throw new UsageError(problem);
       const dataDir = resolve(flags.dataDir);
       await mkdir(dataDir, { recursive: true });
       const logger = createLogger({
@@ -224,6 +257,7 @@ export function registerNodeCommands(program: Command): void {
         tlsDir: flags.tlsDir === undefined ? undefined : resolve(flags.tlsDir),
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
+        writeQuorum: flags.writeQuorum,
         repairIntervalMs: flags.repairIntervalMs,
         scrubIntervalMs: flags.scrubIntervalMs,
         scrubBytesPerSecond: flags.scrubBytesPerSecond,
@@ -236,7 +270,7 @@ export function registerNodeCommands(program: Command): void {
       warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
       console.log(`sandstore node ${node.id} listening on ${node.address}`);
-      await stopOnSignal([node], (message) => logger.info(message));
+      await runUntilStopped([node], (message) => logger.info(message));
     });
 
   program
@@ -333,11 +367,19 @@ export function registerNodeCommands(program: Command): void {
               env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
             });
             createInterface({ input: child.stdout! }).on("line", (text) => console.log(text));
-            const exited = new Promise<void>((r) => child.once("exit", () => r()));
+            let stopping = false;
+            const exited = new Promise<number | null>((r) =>
+              child.once("exit", (status) => r(status)),
+            );
             nodes.push({
               id,
               address: addresses[i]!,
+              // A child that exits unasked has failed; its reason is on the shared stderr.
+              failed: exited.then((status) =>
+                stopping ? new Promise<Error>(() => {}) : new Error(`exited with status ${status}`),
+              ),
               stop: async () => {
+                stopping = true;
                 child.kill("SIGTERM");
                 await exited;
               },
@@ -366,7 +408,7 @@ Try, in another terminal:
   npx sandstore status
 Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
 `);
-        await stopOnSignal(nodes, (message) => console.log(message));
+        await runUntilStopped(nodes, (message) => console.log(message));
       },
     );
 
@@ -403,7 +445,7 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
           return;
         }
         console.log(
-          `topology ${status.topology}, chunk size ${status.chunkSize} B, R=${status.replicationFactor}, leader ${status.leaderId || "(none)"}`,
+          `topology ${status.topology}, chunk size ${status.chunkSize} B, R=${status.replicationFactor}, W=${status.writeQuorum}, leader ${status.leaderId || "(none)"}`,
         );
         const rows = [
           ["ID", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LIVE", "CHUNKS", "BYTES"],

@@ -94,3 +94,25 @@ export class NotLeaderError extends Error {
 export function fsError(code: Errno, path: string, detail = ""): SandstoreError {
   return new SandstoreError(code, path, detail);
 }
+
+/**
+ * A node, or the cluster through it, could not answer: unreachable, timed out, overloaded,
+ * stopping, or a new cluster whose settings are not decided yet. About the cluster, never
+ * about a file, so a client tries another node (or the same one later). The outcome of the
+ * call is unknown (it may yet be applied), which a session makes safe to retry. `errno` is
+ * how a POSIX surface (the CLI, a mount) reports it: EAGAIN, or ETIMEDOUT when the node did
+ * not answer in time.
+ */
+export class UnavailableError extends Error {
+  override readonly name = "UnavailableError";
+  readonly code = "UNAVAILABLE";
+
+  constructor(
+    readonly errno: "EAGAIN" | "ETIMEDOUT",
+    /** The node that was asked (`host:port`), empty when none was. */
+    readonly address: string,
+    detail: string,
+  ) {
+    super(`cluster unavailable${address ? ` at ${address}` : ""}: ${detail}`);
+  }
+}

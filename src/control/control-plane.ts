@@ -9,6 +9,7 @@
 
 import type { Caller, ClientSession, UserRecord } from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
+import type { ClusterSettings } from "../metadata/cluster-settings.ts";
 import type { ChunkSlot, DirPage, Inode, SlotCursor } from "../metadata/metadata-store.ts";
 import type { ReplicatorStatus } from "../replication/metadata-replicator.ts";
 
@@ -109,8 +110,12 @@ export interface ReadPlan {
  * command is applied: EACCES or EPERM when it lacks them.
  */
 export interface ControlPlane {
-  /** The chunk size of the cluster in bytes. */
-  chunkSize(): number;
+  /**
+   * The cluster's settings (chunk size, R, W) as its metadata log decided them at bootstrap.
+   * Fails with UnavailableError while they are not decided yet (a new cluster with no
+   * leader so far). Settings never change once decided, so a caller may keep them.
+   */
+  settings(): Promise<ClusterSettings>;
 
   stat(path: string, options?: ReadOptions): Promise<Inode>;
   create(
@@ -178,7 +183,7 @@ export interface ControlPlane {
    * The nodes this node's committed metadata lists as holding the chunk, undefined when no
    * file references it (garbage collection asks; on the leader this is current).
    */
-  chunkReplicas(chunkId: string): readonly string[] | undefined;
+  chunkReplicas(chunkId: string): Promise<readonly string[] | undefined>;
 
   /**
    * Up to `limit` chunk slots after `after`, in order, read behind the read barrier: repair's
@@ -218,11 +223,23 @@ export interface ControlPlane {
    */
   userByAccessKey(accessKeyId: string): Promise<UserRecord | undefined>;
 
-  /** True while this node leads the metadata group: background maintenance runs only there. */
-  isLeader(): boolean;
+  /**
+   * True while this control plane leads the metadata group, by its own view without a round
+   * of consensus: cheap enough for a background loop to ask before each step.
+   */
+  isLeader(): Promise<boolean>;
+
+  /**
+   * True when this control plane leads and has applied everything committed before the call
+   * (a read barrier): what work that trusts the metadata to be current needs, since a new
+   * leader, or one rebuilding its store, can lag its own log for a while. False when
+   * leadership is lost or cannot be confirmed now.
+   */
+  isCurrentLeader(): Promise<boolean>;
 
   /** SHA-256 of the metadata state at the applied index (see `MetadataStore.stateHash`). */
-  stateHash(): string;
+  stateHash(): Promise<string>;
 
-  status(): ReplicatorStatus & { inodes: number; chunks: number };
+  /** The metadata group as this control plane sees it, with namespace counts. */
+  status(): Promise<ReplicatorStatus & { inodes: number; chunks: number }>;
 }

@@ -5,7 +5,14 @@
  * "replicated" means one node or a Raft group.
  */
 import { randomBytes } from "node:crypto";
-import { type Errno, fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
+import {
+  type Errno,
+  fsError,
+  isErrno,
+  NotLeaderError,
+  SandstoreError,
+  UnavailableError,
+} from "../common/errors.ts";
 import { hashSecret } from "../common/secrets.ts";
 import {
   type Caller,
@@ -14,6 +21,7 @@ import {
   type MetadataCommand,
 } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
+import type { ClusterSettings } from "../metadata/cluster-settings.ts";
 import {
   type CommandResult,
   type DirPage,
@@ -43,31 +51,42 @@ export interface ReplicatedControlPlaneOptions {
   readonly replicator: MetadataReplicator;
   readonly membership: Membership;
   readonly placement: PlacementStrategy;
-  /** Copies of each chunk (R). */
-  readonly replicationFactor: number;
-  /** Durable copies before a commit (W); default a majority of R. */
-  readonly writeQuorum?: number;
   /** The wall clock stamped into commands; injectable for deterministic tests. */
   readonly now?: () => number;
 }
 
 export class ReplicatedControlPlane implements ControlPlane {
   private readonly now: () => number;
-  private readonly writeQuorum: number;
 
   constructor(private readonly o: ReplicatedControlPlaneOptions) {
-    if (!Number.isInteger(o.replicationFactor) || o.replicationFactor < 1) {
-      throw new RangeError("replication factor must be a positive integer");
-    }
-    this.writeQuorum = o.writeQuorum ?? Math.floor(o.replicationFactor / 2) + 1;
-    if (this.writeQuorum < 1 || this.writeQuorum > o.replicationFactor) {
-      throw new RangeError("write quorum must be from 1 to the replication factor");
-    }
     this.now = o.now ?? Date.now;
   }
 
-  chunkSize(): number {
-    return this.o.store.chunkSize();
+  async settings(): Promise<ClusterSettings> {
+    // No read barrier: decided settings never change, so this node's applied view is exact
+    // once it has them, and a node that has not applied them yet says so at once.
+    const settings = this.o.store.settings();
+    if (!settings)
+      throw new UnavailableError(
+        "EAGAIN",
+        "",
+        "the cluster's settings are not decided yet, or this node has not applied them",
+      );
+    return settings;
+  }
+
+  /**
+   * Proposes the cluster's settings (bootstrap). Resolves with the decided ones: these, or
+   * those an earlier bootstrap committed first. Fails with NotLeaderError off the leader.
+   */
+  async bootstrap(settings: ClusterSettings): Promise<ClusterSettings> {
+    const result = await this.o.replicator.propose({
+      session: undefined,
+      caller: undefined,
+      command: { $case: "configureCluster", value: settings },
+    });
+    if (result.errno && result.errno !== "EEXIST") this.unwrap("cluster settings", result);
+    return this.settings();
   }
 
   async stat(path: string, options?: ReadOptions): Promise<Inode> {
@@ -190,21 +209,32 @@ export class ReplicatedControlPlane implements ControlPlane {
     session?: ClientSession,
     caller?: Caller,
   ): Promise<WriteIntent> {
+    const settings = await this.settings();
     await this.o.replicator.readBarrier();
     const inode = this.regularFile(inodeId, path);
     // The commit decides; refusing here saves writing R copies the commit would refuse.
     this.o.store.checkAccess(inode, caller, W_OK, path);
     const [current] = this.o.store.chunkSlots(inode.id, slotIndex, slotIndex + 1);
-    const live = this.o.membership.liveMembers();
+    // Candidates: live data nodes with room for a whole chunk (as they last reported).
+    const live = this.o.membership.liveMembers("data");
+    const roomy = live.filter(
+      (node) => node.freeBytes === undefined || node.freeBytes >= settings.chunkSize,
+    );
     const chunkId = randomBytes(16).toString("hex");
     const targets = this.o.placement.place(
       chunkId,
-      live,
-      Math.min(this.o.replicationFactor, live.length),
+      roomy,
+      Math.min(settings.replicationFactor, roomy.length),
     );
-    const writeQuorum = Math.min(this.writeQuorum, this.o.membership.members().length);
+    const writeQuorum = Math.min(settings.writeQuorum, this.o.membership.members("data").length);
     if (targets.length < writeQuorum) {
-      throw fsError("EAGAIN", path, `${targets.length} live nodes, a write needs ${writeQuorum}`);
+      if (live.length >= writeQuorum)
+        throw fsError(
+          "ENOSPC",
+          path,
+          `${live.length - roomy.length} of ${live.length} live data nodes are full`,
+        );
+      throw fsError("EAGAIN", path, `${live.length} live data nodes, a write needs ${writeQuorum}`);
     }
     return {
       path,
@@ -241,7 +271,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: { inodeId, slotIndex, offset: offsetInSlot, data, nowMs: this.now() },
       },
     });
-    if (result.errno === "ENOTSUP") return undefined;
+    if (result.errno === "NOT_INLINE") return undefined;
     return this.unwrap(path, result);
   }
 
@@ -264,8 +294,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         },
       },
     });
-    // EAGAIN from a commit means the slot's version moved: another writer won the race.
-    if (result.errno === "EAGAIN") return { committed: false };
+    if (result.errno === "VERSION_CONFLICT") return { committed: false };
     return { committed: true, inode: this.unwrap(intent.path, result) };
   }
 
@@ -279,7 +308,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     await this.barrier(options);
     const inode = this.regularFile(inodeId, path);
     this.o.store.checkAccess(inode, options?.caller, R_OK, path);
-    const chunkSize = this.chunkSize();
+    const { chunkSize } = await this.settings();
     const end = Math.min(inode.size, offset + length);
     const slots =
       end > offset
@@ -292,7 +321,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     return { inode, slots, chunkSize };
   }
 
-  chunkReplicas(chunkId: string): readonly string[] | undefined {
+  async chunkReplicas(chunkId: string): Promise<readonly string[] | undefined> {
     return this.o.store.chunkReplicas(chunkId);
   }
 
@@ -315,7 +344,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: { inodeId, slotIndex, chunkId, replicas: [...replicas] },
       },
     });
-    if (result.errno === "EAGAIN" || result.errno === "ENOENT") return false;
+    if (result.errno === "VERSION_CONFLICT" || result.errno === "ENOENT") return false;
     this.unwrap(`inode ${inodeId}`, result);
     return true;
   }
@@ -384,22 +413,18 @@ export class ReplicatedControlPlane implements ControlPlane {
     return { name: user.name, accessKeyId, secret };
   }
 
-  isLeader(): boolean {
-    return this.o.replicator.status().role === "leader";
+  async isLeader(): Promise<boolean> {
+    return this.leads();
   }
 
-  /**
-   * True when this node leads and has applied everything committed before the call (a read
-   * barrier): what background work that trusts the metadata to be current needs, since a new
-   * leader, or one rebuilding its store, can lag its own log for a while. False when
-   * leadership is lost or the group cannot confirm it now; other failures throw.
-   */
+  /** Other failures than losing leadership, or not confirming it now, throw. */
   async isCurrentLeader(): Promise<boolean> {
-    if (!this.isLeader()) return false;
+    if (!this.leads()) return false;
     try {
       await this.o.replicator.readBarrier();
     } catch (error) {
       if (error instanceof NotLeaderError) return false;
+      if (error instanceof UnavailableError) return false;
       if (
         error instanceof SandstoreError &&
         (error.code === "EAGAIN" || error.code === "ETIMEDOUT")
@@ -407,15 +432,19 @@ export class ReplicatedControlPlane implements ControlPlane {
         return false;
       throw error;
     }
-    return this.isLeader();
+    return this.leads();
   }
 
-  stateHash(): string {
+  async stateHash(): Promise<string> {
     return this.o.store.stateHash();
   }
 
-  status() {
+  async status() {
     return { ...this.o.replicator.status(), ...this.o.store.counts() };
+  }
+
+  private leads(): boolean {
+    return this.o.replicator.status().role === "leader";
   }
 
   private regularFile(inodeId: number, path: string): Inode {

@@ -4,7 +4,7 @@
  * two, with at least W durable copies, proposes one conditional metadata commit. Aborts and lost races delete the copies they wrote, and
  * whatever a crash leaves behind is unreferenced and collected as garbage.
  */
-import { fsError, SandstoreError } from "../common/errors.ts";
+import { fsError, SandstoreError, UnavailableError } from "../common/errors.ts";
 import type { ReplicaAccess } from "../data/replica-access.ts";
 import type { ControlPlane, WriteIntent } from "./control-plane.ts";
 import type { TransactionCoordinator, WriteOutcome } from "./transaction-coordinator.ts";
@@ -35,7 +35,11 @@ export class TwoPhaseCoordinator implements TransactionCoordinator {
       0,
     );
     const retry = copies.failures
-      .filter(({ error }) => error instanceof SandstoreError && error.code === "EAGAIN")
+      .filter(
+        ({ error }) =>
+          error instanceof UnavailableError ||
+          (error instanceof SandstoreError && error.code === "EAGAIN"),
+      )
       .map((failure) => failure.nodeId);
     if (copies.durable.length < intent.writeQuorum && retry.length > 0) {
       // Short of W: the failed targets get one more try, waiting for a connection. A node

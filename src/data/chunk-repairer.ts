@@ -36,8 +36,6 @@ export interface ChunkRepairerOptions {
   readonly membership: Membership;
   readonly replicas: ReplicaAccess;
   readonly placement: PlacementStrategy;
-  /** Copies each chunk should have (R), or all live nodes when fewer are live. */
-  readonly replicationFactor: number;
   /** Time between passes, ms. */
   readonly intervalMs: number;
   /**
@@ -81,7 +79,7 @@ export class ChunkRepairer {
     this.copyRate = new RateLimiter(o.bytesPerSecond);
     this.task = new PeriodicTask(
       async () => {
-        if (this.o.control.isLeader()) await this.repairPass();
+        if (await this.o.control.isLeader()) await this.repairPass();
       },
       o.intervalMs,
       o.onError,
@@ -106,7 +104,7 @@ export class ChunkRepairer {
 
   /** One pass over every chunk slot; returns how many slots it found short of copies. */
   async repairPass(): Promise<number> {
-    const live = this.o.membership.liveMembers();
+    const live = this.o.membership.liveMembers("data");
     this.noteReachability(live);
     const held = new Map<string, Set<string>>();
     for (const node of live) {
@@ -119,7 +117,7 @@ export class ChunkRepairer {
     let found = 0;
     const complete = await forEachChunkSlot(
       this.o.control,
-      () => !this.task.isStopped && this.o.control.isLeader(),
+      async () => !this.task.isStopped && (await this.o.control.isLeader()),
       async (inodeId, slot) => {
         const outcome = await this.repairOne(inodeId, slot, live.length, (nodeId) =>
           this.listedOrProbed(nodeId, slot.chunkId, held),
@@ -137,7 +135,7 @@ export class ChunkRepairer {
   private noteReachability(live: readonly NodeInfo[]): void {
     const now = Date.now();
     const liveIds = new Set(live.map((node) => node.id));
-    for (const node of this.o.membership.members()) {
+    for (const node of this.o.membership.members("data")) {
       if (liveIds.has(node.id)) this.unreachableSince.delete(node.id);
       else if (!this.unreachableSince.has(node.id)) this.unreachableSince.set(node.id, now);
     }
@@ -154,7 +152,7 @@ export class ChunkRepairer {
     slot: ChunkSlot,
     states: ReadonlyMap<string, CopyState>,
   ): Promise<boolean> {
-    const live = this.o.membership.liveMembers();
+    const live = this.o.membership.liveMembers("data");
     this.noteReachability(live);
     const outcome = await this.repairOne(
       inodeId,
@@ -217,7 +215,8 @@ export class ChunkRepairer {
         if (since === undefined || now - since < this.o.lostAfterMs) keep.push(nodeId);
       }
     }
-    const want = Math.min(this.o.replicationFactor, liveCount);
+    // R copies, or one on every live node when fewer are live.
+    const want = Math.min((await this.o.control.settings()).replicationFactor, liveCount);
     const missing = want - keep.length;
     if (missing <= 0 && keep.length === slot.replicas.length) return undefined;
     if (good.length === 0) return undefined;
@@ -250,13 +249,15 @@ export class ChunkRepairer {
   ): Promise<boolean> {
     try {
       const targets =
-        plan.missing > 0 ? this.pickTargets(slot.chunkId, plan.keep, plan.missing) : [];
+        plan.missing > 0
+          ? this.pickTargets(slot.chunkId, slot.length, plan.keep, plan.missing)
+          : [];
       if (targets.length > 0) {
         const bytes = await readVerifiedChunk(
           this.o.replicas,
           slot,
           plan.good,
-          this.o.control.chunkSize(),
+          (await this.o.control.settings()).chunkSize,
         );
         await this.copyRate.take(bytes.length * targets.length);
         for (const target of targets)
@@ -272,8 +273,19 @@ export class ChunkRepairer {
     }
   }
 
-  private pickTargets(chunkId: string, keep: readonly string[], count: number): string[] {
-    const candidates = this.o.membership.liveMembers().filter((node) => !keep.includes(node.id));
+  /** `count` new homes for a chunk of `bytes`: live data nodes without a copy, with room. */
+  private pickTargets(
+    chunkId: string,
+    bytes: number,
+    keep: readonly string[],
+    count: number,
+  ): string[] {
+    const candidates = this.o.membership
+      .liveMembers("data")
+      .filter(
+        (node) =>
+          !keep.includes(node.id) && (node.freeBytes === undefined || node.freeBytes >= bytes),
+      );
     return this.o.placement.place(chunkId, candidates, count).map((node) => node.id);
   }
 

@@ -19,7 +19,6 @@ async function cluster() {
     membership,
     replicas,
     placement,
-    replicationFactor: 3,
     intervalMs: 3_600_000,
     lostAfterMs: 300_000,
     bytesPerSecond: 1024 * 1024 * 1024,

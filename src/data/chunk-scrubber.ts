@@ -68,7 +68,7 @@ export class ChunkScrubber {
     // finished a pass within the interval (the schedule is not replicated).
     this.task = new PeriodicTask(
       async () => {
-        if (this.o.control.isLeader() && Date.now() - this.lastPassMs >= this.o.intervalMs)
+        if (Date.now() - this.lastPassMs >= this.o.intervalMs && (await this.o.control.isLeader()))
           await this.scrubPass();
       },
       Math.min(o.intervalMs, 1000),
@@ -101,7 +101,7 @@ export class ChunkScrubber {
     let unrecoverable = 0;
     const complete = await forEachChunkSlot(
       this.o.control,
-      () => !this.task.isStopped && this.o.control.isLeader(),
+      async () => !this.task.isStopped && (await this.o.control.isLeader()),
       async (inodeId, slot) => {
         const states = await this.verifySlot(slot);
         const bad = [...states.values()].filter((state) => state === "lost").length;
@@ -120,7 +120,7 @@ export class ChunkScrubber {
 
   /** Verifies every copy of `slot` on a live node; a copy on a node not live is `unknown`. */
   private async verifySlot(slot: ChunkSlot): Promise<Map<string, CopyState>> {
-    const live = new Set(this.o.membership.liveMembers().map((node) => node.id));
+    const live = new Set(this.o.membership.liveMembers("data").map((node) => node.id));
     const states = new Map<string, CopyState>();
     for (const nodeId of slot.replicas) {
       if (!live.has(nodeId)) {

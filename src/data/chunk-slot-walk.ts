@@ -16,15 +16,15 @@ export const SLOTS_PER_PAGE = 500;
  */
 export async function forEachChunkSlot(
   control: ControlPlane,
-  keepGoing: () => boolean,
+  keepGoing: () => Promise<boolean>,
   visit: (inodeId: number, slot: ChunkSlot) => Promise<void>,
 ): Promise<boolean> {
   let cursor: SlotCursor | undefined;
   for (;;) {
-    if (!keepGoing()) return false;
+    if (!(await keepGoing())) return false;
     const page = await control.scanChunkSlots(cursor, SLOTS_PER_PAGE);
     for (const { inodeId, slot } of page) {
-      if (!keepGoing()) return false;
+      if (!(await keepGoing())) return false;
       if (!isInlineSlot(slot)) await visit(inodeId, slot);
     }
     const last = page.at(-1);

@@ -14,7 +14,7 @@ export interface GarbageCollectorOptions {
   /** Ids of the nodes to collect on now (the live ones). */
   readonly nodes: () => readonly string[];
   /** True when committed metadata lists a copy of `chunkId` on `nodeId`. */
-  readonly isWanted: (nodeId: string, chunkId: string) => boolean;
+  readonly isWanted: (nodeId: string, chunkId: string) => Promise<boolean>;
   /** True while a write of the chunk is between prepare and commit on this node. */
   readonly isWriteInFlight: (chunkId: string) => boolean;
   /**
@@ -77,7 +77,7 @@ export class GarbageCollector {
       for (const chunk of listing) {
         if (deleted + failed >= limit || this.task.isStopped) break;
         if (chunk.writtenAtMs > cutoff) continue;
-        if (this.o.isWriteInFlight(chunk.id) || this.o.isWanted(nodeId, chunk.id)) continue;
+        if (this.o.isWriteInFlight(chunk.id) || (await this.o.isWanted(nodeId, chunk.id))) continue;
         try {
           await this.o.replicas.deleteChunk(nodeId, chunk.id);
           deleted++;

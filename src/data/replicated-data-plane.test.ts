@@ -239,7 +239,7 @@ test("garbage collection waits for its node's metadata to be current before a pa
   const gc = new GarbageCollector({
     replicas: localReplicaAccess("n1", p.chunks),
     nodes: () => ["n1"],
-    isWanted: () => false,
+    isWanted: async () => false,
     isWriteInFlight: () => false,
     shouldRun: async () => {
       asked++;
@@ -274,7 +274,7 @@ test("garbage collection deletes unreferenced chunks, never referenced or in-fli
   const gc = new GarbageCollector({
     replicas: localReplicaAccess("n1", p.chunks),
     nodes: () => ["n1"],
-    isWanted: (node, id) => p.control.chunkReplicas(id)?.includes(node) ?? false,
+    isWanted: async (node, id) => (await p.control.chunkReplicas(id))?.includes(node) ?? false,
     isWriteInFlight: (id) => id === stray,
     graceMs: 0,
     intervalMs: 1000,
@@ -287,7 +287,7 @@ test("garbage collection deletes unreferenced chunks, never referenced or in-fli
   const young = new GarbageCollector({
     replicas: localReplicaAccess("n1", p.chunks),
     nodes: () => ["n1"],
-    isWanted: () => false,
+    isWanted: async () => false,
     isWriteInFlight: () => false,
     graceMs: 60_000,
     intervalMs: 1000,

@@ -47,7 +47,7 @@ export class ReplicatedDataPlane implements DataPlane {
     session?: ClientSession,
     caller?: Caller,
   ): Promise<Inode> {
-    const chunkSize = this.control.chunkSize();
+    const { chunkSize } = await this.control.settings();
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
       throw fsError("EINVAL", path, "write range leaves its chunk slot");
     }
@@ -148,7 +148,9 @@ export class ReplicatedDataPlane implements DataPlane {
       const key = `${nodeId}/${slot.chunkId}`;
       if (this.repairing.has(key) || this.repairing.size >= MAX_READ_REPAIRS) continue;
       this.repairing.add(key);
-      readVerifiedChunk(this.replicas, slot, [good], this.control.chunkSize())
+      this.control
+        .settings()
+        .then(({ chunkSize }) => readVerifiedChunk(this.replicas, slot, [good], chunkSize))
         .then((bytes) => rewriteCopy(this.replicas, nodeId, slot.chunkId, bytes))
         .then(
           () => this.readRepairsTotal++,

@@ -1,13 +1,20 @@
 /**
- * The `static` Membership: a fixed list of nodes given at start. With a `probe`, it is also a
- * failure detector: each other member is probed every `intervalMs`, and one that has not
- * answered for `suspectAfterMs` is not live (placement then leaves it out). Members start live.
+ * The `static` Membership: a fixed list of members given at start. With a `probe`, it is also
+ * a failure detector and a capacity report: each other member is probed every `intervalMs`,
+ * and one that has not answered for `suspectAfterMs` is not live (placement then leaves it
+ * out); an answer carries the free bytes of the member's disk. Members start live.
  */
-import type { Membership, NodeInfo } from "./membership.ts";
+import type { Member, MemberSpec, Membership, NodeInfo, NodeRole } from "./membership.ts";
+
+/** What a member said when probed. */
+export interface ProbeReport {
+  /** Bytes free on its data disk, when it reports them. */
+  readonly freeBytes?: number | undefined;
+}
 
 export interface LivenessOptions {
-  /** Resolves true when the member answered; must settle within its own deadline. */
-  readonly probe: (node: NodeInfo) => Promise<boolean>;
+  /** Resolves with the member's report when it answered; must settle within its own deadline. */
+  readonly probe: (node: NodeInfo) => Promise<ProbeReport>;
   /** Time between probes. Default 1,000 ms. */
   readonly intervalMs?: number;
   /** Silence after which a member is not live. Default 3,000 ms. */
@@ -15,25 +22,40 @@ export interface LivenessOptions {
   readonly now?: () => number;
 }
 
-export class StaticMembership implements Membership {
-  private readonly nodes: NodeInfo[];
-  private readonly lastHeard = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+export interface StaticMembershipOptions {
+  /** The failure detector; without one every member is always live. */
+  readonly liveness?: LivenessOptions;
+  /** This node's own report (its free bytes), asked whenever the members are listed. */
+  readonly selfReport?: () => ProbeReport;
+}
 
-  /** `nodes` must contain `selfId`; ids must be unique. Throws RangeError otherwise. */
+export class StaticMembership implements Membership {
+  private nodes: MemberSpec[];
+  private readonly lastHeard = new Map<string, number>();
+  private readonly freeBytes = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly liveness: LivenessOptions | undefined;
+
+  /**
+   * `nodes` must contain `selfId`; ids must be unique and every member needs a role. Throws
+   * RangeError otherwise.
+   */
   constructor(
     private readonly selfId: string,
-    nodes: readonly NodeInfo[],
-    private readonly liveness?: LivenessOptions,
+    nodes: readonly MemberSpec[],
+    private readonly options: StaticMembershipOptions = {},
   ) {
     const ids = new Set(nodes.map((node) => node.id));
     if (ids.size !== nodes.length) throw new RangeError("node ids must be unique");
     if (!ids.has(selfId)) throw new RangeError(`node ${selfId} is not in the member list`);
+    const roleless = nodes.find((node) => node.roles.length === 0);
+    if (roleless) throw new RangeError(`node ${roleless.id} has no role`);
     this.nodes = [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.liveness = options.liveness;
     const now = this.now();
     for (const node of this.nodes) this.lastHeard.set(node.id, now);
-    if (liveness) {
-      this.timer = setInterval(() => void this.probeAll(), liveness.intervalMs ?? 1000);
+    if (this.liveness) {
+      this.timer = setInterval(() => void this.probeAll(), this.liveness.intervalMs ?? 1000);
       this.timer.unref();
     }
   }
@@ -50,31 +72,49 @@ export class StaticMembership implements Membership {
       this.nodes
         .filter((node) => node.id !== this.selfId)
         .map(async (node) => {
-          if (await probe(node).catch(() => false)) this.lastHeard.set(node.id, this.now());
+          // A probe that fails is the silence the detector counts, not an error to report.
+          const report = await probe(node).catch(() => undefined);
+          if (!report) return;
+          this.lastHeard.set(node.id, this.now());
+          if (report.freeBytes !== undefined) this.freeBytes.set(node.id, report.freeBytes);
         }),
     );
   }
 
   /** Records this node's real address once its server is bound (it may have asked for port 0). */
   setSelfAddress(address: string): void {
-    const i = this.nodes.findIndex((node) => node.id === this.selfId);
-    this.nodes[i] = { id: this.selfId, address };
+    this.nodes = this.nodes.map((node) => (node.id === this.selfId ? { ...node, address } : node));
   }
 
   self(): NodeInfo {
-    return this.nodes.find((node) => node.id === this.selfId)!;
+    const self = this.nodes.find((node) => node.id === this.selfId);
+    if (!self) throw new Error(`node ${this.selfId} left its own member list`);
+    return { id: self.id, address: self.address };
   }
-  members(): NodeInfo[] {
-    return [...this.nodes];
+
+  members(role?: NodeRole): Member[] {
+    return this.nodes.filter((node) => serves(node, role)).map((node) => this.member(node));
   }
-  liveMembers(): NodeInfo[] {
+
+  liveMembers(role?: NodeRole): Member[] {
     const cutoff = this.now() - (this.liveness?.suspectAfterMs ?? 3000);
-    return this.nodes.filter(
+    return this.members(role).filter(
       (node) =>
         node.id === this.selfId || !this.liveness || (this.lastHeard.get(node.id) ?? 0) >= cutoff,
     );
   }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
   }
+
+  private member(node: MemberSpec): Member {
+    const freeBytes =
+      node.id === this.selfId ? this.options.selfReport?.().freeBytes : this.freeBytes.get(node.id);
+    return { ...node, freeBytes };
+  }
+}
+
+function serves(node: MemberSpec, role: NodeRole | undefined): boolean {
+  return role === undefined || node.roles.includes(role);
 }

@@ -33,7 +33,7 @@ async function copyAsCrashed(from: string): Promise<string> {
 }
 
 const open = (path: string, durability?: LmdbMetadataStoreOptions["durability"]) =>
-  new LmdbMetadataStore({ path, chunkSize: 4096, ...(durability ? { durability } : {}) });
+  new LmdbMetadataStore({ path, ...(durability ? { durability } : {}) });
 
 test("clean-close durability: a store closed cleanly opens whole, and the marker is used up", async () => {
   const path = join(await tempDir(), "metadata");

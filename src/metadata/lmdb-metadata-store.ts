@@ -189,8 +189,6 @@ class LmdbTables implements NamespaceTables {
 export interface LmdbMetadataStoreOptions {
   /** Directory of the LMDB environment; created when missing. Owned by the store. */
   readonly path: string;
-  /** Chunk size in bytes; recorded at creation, checked on later opens. Default: as created, or 8 MiB. */
-  readonly chunkSize?: number;
   /** Largest size the map may grow to, in bytes. Default 64 GiB (address space, not disk). */
   readonly mapSize?: number;
   /**
@@ -245,7 +243,7 @@ export class LmdbMetadataStore extends Namespace {
       }),
       this.root.openDB<Buffer, string>({ name: "users", ...binary }),
     );
-    this.initialize(options.chunkSize);
+    this.initialize();
   }
 
   async flush(): Promise<number> {

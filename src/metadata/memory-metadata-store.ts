@@ -220,9 +220,9 @@ class MemoryTables implements NamespaceTables {
 export class MemoryMetadataStore extends Namespace {
   protected readonly tables: NamespaceTables = new MemoryTables();
 
-  constructor(options: { readonly chunkSize?: number } = {}) {
+  constructor() {
     super();
-    this.initialize(options.chunkSize);
+    this.initialize();
   }
 
   async flush(): Promise<number> {

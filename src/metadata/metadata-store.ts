@@ -15,6 +15,7 @@ import type {
   UserRecord,
 } from "../gen/sandstore/v1/metadata.ts";
 
+import type { ClusterSettings } from "./cluster-settings.ts";
 import type { SlotCursor } from "./namespace-tables.ts";
 
 export type { Caller, ChunkSlot, CommandResult, Inode, MetadataCommand, SlotCursor, UserRecord };
@@ -62,6 +63,16 @@ export function inlineWriteFits(current: ChunkSlot | undefined, end: number): bo
   return Math.max(current?.length ?? 0, end) <= MAX_INLINE_SLOT_BYTES;
 }
 
+/**
+ * The result codes of a rejected command that are conditions for the writer, not errors for
+ * a user, kept apart from the POSIX names so that no caller mistakes one for the other:
+ * - `VERSION_CONFLICT`: a chunk commit or a repair's record found the slot changed since it
+ *   was read (another writer won the race); the writer retries with the new version.
+ * - `NOT_INLINE`: an inline write found the slot holding a chunk, or past the inline limit;
+ *   the writer writes a chunk instead.
+ */
+export type WriterCondition = "VERSION_CONFLICT" | "NOT_INLINE";
+
 /** The inode number of `/`. */
 export const ROOT_INODE_ID = 1;
 
@@ -83,8 +94,11 @@ export interface MetadataStore {
   /** Index of the last applied entry; 0 for a new store. */
   appliedIndex(): number;
 
-  /** The cluster's chunk size in bytes, fixed when the store was created. */
-  chunkSize(): number;
+  /**
+   * The cluster's settings as the applied log decided them (`ConfigureClusterCommand`);
+   * undefined until that command is applied.
+   */
+  settings(): ClusterSettings | undefined;
 
   /**
    * The inode at a normalized path, as `caller` sees it (undefined: root): it must be allowed to search

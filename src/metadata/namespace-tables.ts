@@ -32,6 +32,8 @@ export type CounterName =
   | "applied"
   | "nextInode"
   | "chunkSize"
+  | "replicationFactor"
+  | "writeQuorum"
   | "inodeCount"
   | "chunkCount"
   | "sessionCount";

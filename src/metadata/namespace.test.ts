@@ -15,13 +15,26 @@ const tempDir = temporaryDirectories("sandstore-ns-");
 
 async function lmdbStore(): Promise<MetadataStore> {
   const dir = await tempDir("sandstore-ns-");
-  return new LmdbMetadataStore({ path: dir, chunkSize: CHUNK });
+  return new LmdbMetadataStore({ path: dir });
 }
 
+/** The bootstrap entry every cluster's log starts with: settings with CHUNK-byte slots. */
+const configure = (chunkSize = CHUNK, replicationFactor = 3, writeQuorum = 2): Cmd => ({
+  $case: "configureCluster",
+  value: { chunkSize, replicationFactor, writeQuorum },
+});
+
+/** A store of each kind with the cluster's settings applied at index 1. */
 const kinds: Array<[string, () => Promise<MetadataStore>]> = [
-  ["memory", async () => new MemoryMetadataStore({ chunkSize: CHUNK })],
-  ["lmdb", lmdbStore],
+  ["memory", async () => configured(new MemoryMetadataStore())],
+  ["lmdb", async () => configured(await lmdbStore())],
 ];
+
+function configured(store: MetadataStore): MetadataStore {
+  const [result] = run(store, configure());
+  assert.equal(result?.errno, "");
+  return store;
+}
 
 /** Applies commands one at a time, numbering them after the store's applied index. */
 function run(store: MetadataStore, ...commands: MetadataCommand["command"][]) {
@@ -106,13 +119,51 @@ const chunkId = (n: number) => n.toString(16).padStart(32, "0");
 
 for (const [kind, open] of kinds) {
   describe(`namespace on ${kind}`, () => {
-    test("a new store has the root directory and nothing applied", async () => {
+    test("a new store has the root directory; the settings are the log's first entry", async () => {
       const store = await open();
-      assert.equal(store.appliedIndex(), 0);
+      assert.equal(store.appliedIndex(), 1);
       const root = store.stat("/");
       assert.equal(root.type, FileType.FILE_TYPE_DIRECTORY);
       assert.equal(root.nlink, 2);
-      assert.equal(store.chunkSize(), CHUNK);
+      assert.deepEqual(store.settings(), {
+        chunkSize: CHUNK,
+        replicationFactor: 3,
+        writeQuorum: 2,
+      });
+      await store.close();
+    });
+
+    test("the settings are decided once: a second bootstrap, a bad value or a user is refused", async () => {
+      const store = await open();
+      const decided = store.settings();
+      assert.equal(run(store, configure(CHUNK * 2))[0]?.errno, "EEXIST");
+      assert.deepEqual(store.settings(), decided, "the first decision stands");
+      const fresh = kind === "memory" ? new MemoryMetadataStore() : await lmdbStore();
+      assert.equal(fresh.settings(), undefined);
+      const file = run(fresh, create("/f"))[0]?.inode;
+      assert.ok(file, "namespace commands need no settings");
+      assert.equal(
+        run(fresh, commit(file.id, 0, 0, chunkId(1), 10))[0]?.errno,
+        "EINVAL",
+        "a chunk commit before the settings are decided is refused",
+      );
+      for (const bad of [configure(1000), configure(CHUNK, 0), configure(CHUNK, 3, 4)])
+        assert.equal(run(fresh, bad)[0]?.errno, "EINVAL");
+      const asUser = fresh.apply([
+        {
+          index: fresh.appliedIndex() + 1,
+          command: { command: configure(), caller: { uid: 1000, gid: 1000, groups: [] } },
+        },
+      ]);
+      assert.equal(asUser[0]?.errno, "EPERM");
+      assert.equal(fresh.settings(), undefined);
+      assert.equal(run(fresh, configure(CHUNK, 1, 1))[0]?.errno, "");
+      assert.deepEqual(fresh.settings(), {
+        chunkSize: CHUNK,
+        replicationFactor: 1,
+        writeQuorum: 1,
+      });
+      await fresh.close();
       await store.close();
     });
 
@@ -195,7 +246,7 @@ for (const [kind, open] of kinds) {
       assert.equal(store.stat("/f").size, 100);
       assert.equal(
         run(store, commit(file.id, 0, 0, chunkId(2), 50))[0]!.errno,
-        "EAGAIN",
+        "VERSION_CONFLICT",
         "stale version loses",
       );
       assert.ok(!store.isChunkReferenced(chunkId(2)));
@@ -284,10 +335,13 @@ for (const [kind, open] of kinds) {
       assert.equal(run(store, writeInline(file.id, 0, CHUNK - 1, "ab"))[0]!.errno, "EINVAL");
       assert.equal(run(store, writeInline(1, 0, 0, "a"))[0]!.errno, "EISDIR");
       assert.equal(run(store, writeInline(999, 0, 0, "a"))[0]!.errno, "ENOENT");
-      assert.equal(run(store, commit(file.id, 0, 0, chunkId(1), 100))[0]!.errno, "EAGAIN");
+      assert.equal(
+        run(store, commit(file.id, 0, 0, chunkId(1), 100))[0]!.errno,
+        "VERSION_CONFLICT",
+      );
       assert.equal(
         run(store, commit(file.id, 0, 2, chunkId(1), 100))[0]!.errno,
-        "EAGAIN",
+        "VERSION_CONFLICT",
         "a writer that merged the bytes truncate cut loses its race",
       );
       assert.equal(run(store, commit(file.id, 0, 3, chunkId(1), 100))[0]!.errno, "");
@@ -295,7 +349,7 @@ for (const [kind, open] of kinds) {
       assert.ok(store.isChunkReferenced(chunkId(1)));
       assert.equal(
         run(store, writeInline(file.id, 0, 0, "a"))[0]!.errno,
-        "ENOTSUP",
+        "NOT_INLINE",
         "a slot that holds a chunk takes no inline write",
       );
       assert.equal(errnoOf(store, unlink("/f")), "");
@@ -359,19 +413,24 @@ for (const [kind, open] of kinds) {
 
     test("entries at or below the applied index are skipped; a gap is refused", async () => {
       const store = await open();
+      const base = store.appliedIndex();
       const entries = [
-        { index: 1, command: { command: create("/a") } },
-        { index: 2, command: { command: create("/b", { exclusive: true }) } },
+        { index: base + 1, command: { command: create("/a") } },
+        { index: base + 2, command: { command: create("/b", { exclusive: true }) } },
       ];
       assert.equal(store.apply(entries).length, 2);
       assert.equal(store.apply(entries).length, 0, "replaying applied entries changes nothing");
       assert.equal(store.stat("/b").nlink, 1);
-      assert.equal(store.appliedIndex(), 2);
+      assert.equal(store.appliedIndex(), base + 2);
       assert.throws(
-        () => store.apply([{ index: 5, command: { command: create("/c") } }]),
+        () => store.apply([{ index: base + 5, command: { command: create("/c") } }]),
         /log gap/,
       );
-      assert.equal(store.appliedIndex(), 2, "a refused batch leaves the applied index alone");
+      assert.equal(
+        store.appliedIndex(),
+        base + 2,
+        "a refused batch leaves the applied index alone",
+      );
       await store.close();
     });
   });
@@ -417,7 +476,7 @@ describe("client sessions: a retried mutation applies once", () => {
       const file = run(store, create("/w"))[0]!.inode!;
       assert.equal(
         applyAt(store, withSession(commit(file.id, 0, 5, chunkId(1), 10), 1))?.errno,
-        "EAGAIN",
+        "VERSION_CONFLICT",
       );
       assert.equal(
         applyAt(store, withSession(commit(file.id, 0, 0, chunkId(2), 10), 1))?.errno,
@@ -433,7 +492,7 @@ describe("client sessions: a retried mutation applies once", () => {
       run(store, commit(file.id, 0, 0, chunkId(1), 10));
       assert.equal(
         applyAt(store, withSession(writeInline(file.id, 0, 0, "a"), 1))?.errno,
-        "ENOTSUP",
+        "NOT_INLINE",
       );
       assert.equal(
         applyAt(store, withSession(commit(file.id, 0, 1, chunkId(2), 10), 1))?.errno,
@@ -585,9 +644,10 @@ const arbitraryEntries = fc
     }),
     { maxLength: 40 },
   )
-  .map((commands) =>
-    commands.map((command, i) => ({
-      index: i + 1,
+  .map((commands) => [
+    { index: 1, command: { command: configure() } },
+    ...commands.map((command, i) => ({
+      index: i + 2,
       command: command.session
         ? {
             ...command,
@@ -601,7 +661,7 @@ const arbitraryEntries = fc
           }
         : { command: command.command, caller: command.caller },
     })),
-  );
+  ]);
 
 function dump(store: MetadataStore, path = "/"): unknown {
   const inode = store.stat(path);
@@ -620,7 +680,7 @@ function dump(store: MetadataStore, path = "/"): unknown {
 test("property: memory and lmdb stores agree on every result and state; replay is a no-op", async () => {
   await fc.assert(
     fc.asyncProperty(arbitraryEntries, async (entries) => {
-      const memory = new MemoryMetadataStore({ chunkSize: CHUNK });
+      const memory = new MemoryMetadataStore();
       const lmdb = await lmdbStore();
       // One store applies in one batch, the other one by one: batching must not matter.
       const batched = memory.apply(entries);
@@ -648,7 +708,7 @@ test("property: a snapshot restores into another store (of either kind) exactly,
       for await (const chunk of snap.chunks) parts.push(Buffer.from(chunk));
       const bytes = Buffer.concat(parts);
       assert.equal(bytes.length, snap.size);
-      const target = new MemoryMetadataStore({ chunkSize: CHUNK });
+      const target = new MemoryMetadataStore();
       run(target, mkdir("/stale-state"));
       // Pieces of 7 bytes: records are cut across pieces.
       await target.restore(snap.index, snap.size, async (offset, length) =>

@@ -6,7 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
-import { type Errno, SandstoreError } from "../common/errors.ts";
+import { type Errno, isErrno, SandstoreError } from "../common/errors.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
@@ -15,6 +15,7 @@ import {
   type ClientSession,
   CommandResult,
   type CommitChunkCommand,
+  type ConfigureClusterCommand,
   type CreateCommand,
   FileType,
   type Inode,
@@ -28,6 +29,7 @@ import {
   type UserRecord,
   type WriteInlineCommand,
 } from "../gen/sandstore/v1/metadata.ts";
+import { type ClusterSettings, settingsProblem } from "./cluster-settings.ts";
 import {
   type DirPage,
   inlineWriteFits,
@@ -35,6 +37,7 @@ import {
   type LogEntry,
   type MetadataStore,
   ROOT_INODE_ID,
+  type WriterCondition,
 } from "./metadata-store.ts";
 import { decodeNamespaceRecords, encodeNamespaceRecord } from "./namespace-snapshot.ts";
 import type { NamespaceRecord, NamespaceTables, SlotCursor } from "./namespace-tables.ts";
@@ -61,10 +64,6 @@ export const MAX_READDIR_PAGE = 10_000;
  */
 const MAX_READDIR_PAGE_BYTES = 2 * 1024 * 1024;
 const INODE_BYTES_ESTIMATE = 128;
-/** Chunk size of a new cluster unless set at first start (SPEC §3). */
-export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
-/** Largest chunk size a cluster may be created with: a chunk is held in memory whole. */
-export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;
 
 /**
  * Sessions kept at most. Past it the least recently active tenth is forgotten, and a retry
@@ -92,12 +91,12 @@ export const MAX_USER_GROUPS = 32;
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
   constructor(
-    readonly errno: Errno,
+    readonly errno: Errno | WriterCondition,
     readonly path: string,
   ) {}
 }
 
-function reject(errno: Errno, path: string): never {
+function reject(errno: Errno | WriterCondition, path: string): never {
   throw new Rejection(errno, path);
 }
 
@@ -114,25 +113,14 @@ export abstract class Namespace implements MetadataStore {
   private caller: Caller | undefined;
 
   /**
-   * Creates the root directory and records the chunk size on first open (default 8 MiB); on
-   * later opens checks that a requested chunk size is the one the store was created with. Call once from the constructor
-   * of the implementation, after its tables exist.
+   * Creates the root directory on first open; the cluster's settings come later, from the
+   * log (`ConfigureClusterCommand`). Call once from the constructor of the implementation,
+   * after its tables exist.
    */
-  protected initialize(requestedChunkSize: number | undefined): void {
+  protected initialize(): void {
     const t = this.tables;
-    const existing = t.getCounter("chunkSize");
-    const chunkSize = requestedChunkSize ?? existing ?? DEFAULT_CHUNK_SIZE;
-    if (!Number.isInteger(chunkSize) || chunkSize < 4096 || chunkSize > MAX_CHUNK_SIZE) {
-      throw new RangeError(`chunk size must be an integer from 4096 to ${MAX_CHUNK_SIZE}`);
-    }
-    if (existing !== undefined && existing !== chunkSize) {
-      throw new RangeError(
-        `this store was created with chunk size ${existing}, not ${chunkSize}; the chunk size is fixed at first start`,
-      );
-    }
-    if (existing !== undefined) return;
+    if (t.getCounter("applied") !== undefined) return;
     t.transaction(() => {
-      t.putCounter("chunkSize", chunkSize);
       t.putCounter("applied", 0);
       t.putCounter("nextInode", ROOT_INODE_ID + 1);
       t.putCounter("inodeCount", 1);
@@ -165,9 +153,23 @@ export abstract class Namespace implements MetadataStore {
     return this.tables.getCounter("applied") ?? 0;
   }
 
-  chunkSize(): number {
+  settings(): ClusterSettings | undefined {
+    const t = this.tables;
+    const chunkSize = t.getCounter("chunkSize");
+    const replicationFactor = t.getCounter("replicationFactor");
+    const writeQuorum = t.getCounter("writeQuorum");
+    if (chunkSize === undefined || replicationFactor === undefined || writeQuorum === undefined)
+      return undefined;
+    return { chunkSize, replicationFactor, writeQuorum };
+  }
+
+  /**
+   * The decided chunk size, for a command that slices a file; a command applied before the
+   * cluster's settings is refused EINVAL (the control plane never proposes one).
+   */
+  private chunkSize(where: string): number {
     const size = this.tables.getCounter("chunkSize");
-    if (size === undefined) throw new Error("namespace used before initialize()");
+    if (size === undefined) reject("EINVAL", where);
     return size;
   }
 
@@ -202,7 +204,9 @@ export abstract class Namespace implements MetadataStore {
     try {
       return fn();
     } catch (error) {
-      if (error instanceof Rejection) throw new SandstoreError(error.errno, error.path);
+      // Reads reject with POSIX names only; a writer's condition comes from commands alone.
+      if (error instanceof Rejection)
+        throw new SandstoreError(isErrno(error.errno) ? error.errno : "EIO", error.path);
       throw error;
     } finally {
       this.caller = undefined;
@@ -434,6 +438,9 @@ export abstract class Namespace implements MetadataStore {
         return undefined;
       case "removeUser":
         this.removeUser(c.value.name);
+        return undefined;
+      case "configureCluster":
+        this.configureCluster(c.value);
         return undefined;
       case undefined:
         return reject("EINVAL", "");
@@ -684,8 +691,8 @@ export abstract class Namespace implements MetadataStore {
    * end keeps only the bytes before it, so growing the file again reads zeros there.
    */
   private truncate(inode: Inode, size: number, nowMs: number): Inode {
-    const chunkSize = this.chunkSize();
     if (size < inode.size) {
+      const chunkSize = this.chunkSize(`inode ${inode.id}`);
       const keepWhole = Math.floor(size / chunkSize);
       const tail = size % chunkSize;
       if (tail > 0) {
@@ -718,10 +725,10 @@ export abstract class Namespace implements MetadataStore {
     if (!inode) reject("ENOENT", where);
     if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
     if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
-    if (c.length > this.chunkSize()) reject("EINVAL", where);
+    if (c.length > this.chunkSize(where)) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
     // The condition that serializes concurrent writers of one slot (ARCHITECTURE §2, step 3).
-    if ((current?.version ?? 0) !== c.expectedVersion) reject("EAGAIN", where);
+    if ((current?.version ?? 0) !== c.expectedVersion) reject("VERSION_CONFLICT", where);
     if (current && !isInlineSlot(current)) this.dropChunk(current.chunkId);
     this.tables.putCounter("chunkCount", (this.tables.getCounter("chunkCount") ?? 0) + 1);
     this.tables.putSlot(inode.id, {
@@ -746,7 +753,7 @@ export abstract class Namespace implements MetadataStore {
 
   /**
    * A small write into an inline slot (a hole becomes one): the slot's bytes with `data` laid
-   * over them at `offset`, zeros between. ENOTSUP when the slot holds a chunk or would outgrow
+   * over them at `offset`, zeros between. NOT_INLINE when the slot holds a chunk or would outgrow
    * MAX_INLINE_SLOT_BYTES: the writer writes a chunk instead.
    */
   private writeInline(c: WriteInlineCommand): Inode {
@@ -756,9 +763,10 @@ export abstract class Namespace implements MetadataStore {
     if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
     if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
     const end = c.offset + c.data.length;
-    if (c.data.length === 0 || end > this.chunkSize()) reject("EINVAL", where);
+    const chunkSize = this.chunkSize(where);
+    if (c.data.length === 0 || end > chunkSize) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
-    if (!inlineWriteFits(current, end)) reject("ENOTSUP", where);
+    if (!inlineWriteFits(current, end)) reject("NOT_INLINE", where);
     const length = Math.max(current?.length ?? 0, end);
     const bytes = Buffer.alloc(length);
     current?.inlineData?.copy(bytes, 0, 0, current.length);
@@ -774,12 +782,30 @@ export abstract class Namespace implements MetadataStore {
     });
     const updated: Inode = {
       ...inode,
-      size: Math.max(inode.size, c.slotIndex * this.chunkSize() + end),
+      size: Math.max(inode.size, c.slotIndex * chunkSize + end),
       mtimeMs: c.nowMs,
       ctimeMs: c.nowMs,
     };
     this.tables.putInode(updated);
     return updated;
+  }
+
+  /**
+   * Decides the cluster's settings, once: root only (EPERM), EINVAL for values out of their
+   * limits, EEXIST when they were decided already (the first bootstrap to commit wins).
+   */
+  private configureCluster(c: ConfigureClusterCommand): void {
+    if (this.caller !== undefined) reject("EPERM", "cluster settings");
+    const settings = {
+      chunkSize: c.chunkSize,
+      replicationFactor: c.replicationFactor,
+      writeQuorum: c.writeQuorum,
+    };
+    if (settingsProblem(settings) !== undefined) reject("EINVAL", "cluster settings");
+    if (this.settings() !== undefined) reject("EEXIST", "cluster settings");
+    this.tables.putCounter("chunkSize", settings.chunkSize);
+    this.tables.putCounter("replicationFactor", settings.replicationFactor);
+    this.tables.putCounter("writeQuorum", settings.writeQuorum);
   }
 
   /**
@@ -823,13 +849,14 @@ export abstract class Namespace implements MetadataStore {
     this.tables.deleteUser(name);
   }
 
-  /** Repair's commit: the slot keeps its chunk, with a new replica list; EAGAIN if replaced. */
+  /** Repair's commit: the slot keeps its chunk, with a new replica list; VERSION_CONFLICT if replaced. */
   private recordReplicas(c: RecordReplicasCommand): Inode {
     const where = `inode ${c.inodeId}`;
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
-    if (!current || isInlineSlot(current) || current.chunkId !== c.chunkId) reject("EAGAIN", where);
+    if (!current || isInlineSlot(current) || current.chunkId !== c.chunkId)
+      reject("VERSION_CONFLICT", where);
     if (c.replicas.length === 0) reject("EINVAL", where);
     this.tables.putSlot(inode.id, { ...current, replicas: c.replicas });
     return inode;
@@ -838,15 +865,16 @@ export abstract class Namespace implements MetadataStore {
 
 /**
  * Refusals after which the writer goes on under the same session, so they are not
- * remembered as the session's answer: a chunk commit that lost its race (EAGAIN: the slot's
- * version moved on, so no copy of it can ever succeed; the writer retries with a new expected
- * version), and an inline write the slot cannot take (ENOTSUP: the writer writes a chunk).
+ * remembered as the session's answer: a chunk commit that lost its race (VERSION_CONFLICT:
+ * the slot's version moved on, so no copy of it can ever succeed; the writer retries with a
+ * new expected version), and an inline write the slot cannot take (NOT_INLINE: the writer
+ * writes a chunk).
  */
 function writerMovesOn(command: MetadataCommand, result: CommandResult): boolean {
   const kind = command.command?.$case;
   return (
-    (kind === "commitChunk" && result.errno === "EAGAIN") ||
-    (kind === "writeInline" && result.errno === "ENOTSUP")
+    (kind === "commitChunk" && result.errno === "VERSION_CONFLICT") ||
+    (kind === "writeInline" && result.errno === "NOT_INLINE")
   );
 }
 

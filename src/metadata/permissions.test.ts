@@ -68,7 +68,11 @@ const setAttr = (path: string, changes: Record<string, number>) =>
 
 /** The tree every row starts from (see the top of the file). */
 function tree(): MetadataStore {
-  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const store = new MemoryMetadataStore();
+  apply(store, {
+    $case: "configureCluster",
+    value: { chunkSize: 4096, replicationFactor: 1, writeQuorum: 1 },
+  });
   const owned = (path: string) => apply(store, setAttr(path, { uid: 1000, gid: 100 }));
   for (const [path, mode] of [
     ["/dir", 0o755],

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
-import type { SandstoreError } from "../common/errors.ts";
+import { type SandstoreError, UnavailableError } from "../common/errors.ts";
 import { MemoryMetadataStore } from "../metadata/memory-metadata-store.ts";
 import type { LogEntry, MetadataCommand, MetadataStore } from "../metadata/metadata-store.ts";
 import { LocalReplicator } from "./local-replicator.ts";
@@ -84,7 +84,7 @@ function snapshot(store: MetadataStore): unknown {
 }
 
 function storeAfter(count: number): MemoryMetadataStore {
-  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const store = new MemoryMetadataStore();
   store.apply(entries.slice(0, count));
   return store;
 }
@@ -133,7 +133,7 @@ test("a crash at any byte of the last batch, with the store at any applied index
 
 test("concurrent proposals are acknowledged in order, each with its own result, after restart too", async () => {
   const dir = await tempDir();
-  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const store = new MemoryMetadataStore();
   const replicator = new LocalReplicator({ dir, store, nodeId: "n1" });
   await replicator.start();
   const results = await Promise.all(
@@ -167,9 +167,9 @@ test("concurrent proposals are acknowledged in order, each with its own result, 
   await replicator.stop();
   await assert.rejects(
     replicator.propose(commands[0]!),
-    (e: SandstoreError) => e.code === "EAGAIN",
+    (e: unknown) => e instanceof UnavailableError && e.errno === "EAGAIN",
   );
-  const fresh = new MemoryMetadataStore({ chunkSize: 4096 });
+  const fresh = new MemoryMetadataStore();
   let replayed = 0;
   const again = new LocalReplicator({
     dir,
@@ -185,11 +185,11 @@ test("concurrent proposals are acknowledged in order, each with its own result, 
   await again.stop();
 });
 
-test("a full proposal queue is refused with EAGAIN, not buffered without bound", async () => {
+test("a full proposal queue is refused as unavailable, not buffered without bound", async () => {
   const dir = await tempDir();
   const replicator = new LocalReplicator({
     dir,
-    store: new MemoryMetadataStore({ chunkSize: 4096 }),
+    store: new MemoryMetadataStore(),
     nodeId: "n1",
     maxQueuedProposals: 5,
     maxBatchEntries: 1,
@@ -207,13 +207,13 @@ test("a full proposal queue is refused with EAGAIN, not buffered without bound",
   const refused = settled.filter((s) => s.status === "rejected");
   assert.ok(refused.length > 0);
   for (const r of refused)
-    assert.equal(((r as PromiseRejectedResult).reason as SandstoreError).code, "EAGAIN");
+    assert.ok(r.status === "rejected" && r.reason instanceof UnavailableError, String(r));
   await replicator.stop();
 });
 
 test("the WAL is reset once it passes its limit and the store is durable, and recovery still works", async () => {
   const dir = await tempDir();
-  const store = new MemoryMetadataStore({ chunkSize: 4096 });
+  const store = new MemoryMetadataStore();
   const replicator = new LocalReplicator({ dir, store, nodeId: "n1", walResetBytes: 1024 });
   await replicator.start();
   for (let i = 0; i < 100; i++) {

@@ -4,7 +4,7 @@
  * in one transaction. A command is acknowledged only after both.
  */
 import { join } from "node:path";
-import { fsError } from "../common/errors.ts";
+import { fsError, UnavailableError } from "../common/errors.ts";
 import type {
   CommandResult,
   LogEntry,
@@ -78,9 +78,13 @@ export class LocalReplicator implements MetadataReplicator {
   propose(command: MetadataCommand): Promise<CommandResult> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped || !this.wal)
-      return Promise.reject(fsError("EAGAIN", "", "metadata replicator is not running"));
+      return Promise.reject(
+        new UnavailableError("EAGAIN", "", "metadata replicator is not running"),
+      );
     if (this.queue.length >= this.maxQueued) {
-      return Promise.reject(fsError("EAGAIN", "", "too many metadata proposals queued"));
+      return Promise.reject(
+        new UnavailableError("EAGAIN", "", "too many metadata proposals queued"),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
@@ -109,7 +113,8 @@ export class LocalReplicator implements MetadataReplicator {
   async stop(): Promise<void> {
     this.stopped = true;
     const refused = this.queue.splice(0);
-    for (const pending of refused) pending.reject(fsError("EAGAIN", "", "node is stopping"));
+    for (const pending of refused)
+      pending.reject(new UnavailableError("EAGAIN", "", "node is stopping"));
     await this.running;
     await this.wal?.close();
     this.wal = undefined;

@@ -22,9 +22,9 @@ export interface MetadataReplicator {
    * Proposes one command. Resolves with the command's result once it is committed (durable
    * on a majority of the group) and applied on this node. A command the state machine rejects
    * still resolves, with the errno in its result. Rejects with NotLeaderError (the leader's
-   * address in it) on a node that cannot order commands, SandstoreError EAGAIN when the
-   * proposal queue is full, ETIMEDOUT when no quorum answers in time, and EIO when the log
-   * cannot be written (the replicator then stops).
+   * address in it) on a node that cannot order commands, UnavailableError when the
+   * proposal queue is full (EAGAIN) or no quorum answers in time (ETIMEDOUT), and
+   * SandstoreError EIO when the log cannot be written (the replicator then stops).
    */
   propose(command: MetadataCommand): Promise<CommandResult>;
 
@@ -36,6 +36,6 @@ export interface MetadataReplicator {
 
   status(): ReplicatorStatus;
 
-  /** Fails queued proposals with EAGAIN, waits for the batch in flight, closes the log. */
+  /** Fails queued proposals with UnavailableError, waits for the batch in flight, closes the log. */
   stop(): Promise<void>;
 }

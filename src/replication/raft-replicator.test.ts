@@ -24,7 +24,7 @@ async function group(snapshotEntries = 10_000) {
   const root = await tempDir("sandstore-raft-repl-");
   const replicas = new Map<string, { replicator: RaftReplicator; store: MemoryMetadataStore }>();
   const start = async (id: string) => {
-    const store = new MemoryMetadataStore({ chunkSize: 4096 });
+    const store = new MemoryMetadataStore();
     const replicator = new RaftReplicator({
       id,
       store,

@@ -3,7 +3,7 @@
  * state machine. Commands are proposed to the Raft group; every replica applies committed
  * entries to its own store, in log order, with the applied index in the same transaction.
  */
-import { fsError, NotLeaderError } from "../common/errors.ts";
+import { NotLeaderError, UnavailableError } from "../common/errors.ts";
 import { MetadataCommand } from "../gen/sandstore/v1/metadata.ts";
 import type { CommandResult, LogEntry, MetadataStore } from "../metadata/metadata-store.ts";
 import {
@@ -72,15 +72,16 @@ export function translateRaftError(error: unknown): unknown {
   if (error instanceof RaftNotLeaderError)
     return new NotLeaderError(error.leaderId, error.leaderAddress);
   if (error instanceof TimeoutError)
-    return fsError(
+    return new UnavailableError(
       "ETIMEDOUT",
       "",
       "the metadata group did not answer in time; the outcome is unknown",
     );
   if (error instanceof OverloadedError)
-    return fsError("EAGAIN", "", "too many metadata proposals queued");
-  if (error instanceof StoppedError) return fsError("EAGAIN", "", "node is stopping");
-  if (error instanceof MembershipChangeRefusedError) return fsError("EAGAIN", "", error.message);
+    return new UnavailableError("EAGAIN", "", "too many metadata proposals queued");
+  if (error instanceof StoppedError) return new UnavailableError("EAGAIN", "", "node is stopping");
+  if (error instanceof MembershipChangeRefusedError)
+    return new UnavailableError("EAGAIN", "", error.message);
   return error;
 }
 

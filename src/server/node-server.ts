@@ -4,7 +4,7 @@
  * changes when a topology is added.
  */
 import type { DiskSpace } from "../common/disk-space.ts";
-import { fsError } from "../common/errors.ts";
+import { fsError, UnavailableError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
@@ -39,11 +39,10 @@ export interface NodeServerOptions {
   readonly control: ControlPlane;
   readonly data: DataPlane;
   readonly membership: Membership;
-  readonly replicationFactor: number;
   /** Chunks and bytes this node's chunk store holds. */
   readonly chunkUsage: () => { chunks: number; bytes: number };
   /** Progress of repair and garbage collection, for topologies that run them. */
-  readonly maintenance?: () => MaintenanceStatus;
+  readonly maintenance?: () => Promise<MaintenanceStatus>;
   /** Who each call's client is (`--auth`): every call but status is authenticated first. */
   readonly authenticator: ClientAuthenticator;
   /**
@@ -107,7 +106,7 @@ export class NodeServer implements FileServiceApi {
     const access = checkAccessBits(request.access, path);
     const caller = await this.o.authenticator.identify(call, path);
     const inode = await this.o.control.stat(path, { caller, access });
-    return { inode, chunkSize: this.o.control.chunkSize() };
+    return { inode, chunkSize: (await this.o.control.settings()).chunkSize };
   }
 
   async create(request: CreateRequest, call?: CallInfo) {
@@ -122,7 +121,7 @@ export class NodeServer implements FileServiceApi {
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
     const inode = await this.o.control.create(path, options, session, caller);
-    return { inode, chunkSize: this.o.control.chunkSize() };
+    return { inode, chunkSize: (await this.o.control.settings()).chunkSize };
   }
 
   async mkdir(request: MkdirRequest, call?: CallInfo) {
@@ -250,7 +249,13 @@ export class NodeServer implements FileServiceApi {
   }
 
   async status(request?: StatusRequest): Promise<StatusResponse> {
-    const status = this.o.control.status();
+    const status = await this.o.control.status();
+    const maintenance = await this.o.maintenance?.();
+    // A new cluster answers status before its settings are decided: zeros until then.
+    const settings = await this.o.control.settings().catch((error: unknown) => {
+      if (error instanceof UnavailableError) return undefined;
+      throw error;
+    });
     const self = this.o.membership.self();
     const usage = this.o.chunkUsage();
     const disk = this.o.space?.status();
@@ -285,8 +290,8 @@ export class NodeServer implements FileServiceApi {
           live: true,
           chunkCount: usage.chunks,
           chunkBytes: usage.bytes,
-          stateHash: request?.withStateHash ? this.o.control.stateHash() : "",
-          maintenance: this.o.maintenance?.(),
+          stateHash: request?.withStateHash ? await this.o.control.stateHash() : "",
+          maintenance,
           diskFreeBytes: disk?.freeBytes ?? 0,
           diskTotalBytes: disk?.totalBytes ?? 0,
           diskAlarm: disk?.alarm ?? false,
@@ -295,8 +300,9 @@ export class NodeServer implements FileServiceApi {
       ],
       leaderId: status.leaderId,
       topology: this.o.topology,
-      chunkSize: this.o.control.chunkSize(),
-      replicationFactor: this.o.replicationFactor,
+      chunkSize: settings?.chunkSize ?? 0,
+      replicationFactor: settings?.replicationFactor ?? 0,
+      writeQuorum: settings?.writeQuorum ?? 0,
     };
   }
 }

@@ -34,7 +34,7 @@ const PATIENCE = 40;
  * replays its whole log into a fresh store.
  */
 class NamespaceMachine implements SimStateMachine {
-  private store = new MemoryMetadataStore({ chunkSize: 4096 });
+  private store = new MemoryMetadataStore();
 
   get applied(): number {
     return this.store.appliedIndex();
@@ -55,7 +55,7 @@ class NamespaceMachine implements SimStateMachine {
 
   restore(bytes: Uint8Array): void {
     if (bytes.length !== 0) throw new Error("the file-store simulation takes no snapshots");
-    this.store = new MemoryMetadataStore({ chunkSize: 4096 });
+    this.store = new MemoryMetadataStore();
   }
 
   /** The mode of the file at `path` as a string, or null when there is none. */

@@ -9,13 +9,16 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
+import { deferred } from "../common/deferred.ts";
 import { lockDirectory } from "../common/fs.ts";
+import { ClusterBootstrap, checkDecidedSettings } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ChunkRepairer } from "../data/chunk-repairer.ts";
 import { ChunkScrubber } from "../data/chunk-scrubber.ts";
 import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import { ALL_ROLES } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
@@ -45,18 +48,28 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
-  // Membership: the fixed member list, with a failure detector so placement skips dead nodes;
-  // every node's one port serves clients and peers.
+  // Membership: the fixed member list, every node with both roles, and a failure detector
+  // whose probes bring back each node's free disk space, so placement skips dead and full
+  // nodes; every node's one port serves clients and peers.
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
   const probeConnections = new Map(
     peers.map((node) => [node.id, transport.connect(node.address, { callTimeoutMs: 800 })]),
   );
-  const membership = new StaticMembership(id, peers, {
-    probe: async (node) => {
-      await probeConnections.get(node.id)?.status();
-      return true;
+  const membership = new StaticMembership(
+    id,
+    peers.map((node) => ({ ...node, roles: ALL_ROLES })),
+    {
+      liveness: {
+        probe: async (node) => {
+          const connection = probeConnections.get(node.id);
+          if (!connection) throw new Error(`no connection to ${node.id}`);
+          const reply = await connection.status();
+          return { freeBytes: reply.nodes[0]?.diskFreeBytes };
+        },
+      },
+      selfReport: () => ({ freeBytes: disk.space.status().freeBytes }),
     },
-  });
+  );
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
   // Stores: the namespace and this node's chunks.
@@ -64,11 +77,25 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // record, and a store discarded after a crash is rebuilt from them at start.
   const store = new LmdbMetadataStore({
     path: join(options.dataDir, "metadata"),
-    chunkSize: options.chunkSize,
     durability: "clean-close",
   });
   if (store.discardedAfterCrash)
     logger.info("metadata store not closed cleanly: rebuilding it from the Raft snapshot and log");
+  // Settings: decided once, in the metadata log; a restart with other flags refuses here.
+  const requested = {
+    chunkSize: options.chunkSize,
+    replicationFactor: options.replicationFactor,
+    writeQuorum: options.writeQuorum,
+  };
+  try {
+    checkDecidedSettings(store.settings(), requested);
+  } catch (error) {
+    // Closed cleanly, the store is still trusted at the next start, with the right flags.
+    await store.close();
+    await disk.stop();
+    await unlock();
+    throw error;
+  }
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
@@ -102,16 +129,19 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
   });
 
-  // Placement, coordinator, planes: R copies, committed at W.
-  const replicationFactor = Math.min(options.replicationFactor ?? 3, peers.length);
+  // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
   const placement =
     options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement();
-  const control = new ReplicatedControlPlane({
-    store,
-    replicator,
-    membership,
-    placement,
-    replicationFactor,
+  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  const failed = deferred<Error>();
+  const bootstrap = new ClusterBootstrap({
+    control,
+    requested,
+    onConflict: (error) => {
+      logger.error({ err: error }, "refusing to run");
+      failed.resolve(error);
+    },
+    onError: (error) => logger.warn({ err: error }, "bootstrap step failed"),
   });
   const replicas = new GrpcReplicaAccess(id, chunks, addresses, auth, faults);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
@@ -126,7 +156,6 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     membership,
     replicas,
     placement,
-    replicationFactor,
     intervalMs: options.repairIntervalMs ?? 10_000,
     lostAfterMs: options.repairLostAfterMs ?? 300_000,
     bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
@@ -143,8 +172,9 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   });
   const gc = new GarbageCollector({
     replicas,
-    nodes: () => membership.liveMembers().map((node) => node.id),
-    isWanted: (nodeId, chunkId) => control.chunkReplicas(chunkId)?.includes(nodeId) ?? false,
+    nodes: () => membership.liveMembers("data").map((node) => node.id),
+    isWanted: async (nodeId, chunkId) =>
+      (await control.chunkReplicas(chunkId))?.includes(nodeId) ?? false,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
     // Deleting by a metadata view that lags the log could drop a copy a commit names.
     shouldRun: () => control.isCurrentLeader(),
@@ -168,13 +198,12 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     control,
     data,
     membership,
-    replicationFactor,
     chunkUsage: () => chunks.usage(),
-    maintenance: () => {
+    maintenance: async () => {
       const repair = repairer.progress();
       const scrub = scrubber.progress();
       return {
-        active: control.isLeader(),
+        active: await control.isLeader(),
         repairPasses: repair.passes,
         underReplicated: repair.underReplicated,
         repairPending: repair.pending,
@@ -211,19 +240,19 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     );
   });
   await replicator.start();
+  bootstrap.start();
   repairer.start();
   scrubber.start();
   gc.start();
-  logger.info(
-    { address: listener.address, members: peers.length, replicationFactor },
-    "hyperconverged node serving",
-  );
+  logger.info({ address: listener.address, members: peers.length }, "hyperconverged node serving");
 
   return {
     id,
     address: listener.address,
+    failed: failed.promise,
     async stop() {
       await listener.close();
+      await bootstrap.stop();
       await scrubber.stop();
       await repairer.stop();
       await gc.stop();

@@ -9,12 +9,15 @@ import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
 import { fsError } from "../common/errors.ts";
 import { lockDirectory } from "../common/fs.ts";
+import { checkDecidedSettings } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { GarbageCollector } from "../data/garbage-collector.ts";
 import { localReplicaAccess } from "../data/replica-access.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import { ALL_ROLES } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
+import { settingsFor } from "../metadata/cluster-settings.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { LocalReplicator } from "../replication/local-replicator.ts";
@@ -44,13 +47,10 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
 
   // Membership and transport: this node alone, speaking TLS when given a TLS directory.
   const transport = new GrpcTransport({ server: auth?.serverCredentials() });
-  const membership = new StaticMembership(id, [{ id, address: options.listen }]);
+  const membership = new StaticMembership(id, [{ id, address: options.listen, roles: ALL_ROLES }]);
 
   // Stores: the namespace and the chunks.
-  const store = new LmdbMetadataStore({
-    path: join(options.dataDir, "metadata"),
-    chunkSize: options.chunkSize,
-  });
+  const store = new LmdbMetadataStore({ path: join(options.dataDir, "metadata") });
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
@@ -64,22 +64,21 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   });
   await replicator.start();
 
-  // Placement, coordinator, planes.
+  // Placement and control: one copy of each chunk. The settings are decided by the first
+  // start, before anything is served; a later start with another chunk size refuses.
   const placement = new SortedPlacement();
-  const control = new ReplicatedControlPlane({
-    store,
-    replicator,
-    membership,
-    placement,
-    replicationFactor: 1,
-  });
+  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  const requested = { chunkSize: options.chunkSize, replicationFactor: 1, writeQuorum: 1 };
+  checkDecidedSettings(store.settings(), requested);
+  const settings = await control.bootstrap(settingsFor(requested));
   const replicas = localReplicaAccess(id, chunks);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas);
   const gc = new GarbageCollector({
     replicas,
     nodes: () => [id],
-    isWanted: (nodeId, chunkId) => control.chunkReplicas(chunkId)?.includes(nodeId) ?? false,
+    isWanted: async (nodeId, chunkId) =>
+      (await control.chunkReplicas(chunkId))?.includes(nodeId) ?? false,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
     graceMs: options.gcGraceMs ?? 600_000,
     intervalMs: options.gcIntervalMs ?? 60_000,
@@ -100,7 +99,6 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     control,
     data,
     membership,
-    replicationFactor: 1,
     chunkUsage: () => chunks.usage(),
   });
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
@@ -109,7 +107,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
       grpcServer,
       {
         state: () => {
-          const status = control.status();
+          const status = replicator.status();
           return {
             id,
             role: status.role,
@@ -138,11 +136,13 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   const address = listener.address;
   membership.setSelfAddress(address);
   gc.start();
-  logger.info({ address, dataDir: options.dataDir, chunkSize: store.chunkSize() }, "node serving");
+  logger.info({ address, dataDir: options.dataDir, ...settings }, "node serving");
 
   return {
     id,
     address,
+    // Its settings were checked before it served: nothing fails it later.
+    failed: new Promise<Error>(() => {}),
     async stop() {
       await listener.close();
       await gc.stop();

@@ -13,7 +13,10 @@ export interface NodeOptions {
   readonly listen: string;
   /** Everything the node keeps lives under here; created when missing. */
   readonly dataDir: string;
-  /** Chunk size in bytes for a new cluster; an existing one keeps its own. */
+  /**
+   * Chunk size in bytes for a new cluster (default 8 MiB). The cluster's metadata log decides
+   * it at bootstrap; a node given another value than the decided one refuses to run.
+   */
   readonly chunkSize?: number;
   /** Time between garbage collection passes, ms. Default 60,000. */
   readonly gcIntervalMs?: number;
@@ -39,8 +42,16 @@ export interface NodeOptions {
    * the node can start and apply deletes. Default 64 MiB; 0 keeps none.
    */
   readonly diskReserveBytes?: number;
-  /** Copies of each chunk; default 3, or fewer on a smaller cluster. */
+  /**
+   * Copies of each chunk (R) for a new cluster; default 3, and fewer while fewer nodes are
+   * live. Decided at bootstrap like the chunk size.
+   */
   readonly replicationFactor?: number;
+  /**
+   * Durable copies before a write commits (W), 1..R, for a new cluster; default a majority
+   * of R. Decided at bootstrap like the chunk size.
+   */
+  readonly writeQuorum?: number;
   /** Snapshot the metadata after this many entries. Default 10,000. */
   readonly snapshotEntries?: number;
   /** Milliseconds per Raft tick. Default 50. */
@@ -66,6 +77,11 @@ export interface RunningNode {
   readonly id: string;
   /** Where its RPC server listens, with the real port. */
   readonly address: string;
+  /**
+   * Resolves when the node cannot go on and must be stopped (its flags disagree with the
+   * cluster's decided settings); never rejects, and stays pending while the node is healthy.
+   */
+  readonly failed: Promise<Error>;
   /** Stops serving, finishes what is in flight, closes every file. */
   stop(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
-import { fsError } from "../common/errors.ts";
+import { fsError, UnavailableError } from "../common/errors.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
 import { type ReplicaAccess, verifyStoredCopy } from "../data/replica-access.ts";
 import type {
@@ -17,7 +17,7 @@ import type {
   ChunkServiceServer,
   ChunkServiceWriteChunkRequest,
 } from "../gen/sandstore/v1/chunk_service.ts";
-import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { MAX_CHUNK_SIZE } from "../metadata/cluster-settings.ts";
 import { BulkChunkServiceClient, BulkChunkServiceService } from "./bulk-data-codec.ts";
 import type { FaultLayer } from "./fault-file.ts";
 import { RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
@@ -47,7 +47,9 @@ export function addChunkService(
     if (!admission.admitted) return admission.status;
     const caller = admission.identity.id;
     if (faults?.dropsFrom(caller))
-      return errorToStatus(fsError("EAGAIN", "", `fault layer: calls from ${caller} are cut`));
+      return errorToStatus(
+        new UnavailableError("EAGAIN", "", `fault layer: calls from ${caller} are cut`),
+      );
     return undefined;
   };
   const implementation: ChunkServiceServer = {
@@ -160,7 +162,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     const peer = this.clients.get(nodeId);
     if (!peer) throw fsError("EAGAIN", `chunk ${chunkId}`, `no node ${nodeId} in the cluster`);
     if (this.faults?.dropsTo(nodeId))
-      throw fsError("EAGAIN", "", `fault layer: calls to ${nodeId} are cut`);
+      throw new UnavailableError("EAGAIN", peer.address, `fault layer: calls to ${nodeId} are cut`);
     return peer;
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { NotLeaderError, SandstoreError } from "../common/errors.ts";
+import { NotLeaderError, SandstoreError, UnavailableError } from "../common/errors.ts";
 import { errorToStatus, statusToError } from "./grpc-transport.ts";
 
 test("typed errors survive the trip through a gRPC status, non-ASCII paths included", () => {
@@ -19,10 +19,29 @@ test("typed errors survive the trip through a gRPC status, non-ASCII paths inclu
   assert.equal(leader.leaderId, "n2");
 });
 
-test("transport failures become EAGAIN and ETIMEDOUT; anything else EIO, never a bare string", () => {
-  const of = (code: status) => statusToError({ code, details: "x" }, "h:1") as SandstoreError;
-  assert.equal(of(status.UNAVAILABLE).code, "EAGAIN");
-  assert.equal(of(status.DEADLINE_EXCEEDED).code, "ETIMEDOUT");
-  assert.equal(of(status.INTERNAL).code, "EIO");
+test("transport failures become UnavailableError (EAGAIN or ETIMEDOUT); anything else EIO, never a bare string", () => {
+  const of = (code: status) => statusToError({ code, details: "x" }, "h:1");
+  for (const [code, errno] of [
+    [status.UNAVAILABLE, "EAGAIN"],
+    [status.DEADLINE_EXCEEDED, "ETIMEDOUT"],
+    [status.CANCELLED, "EAGAIN"],
+  ] as const) {
+    const error = of(code);
+    assert.ok(error instanceof UnavailableError, String(error));
+    assert.equal(error.errno, errno);
+    assert.equal(error.address, "h:1");
+  }
+  const internal = of(status.INTERNAL);
+  assert.ok(internal instanceof SandstoreError && internal.code === "EIO");
   assert.equal(errorToStatus(new Error("boom")).code, status.INTERNAL);
+});
+
+test("an UnavailableError crosses the wire as itself, with its errno and detail", () => {
+  const back = statusToError(
+    errorToStatus(new UnavailableError("ETIMEDOUT", "", "no quorum answered")),
+    "h:1",
+  );
+  assert.ok(back instanceof UnavailableError);
+  assert.equal(back.errno, "ETIMEDOUT");
+  assert.match(back.message, /no quorum answered/);
 });

@@ -8,7 +8,13 @@
  */
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
-import { fsError, isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
+import {
+  fsError,
+  isErrno,
+  NotLeaderError,
+  SandstoreError,
+  UnavailableError,
+} from "../common/errors.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
 import type {
   CreateRequest,
@@ -27,7 +33,7 @@ import type {
   WriteChunkHeader,
   WriteChunkRequest,
 } from "../gen/sandstore/v1/file_service.ts";
-import { MAX_CHUNK_SIZE } from "../metadata/namespace.ts";
+import { MAX_CHUNK_SIZE } from "../metadata/cluster-settings.ts";
 import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
 import type { CallInfo, ClientCredentials, FileServiceApi } from "./file-service-api.ts";
 import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
@@ -83,6 +89,14 @@ export function errorToStatus(error: unknown): Partial<grpc.StatusObject> {
       metadata,
     };
   }
+  if (error instanceof UnavailableError) {
+    metadata.set("sandstore-errno", "UNAVAILABLE");
+    metadata.set("sandstore-unavailable", error.errno);
+    metadata.set("sandstore-detail-bin", Buffer.from(error.message));
+    const code =
+      error.errno === "ETIMEDOUT" ? grpc.status.DEADLINE_EXCEEDED : grpc.status.UNAVAILABLE;
+    return { code, details: error.message, metadata };
+  }
   if (error instanceof NotLeaderError) {
     metadata.set("sandstore-errno", "NOT_LEADER");
     metadata.set("sandstore-leader", error.leaderAddress);
@@ -101,7 +115,7 @@ function text(metadata: grpc.Metadata | undefined, key: string): string {
   return value === undefined ? "" : Buffer.isBuffer(value) ? value.toString("utf8") : value;
 }
 
-/** Rebuilds the typed error a status carries; transport failures become EAGAIN or ETIMEDOUT. */
+/** Rebuilds the typed error a status carries; transport failures become UnavailableError. */
 export function statusToError(error: unknown, address: string): Error {
   const status = error as Partial<grpc.ServiceError>;
   if (typeof status?.code !== "number")
@@ -113,6 +127,14 @@ export function statusToError(error: unknown, address: string): Error {
       text(status.metadata, "sandstore-leader"),
     );
   }
+  if (errno === "UNAVAILABLE") {
+    const timedOut = text(status.metadata, "sandstore-unavailable") === "ETIMEDOUT";
+    return new UnavailableError(
+      timedOut ? "ETIMEDOUT" : "EAGAIN",
+      address,
+      text(status.metadata, "sandstore-detail-bin"),
+    );
+  }
   if (isErrno(errno)) {
     return new SandstoreError(
       errno,
@@ -122,13 +144,13 @@ export function statusToError(error: unknown, address: string): Error {
   }
   switch (status.code) {
     case grpc.status.UNAVAILABLE:
-      return fsError("EAGAIN", "", `node ${address} unavailable: ${status.details ?? ""}`);
+      return new UnavailableError("EAGAIN", address, `unreachable: ${status.details ?? ""}`);
     case grpc.status.DEADLINE_EXCEEDED:
-      return fsError("ETIMEDOUT", "", `node ${address} did not answer in time`);
+      return new UnavailableError("ETIMEDOUT", address, "did not answer in time");
     case grpc.status.RESOURCE_EXHAUSTED:
       return fsError("EINVAL", "", `message refused by ${address}: ${status.details ?? ""}`);
     case grpc.status.CANCELLED:
-      return fsError("EAGAIN", "", `call to ${address} cancelled`);
+      return new UnavailableError("EAGAIN", address, "call cancelled");
     default:
       return fsError("EIO", "", `node ${address}: ${status.details ?? "internal error"}`);
   }

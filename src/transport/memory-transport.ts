@@ -2,9 +2,10 @@
  * The `memory` Transport: file-service calls between objects in one process, through a
  * `MemoryNetwork` that tests can cut and heal. Calls behave as they do over gRPC where it
  * matters to callers: arguments and results are copied (no shared buffers), an unreachable
- * address fails with EAGAIN about no path, and a call over its deadline with ETIMEDOUT.
+ * address fails with UnavailableError (EAGAIN), and a call over its deadline with
+ * UnavailableError (ETIMEDOUT).
  */
-import { fsError } from "../common/errors.ts";
+import { fsError, UnavailableError } from "../common/errors.ts";
 import type { CallInfo, FileServiceApi } from "./file-service-api.ts";
 import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
 
@@ -37,10 +38,10 @@ export class MemoryNetwork {
     else this.cut.delete(address);
   }
 
-  /** The server at `address`, or EAGAIN (about no path: the cluster, not a file). */
+  /** The server at `address`, or UnavailableError. */
   reach(address: string): FileServiceApi {
     const api = this.cut.has(address) ? undefined : this.servers.get(address);
-    if (!api) throw fsError("EAGAIN", "", `node ${address} unavailable`);
+    if (!api) throw new UnavailableError("EAGAIN", address, "unreachable");
     return api;
   }
 }
@@ -67,7 +68,7 @@ class MemoryConnection implements Connection {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(fsError("ETIMEDOUT", "", `node ${this.address} did not answer in time`)),
+        () => reject(new UnavailableError("ETIMEDOUT", this.address, "did not answer in time")),
         this.timeoutMs,
       );
     });

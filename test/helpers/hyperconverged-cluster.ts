@@ -39,6 +39,7 @@ export class Cluster {
   root = "";
   addresses: string[] = [];
   private readonly children = new Map<number, ChildProcess>();
+  private readonly exits = new Map<number, Promise<{ code: number | null; stderr: string }>>();
   /** The cluster token every node is started with. */
   readonly token = randomBytes(16).toString("hex");
 
@@ -63,7 +64,8 @@ export class Cluster {
     return join(this.root, "tls", name);
   }
 
-  async start(): Promise<void> {
+  /** Makes the cluster's directories and ports, and starts nodes `indexes` (default all). */
+  async start(indexes: readonly number[] = this.indexes): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), "sandstore-hc-"));
     this.addresses = (await freePorts(this.size)).map((p) => `127.0.0.1:${p}`);
     for (const i of this.indexes) await this.options.prepareDataDir?.(this.dataDir(i));
@@ -72,7 +74,7 @@ export class Cluster {
         dir: join(this.root, "tls"),
         nodes: this.indexes.map((i) => `n${i + 1}`),
       });
-    await Promise.all(this.indexes.map((i) => this.startNode(i)));
+    await Promise.all(indexes.map((i) => this.startNode(i)));
   }
 
   /** Where node `i` keeps its data. */
@@ -114,7 +116,11 @@ export class Cluster {
     return this.children.has(i);
   }
 
-  async startNode(i: number): Promise<void> {
+  /**
+   * Starts node `i`, with `extraArgs` after the cluster's flags (a later flag wins), and
+   * resolves once it listens.
+   */
+  async startNode(i: number, extraArgs: readonly string[] = []): Promise<void> {
     const peers = this.addresses.map((a, j) => `n${j + 1}=${a}`).join(",");
     const child = spawn(
       process.execPath,
@@ -137,6 +143,7 @@ export class Cluster {
         "--quiet",
         ...(this.options.tls ? ["--tls-dir", this.tlsDir(`n${i + 1}`)] : []),
         ...(this.options.nodeArgs ?? []),
+        ...extraArgs,
       ],
       {
         stdio: ["ignore", "pipe", "pipe"],
@@ -155,6 +162,22 @@ export class Cluster {
       child.once("exit", (code) => reject(new Error(`node ${i} exited ${code}: ${stderr}`)));
     });
     this.children.set(i, child);
+    this.exits.set(
+      i,
+      new Promise((resolve) =>
+        child.once("exit", (code) => {
+          if (this.children.get(i) === child) this.children.delete(i);
+          resolve({ code, stderr });
+        }),
+      ),
+    );
+  }
+
+  /** Resolves when node `i`, started last, exits, with its exit code and stderr. */
+  exitOf(i: number): Promise<{ code: number | null; stderr: string }> {
+    const exit = this.exits.get(i);
+    if (!exit) throw new Error(`node ${i} was never started`);
+    return exit;
   }
 
   async kill(i: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
@@ -167,7 +190,10 @@ export class Cluster {
     });
   }
 
-  /** The index of the node every running node names as leader, once they agree. */
+  /**
+   * The index of the node every running node names as leader, once they agree and each has
+   * applied the cluster's settings (the bootstrap is the log's first command).
+   */
   async leader(timeoutMs = 10_000): Promise<number> {
     let agreed = -1;
     await waitFor(
@@ -179,14 +205,16 @@ export class Cluster {
             callTimeoutMs: 1000,
             tlsCa: this.tlsCa,
           });
-          named.add((await client.status().catch(() => undefined))?.leaderId ?? "");
+          const status = await client.status().catch(() => undefined);
+          // A node that has not applied the bootstrap's settings yet names no leader here.
+          named.add(status && status.chunkSize > 0 ? status.leaderId : "");
           await client.closeClient();
         }
         const [only] = [...named];
         agreed = named.size === 1 && only ? Number(only.slice(1)) - 1 : -1;
         return agreed >= 0 && this.children.has(agreed);
       },
-      "every node to name the same leader",
+      "every node to name the same leader and know the settings",
       timeoutMs,
     );
     return agreed;

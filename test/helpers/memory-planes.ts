@@ -9,7 +9,9 @@ import { ReplicatedControlPlane } from "../../src/control/replicated-control-pla
 import { TwoPhaseCoordinator } from "../../src/control/two-phase-coordinator.ts";
 import { localReplicaAccess, type ReplicaAccess } from "../../src/data/replica-access.ts";
 import { ReplicatedDataPlane } from "../../src/data/replicated-data-plane.ts";
+import { ALL_ROLES } from "../../src/membership/membership.ts";
 import { StaticMembership } from "../../src/membership/static-membership.ts";
+import { defaultWriteQuorum } from "../../src/metadata/cluster-settings.ts";
 import { MemoryMetadataStore } from "../../src/metadata/memory-metadata-store.ts";
 import { SortedPlacement } from "../../src/placement/sorted-placement.ts";
 import { LocalReplicator } from "../../src/replication/local-replicator.ts";
@@ -20,21 +22,20 @@ export async function memoryPlanes(options: {
   chunkSize: number;
   wrap?: (access: ReplicaAccess) => ReplicaAccess;
 }) {
-  const store = new MemoryMetadataStore({ chunkSize: options.chunkSize });
+  const store = new MemoryMetadataStore();
   const replicator = new LocalReplicator({ dir: options.dir, store, nodeId: options.nodes[0]! });
   await replicator.start();
   const membership = new StaticMembership(
     options.nodes[0]!,
-    options.nodes.map((id, i) => ({ id, address: `127.0.0.1:${i + 1}` })),
+    options.nodes.map((id, i) => ({ id, address: `127.0.0.1:${i + 1}`, roles: ALL_ROLES })),
   );
   const placement = new SortedPlacement();
   const replicationFactor = options.nodes.length;
-  const control = new ReplicatedControlPlane({
-    store,
-    replicator,
-    membership,
-    placement,
+  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  await control.bootstrap({
+    chunkSize: options.chunkSize,
     replicationFactor,
+    writeQuorum: defaultWriteQuorum(replicationFactor),
   });
   const stores = new Map(options.nodes.map((id) => [id, new MemoryChunkStore()]));
   const local = (nodeId: string) => {

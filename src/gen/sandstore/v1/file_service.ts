@@ -232,8 +232,10 @@ export interface StatusResponse {
   nodes: NodeStatus[];
   leaderId: string;
   topology: string;
+  /** The cluster's settings as its metadata log decided them; 0 until they are decided. */
   chunkSize: number;
   replicationFactor: number;
+  writeQuorum: number;
 }
 
 function createBaseStatRequest(): StatRequest {
@@ -2091,7 +2093,7 @@ export const MaintenanceStatus: MessageFns<MaintenanceStatus> = {
 };
 
 function createBaseStatusResponse(): StatusResponse {
-  return { nodes: [], leaderId: "", topology: "", chunkSize: 0, replicationFactor: 0 };
+  return { nodes: [], leaderId: "", topology: "", chunkSize: 0, replicationFactor: 0, writeQuorum: 0 };
 }
 
 export const StatusResponse: MessageFns<StatusResponse> = {
@@ -2110,6 +2112,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.replicationFactor !== 0) {
       writer.uint32(40).uint32(message.replicationFactor);
+    }
+    if (message.writeQuorum !== 0) {
+      writer.uint32(48).uint32(message.writeQuorum);
     }
     return writer;
   },
@@ -2165,6 +2170,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             }
 
             message.replicationFactor = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.writeQuorum = reader.uint32();
             continue;
           }
         }

@@ -133,7 +133,7 @@ export interface CommitChunkCommand {
 
 /**
  * A small write held in the metadata: lays `data` over the inline slot's bytes at `offset`
- * (a hole reads as zeros). Refused with ENOTSUP, changing nothing, when the slot holds a chunk
+ * (a hole reads as zeros). Refused with NOT_INLINE, changing nothing, when the slot holds a chunk
  * or its bytes would outgrow the inline limit: the writer then writes a chunk instead.
  */
 export interface WriteInlineCommand {
@@ -210,6 +210,20 @@ export interface RemoveUserCommand {
   name: string;
 }
 
+/**
+ * The cluster's settings, decided once, at bootstrap, by the first such command the log
+ * commits; every node reads them from its applied state, so no two nodes can slice one file
+ * differently. A second one is refused with EEXIST, changing nothing.
+ */
+export interface ConfigureClusterCommand {
+  /** Bytes per chunk slot, 4096 to 64 MiB. */
+  chunkSize: number;
+  /** Copies of each chunk (R), 1 to 16; fewer while fewer data nodes are live. */
+  replicationFactor: number;
+  /** Durable copies before a write commits (W), 1 to R. */
+  writeQuorum: number;
+}
+
 export interface MetadataCommand {
   command?:
     | { $case: "create"; value: CreateCommand }
@@ -223,6 +237,7 @@ export interface MetadataCommand {
     | { $case: "writeInline"; value: WriteInlineCommand }
     | { $case: "putUser"; value: PutUserCommand }
     | { $case: "removeUser"; value: RemoveUserCommand }
+    | { $case: "configureCluster"; value: ConfigureClusterCommand }
     | undefined;
   /** The user the command is applied for; absent: root. */
   caller?:
@@ -237,7 +252,10 @@ export interface MetadataCommand {
  * (it changes nothing) and its error is part of the result, identical on every replica.
  */
 export interface CommandResult {
-  /** A POSIX error name (ENOENT, EEXIST, ...), empty on success. */
+  /**
+   * A POSIX error name (ENOENT, EEXIST, ...), or a writer's condition (VERSION_CONFLICT,
+   * NOT_INLINE: see WriterCondition), empty on success.
+   */
   errno: string;
   /** The path the error is about. */
   errorPath: string;
@@ -1799,6 +1817,74 @@ export const RemoveUserCommand: MessageFns<RemoveUserCommand> = {
   },
 };
 
+function createBaseConfigureClusterCommand(): ConfigureClusterCommand {
+  return { chunkSize: 0, replicationFactor: 0, writeQuorum: 0 };
+}
+
+export const ConfigureClusterCommand: MessageFns<ConfigureClusterCommand> = {
+  encode(message: ConfigureClusterCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkSize !== 0) {
+      writer.uint32(8).uint32(message.chunkSize);
+    }
+    if (message.replicationFactor !== 0) {
+      writer.uint32(16).uint32(message.replicationFactor);
+    }
+    if (message.writeQuorum !== 0) {
+      writer.uint32(24).uint32(message.writeQuorum);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigureClusterCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigureClusterCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.chunkSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replicationFactor = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.writeQuorum = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMetadataCommand(): MetadataCommand {
   return { command: undefined, caller: undefined, session: undefined };
 }
@@ -1838,6 +1924,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         break;
       case "removeUser":
         RemoveUserCommand.encode(message.command.value, writer.uint32(90).fork()).join();
+        break;
+      case "configureCluster":
+        ConfigureClusterCommand.encode(message.command.value, writer.uint32(98).fork()).join();
         break;
     }
     if (message.caller !== undefined) {
@@ -1948,6 +2037,17 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             }
 
             message.command = { $case: "removeUser", value: RemoveUserCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.command = {
+              $case: "configureCluster",
+              value: ConfigureClusterCommand.decode(reader, reader.uint32()),
+            };
             continue;
           }
           case 14: {

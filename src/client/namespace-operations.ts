@@ -1,0 +1,181 @@
+/**
+ * Namespace operations of the SDK: stat, directories, renames, attributes, listings and the
+ * cluster's status, each a call (with its retries) through the cluster caller.
+ */
+import { fsError } from "../common/errors.ts";
+import { normalizePath } from "../common/paths.ts";
+import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
+import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import { checkNonNegative, required } from "./client-checks.ts";
+import type { ClusterCaller } from "./cluster-caller.ts";
+
+/** Entries asked for per page of a listing: bounds a listing's memory to one page. */
+export const DIR_PAGE_ENTRIES = 10_000;
+
+/** What `stat` returns. Times are ms since the epoch. */
+export interface Stats {
+  readonly ino: number;
+  readonly type: "file" | "directory";
+  readonly size: number;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  readonly atimeMs: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+/** One entry of `readdir`. */
+export interface DirEntry {
+  readonly name: string;
+  readonly stats: Stats;
+}
+
+export function toStats(inode: Inode): Stats {
+  const isDirectory = inode.type === FileType.FILE_TYPE_DIRECTORY;
+  return {
+    ino: inode.id,
+    type: isDirectory ? "directory" : "file",
+    size: inode.size,
+    mode: inode.mode,
+    uid: inode.uid,
+    gid: inode.gid,
+    nlink: inode.nlink,
+    atimeMs: inode.atimeMs,
+    mtimeMs: inode.mtimeMs,
+    ctimeMs: inode.ctimeMs,
+    isFile: () => !isDirectory,
+    isDirectory: () => isDirectory,
+  };
+}
+
+export class NamespaceOperations {
+  constructor(private readonly caller: ClusterCaller) {}
+
+  async stat(path: string): Promise<Stats> {
+    const p = normalizePath(path);
+    const { inode } = await this.caller.query((c) => c.stat({ path: p, access: 0 }));
+    return toStats(required(inode, p));
+  }
+
+  async mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+    const p = normalizePath(path);
+    await this.caller.mutate((c, session) =>
+      c.mkdir({
+        path: p,
+        mode: options.mode ?? 0o755,
+        recursive: options.recursive ?? false,
+        session,
+      }),
+    );
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const p = normalizePath(path);
+    await this.caller.mutate((c, session) => c.rmdir({ path: p, session }));
+  }
+
+  async unlink(path: string): Promise<void> {
+    const p = normalizePath(path);
+    await this.caller.mutate((c, session) => c.unlink({ path: p, session }));
+  }
+
+  /**
+   * Removes a file, or with `recursive` a directory and everything under it (as `rm -r`;
+   * the root itself stays, emptied). Not atomic: a failure part way leaves the rest.
+   */
+  async rm(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const p = normalizePath(path);
+    if (!options.recursive || !(await this.stat(p)).isDirectory()) return this.unlink(p);
+    for await (const entry of this.opendir(p)) {
+      const child = p === "/" ? `/${entry.name}` : `${p}/${entry.name}`;
+      if (entry.stats.isDirectory()) await this.rm(child, options);
+      else await this.unlink(child);
+    }
+    if (p !== "/") await this.rmdir(p);
+  }
+
+  /** Renames `from` to `to`, replacing an existing `to` as POSIX rename(2) does. */
+  async rename(from: string, to: string): Promise<void> {
+    const f = normalizePath(from);
+    const t = normalizePath(to);
+    await this.caller.mutate((c, session) => c.rename({ from: f, to: t, session }));
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    const p = normalizePath(path);
+    checkNonNegative(size, "size", p);
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, size, session }));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    const p = normalizePath(path);
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, mode, session }));
+  }
+
+  /**
+   * Gives a file or directory a new owner and group (chown). Root may give any; an owner may
+   * only choose one of its own groups (EPERM otherwise).
+   */
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    const p = normalizePath(path);
+    for (const [value, what] of [
+      [uid, "uid"],
+      [gid, "gid"],
+    ] as const)
+      if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
+        throw fsError("EINVAL", p, `bad ${what} ${value}`);
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, uid, gid, session }));
+  }
+
+  /** Sets access and modification times, in ms since the epoch. */
+  async utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+    const p = normalizePath(path);
+    checkNonNegative(atimeMs, "atime", p);
+    checkNonNegative(mtimeMs, "mtime", p);
+    await this.caller.mutate((c, session) =>
+      c.setAttr({ path: p, atimeMs: Math.floor(atimeMs), mtimeMs: Math.floor(mtimeMs), session }),
+    );
+  }
+
+  /**
+   * Every entry of a directory in name order, in one array: for a directory of any size, use
+   * `opendir`, which holds one page at a time.
+   */
+  async readdir(path: string): Promise<DirEntry[]> {
+    const entries: DirEntry[] = [];
+    for await (const entry of this.opendir(path)) entries.push(entry);
+    return entries;
+  }
+
+  /**
+   * The entries of a directory in name order, fetched a page (at most DIR_PAGE_ENTRIES) at
+   * a time as the caller iterates. Pages continue after the last name seen, so an entry that
+   * exists throughout is listed exactly once, however the directory changes meanwhile.
+   */
+  async *opendir(path: string): AsyncIterableIterator<DirEntry> {
+    const p = normalizePath(path);
+    let afterName = "";
+    for (;;) {
+      const page = await this.caller.query((c) =>
+        c.readDir({ path: p, afterName, limit: DIR_PAGE_ENTRIES }),
+      );
+      for (const entry of page.entries)
+        yield { name: entry.name, stats: toStats(required(entry.inode, p)) };
+      const last = page.entries.at(-1);
+      if (page.done || !last) return;
+      afterName = last.name;
+    }
+  }
+
+  /**
+   * The cluster's state as the node this client talks to sees it. `stateHash` adds that
+   * node's metadata state hash (a pass over its store).
+   */
+  async status(options: { stateHash?: boolean } = {}): Promise<StatusResponse> {
+    return this.caller.query((c) => c.status({ withStateHash: options.stateHash ?? false }));
+  }
+}
