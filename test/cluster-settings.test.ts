@@ -7,7 +7,7 @@ import { rm } from "node:fs/promises";
 import { after, describe, test } from "node:test";
 import { connect, O_CREAT, O_WRONLY, UnavailableError } from "../src/index.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
-import { startNode, waitFor } from "./helpers/node-process.ts";
+import { runCli, startNode, waitFor } from "./helpers/node-process.ts";
 
 const KiB = 1024;
 
@@ -15,6 +15,30 @@ describe("cluster settings", () => {
   const dirs: string[] = [];
   after(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("bad settings flags are refused before anything starts, naming what was wrong", async () => {
+    const base = ["node", "--id", "n1", "--listen", "127.0.0.1:0", "--data-dir", "/nonexistent/x"];
+    const quorum = await runCli([
+      ...base,
+      "--topology",
+      "hyperconverged",
+      "--replication",
+      "3",
+      "--write-quorum",
+      "4",
+    ]);
+    assert.equal(quorum.code, 2);
+    assert.match(
+      quorum.stderr,
+      /write quorum 4 is not an integer from 1 to the replication factor 3/,
+    );
+    const chunk = await runCli([...base, "--chunk-size", "1000"]);
+    assert.equal(chunk.code, 2);
+    assert.match(chunk.stderr, /chunk size 1000 is not an integer from 4096/);
+    const single = await runCli([...base, "--replication", "2"]);
+    assert.equal(single.code, 2);
+    assert.match(single.stderr, /the single topology keeps one copy of each chunk/);
   });
 
   test("single: a restart with another --chunk-size refuses to start, naming both values", async () => {

@@ -13,7 +13,12 @@ import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags
 import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { AUTH_MODES, type AuthMode } from "../server/client-authenticator.ts";
-import { PLANNED_TOPOLOGIES, type RunningNode, TOPOLOGIES } from "../topologies/index.ts";
+import {
+  PLANNED_TOPOLOGIES,
+  type RunningNode,
+  TOPOLOGIES,
+  type TopologyDescriptor,
+} from "../topologies/index.ts";
 import { CA_FILES, makeCertificates } from "../transport/certificate-authority.ts";
 import { TLS_FILES } from "../transport/tls-peer-auth.ts";
 import {
@@ -77,21 +82,24 @@ function parseMembers(
   return members;
 }
 
-function checkTopology(name: string, membership: string): void {
+/** The descriptor of topology `name`, or a usage error naming the known ones. */
+function checkTopology(name: string, membership: string): TopologyDescriptor {
   if (PLANNED_TOPOLOGIES[name]) {
     throw new UsageError(
       `topology "${name}" is not available yet (${PLANNED_TOPOLOGIES[name]}); use --topology single`,
     );
   }
-  if (!TOPOLOGIES[name])
+  const topology = TOPOLOGIES[name];
+  if (!topology)
     throw new UsageError(
       `unknown topology "${name}"; known: ${Object.keys(TOPOLOGIES).join(", ")}`,
     );
   if (membership !== "static") {
     throw new UsageError(
-      `membership "${membership}" is not available yet; the single topology uses static membership`,
+      `membership "${membership}" is not available yet; every topology uses static membership`,
     );
   }
+  return topology;
 }
 
 /** Stops `nodes` on SIGINT or SIGTERM; a second signal exits at once. Resolves when stopped. */
@@ -154,7 +162,11 @@ export function registerNodeCommands(program: Command): void {
     .requiredOption("--id <id>", "this node's id")
     .requiredOption("--listen <host:port>", "address for RPC", hostPort)
     .requiredOption("--data-dir <dir>", "where the node keeps everything")
-    .addOption(new Option("--topology <name>", "topology").default("single"))
+    .addOption(
+      new Option("--topology <name>", `topology: ${Object.keys(TOPOLOGIES).join(", ")}`).default(
+        "single",
+      ),
+    )
     .option("--peers <list>", "other nodes, id=host:port,... (replicated topologies)")
     .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
@@ -219,13 +231,16 @@ export function registerNodeCommands(program: Command): void {
       nonNegativeInteger,
     )
     .action(async (flags: NodeFlags) => {
-      checkTopology(flags.topology, flags.membership);
-      if (flags.peers && flags.topology === "single") {
-        throw new UsageError("the single topology has no peers; remove --peers");
+      const topology = checkTopology(flags.topology, flags.membership);
+      if (flags.peers && topology.members === "one") {
+        throw new UsageError(`the ${flags.topology} topology has no peers; remove --peers`);
       }
-      if (flags.topology === "single" && (flags.replication ?? 1) + (flags.writeQuorum ?? 1) !== 2)
+      if (
+        !topology.replicationSettable &&
+        (flags.replication !== undefined || flags.writeQuorum !== undefined)
+      )
         throw new UsageError(
-          "the single topology keeps one copy of each chunk; remove --replication and --write-quorum",
+          `the ${flags.topology} topology keeps one copy of each chunk; remove --replication and --write-quorum`,
         );
       const problem = settingsProblem({
         chunkSize: flags.chunkSize,
@@ -241,7 +256,7 @@ export function registerNodeCommands(program: Command): void {
         level: flags.logLevel,
         nodeId: flags.id,
       });
-      const node = await TOPOLOGIES[flags.topology]!({
+      const node = await topology.start({
         id: flags.id,
         listen: flags.listen,
         dataDir,
@@ -250,7 +265,7 @@ export function registerNodeCommands(program: Command): void {
         gcGraceMs: flags.gcGraceMs,
         logger,
         peers:
-          flags.topology === "single"
+          topology.members === "one"
             ? undefined
             : parseMembers(flags.peers, { id: flags.id, address: flags.listen }),
         clusterToken: flags.clusterToken,
@@ -277,7 +292,11 @@ export function registerNodeCommands(program: Command): void {
     .command("up")
     .description("run a local cluster in the foreground; Ctrl-C stops it")
     .option("--nodes <n>", "how many nodes", positiveInteger)
-    .addOption(new Option("--topology <name>", "topology").default("hyperconverged"))
+    .addOption(
+      new Option("--topology <name>", `topology: ${Object.keys(TOPOLOGIES).join(", ")}`).default(
+        "hyperconverged",
+      ),
+    )
     .option("--data-dir <dir>", "data directory; node i keeps its data in DIR/nI", "./.sandstore")
     .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
     .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
@@ -298,11 +317,11 @@ export function registerNodeCommands(program: Command): void {
         tls?: boolean;
         auth: AuthMode;
       }) => {
-        checkTopology(flags.topology, flags.membership);
-        const count = flags.nodes ?? (flags.topology === "single" ? 1 : 3);
-        if (flags.topology === "single" && count !== 1) {
+        const topology = checkTopology(flags.topology, flags.membership);
+        const count = flags.nodes ?? topology.defaultNodes;
+        if (topology.members === "one" && count !== 1) {
           throw new UsageError(
-            "the single topology runs exactly one node; drop --nodes or use --topology hyperconverged",
+            `the ${flags.topology} topology runs exactly one node; drop --nodes or use --topology hyperconverged`,
           );
         }
         const nodes: RunningNode[] = [];
@@ -319,7 +338,8 @@ export function registerNodeCommands(program: Command): void {
         const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
         // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
         const token = await localClusterToken(resolve(flags.dataDir, "token"));
-        if (flags.topology === "single") {
+        if (topology.members === "one") {
+          // One node runs in this process; a group runs each node as its own process.
           const dataDir = resolve(flags.dataDir, "n1");
           await mkdir(dataDir, { recursive: true });
           const logger = createLogger({
@@ -328,7 +348,7 @@ export function registerNodeCommands(program: Command): void {
             nodeId: "n1",
           });
           nodes.push(
-            await TOPOLOGIES.single!({
+            await topology.start({
               id: "n1",
               listen: addresses[0]!,
               dataDir,

@@ -2,7 +2,7 @@
  * What every wiring file takes and returns, so that `sandstore node` and tests can start any
  * topology the same way.
  */
-import type { NodeInfo } from "../membership/membership.ts";
+import type { NodeInfo, NodeRole } from "../membership/membership.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { AuthMode } from "../server/client-authenticator.ts";
 
@@ -84,4 +84,23 @@ export interface RunningNode {
   readonly failed: Promise<Error>;
   /** Stops serving, finishes what is in flight, closes every file. */
   stop(): Promise<void>;
+}
+
+/**
+ * What a topology is, for everything that starts one (`sandstore node`, `sandstore up`, the
+ * test and chaos harnesses): so that none of them branches on a topology's name.
+ */
+export interface TopologyDescriptor {
+  /** One line: what runs where. */
+  readonly summary: string;
+  /** The roles every node of it serves. */
+  readonly roles: readonly NodeRole[];
+  /** `one`: a cluster is one node, with no peers; `group`: the members named by `--peers`. */
+  readonly members: "one" | "group";
+  /** Nodes `sandstore up` starts when `--nodes` is not given. */
+  readonly defaultNodes: number;
+  /** Whether R and W may be chosen; a topology that keeps one copy refuses them. */
+  readonly replicationSettable: boolean;
+  /** Starts one node of it. */
+  readonly start: (options: NodeOptions) => Promise<RunningNode>;
 }
