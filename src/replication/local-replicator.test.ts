@@ -238,3 +238,40 @@ test("the WAL is reset once it passes its limit and the store is durable, and re
   assert.equal(store.appliedIndex(), 101);
   await again.stop();
 });
+
+test("a proposal made the moment the one before it resolves is applied too (no lost wake-up)", async () => {
+  const replicator = new LocalReplicator({
+    dir: await tempDir(),
+    store: new MemoryMetadataStore(),
+    nodeId: "n1",
+  });
+  await replicator.start();
+  // Each proposal is made a few microtasks after the one before resolved: one of these
+  // lands between the drain loop finding its queue empty and the drain's end, where a
+  // proposal was once queued with no drain left to write it.
+  for (let hops = 0; hops < 12; hops++) {
+    const result = await replicator.propose({
+      command: {
+        $case: "mkdir",
+        value: { path: `/w${hops}`, mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: 1 },
+      },
+    });
+    assert.equal(result.errno, "");
+    for (let k = 0; k < hops; k++) await Promise.resolve();
+  }
+  const last = replicator.propose({
+    command: {
+      $case: "mkdir",
+      value: { path: "/last", mode: 0o755, uid: 0, gid: 0, recursive: false, nowMs: 1 },
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<"stuck">((resolve) => {
+    timer = setTimeout(() => resolve("stuck"), 5000);
+  });
+  const outcome = await Promise.race([last.then(() => "applied" as const), stuck]);
+  clearTimeout(timer);
+  assert.equal(outcome, "applied");
+  assert.equal(replicator.status().appliedIndex, 13);
+  await replicator.stop();
+});

@@ -41,7 +41,14 @@ export class LocalReplicator implements MetadataReplicator {
   private wal: LocalWal | undefined;
   private queue: Pending[] = [];
   private lastIndex = 0;
+  /** The drain loop, for `stop` to wait for; settled once it has emptied the queue. */
   private running: Promise<void> | undefined;
+  /**
+   * True from a drain's start until the synchronous moment it finds the queue empty. Kept
+   * apart from `running`: a promise's `finally` runs a microtask after the loop ends, and a
+   * proposal queued in between would find a drain "running" that never looks at it again.
+   */
+  private draining = false;
   private stopped = false;
   private failure: unknown;
   private readonly maxQueued: number;
@@ -88,9 +95,10 @@ export class LocalReplicator implements MetadataReplicator {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
-      this.running ??= this.drain().finally(() => {
-        this.running = undefined;
-      });
+      if (!this.draining) {
+        this.draining = true;
+        this.running = this.drain();
+      }
     });
   }
 
@@ -120,26 +128,34 @@ export class LocalReplicator implements MetadataReplicator {
     this.wal = undefined;
   }
 
-  /** Writes and applies batches until the queue is empty. One runs at a time. */
+  /**
+   * Writes and applies batches until the queue is empty. One runs at a time. `draining` is
+   * cleared in the same synchronous step that finds the queue empty (no await between them),
+   * so a proposal queued later always starts a new drain.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const entries: LogEntry[] = batch.map((pending, i) => ({
-        index: this.lastIndex + 1 + i,
-        command: pending.command,
-      }));
-      try {
-        await this.wal!.append(entries.map(encodeEntryRecord));
-        this.lastIndex += entries.length;
-        const results = this.options.store.apply(entries);
-        for (const [i, pending] of batch.entries()) pending.resolve(results[i]!);
-      } catch (error) {
-        // A log that cannot be written cannot be trusted with more: fail this batch and all later.
-        this.failure = fsError("EIO", "metadata log", String(error));
-        for (const pending of [...batch, ...this.queue.splice(0)]) pending.reject(this.failure);
-        return;
+    try {
+      while (this.queue.length > 0 && !this.failure) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        const entries: LogEntry[] = batch.map((pending, i) => ({
+          index: this.lastIndex + 1 + i,
+          command: pending.command,
+        }));
+        try {
+          await this.wal!.append(entries.map(encodeEntryRecord));
+          this.lastIndex += entries.length;
+          const results = this.options.store.apply(entries);
+          for (const [i, pending] of batch.entries()) pending.resolve(results[i]!);
+        } catch (error) {
+          // A log that cannot be written cannot be trusted with more: fail this batch and all later.
+          this.failure = fsError("EIO", "metadata log", String(error));
+          for (const pending of [...batch, ...this.queue.splice(0)]) pending.reject(this.failure);
+          return;
+        }
+        await this.maybeResetWal();
       }
-      await this.maybeResetWal();
+    } finally {
+      this.draining = false;
     }
   }
 

@@ -1,0 +1,562 @@
+/**
+ * The metadata service over gRPC: the ControlPlane seam across a process boundary. The server
+ * side serves any ControlPlane (`addMetadataService`) to the cluster's nodes only; the client
+ * side (`RemoteControlPlane`) implements the same asynchronous interface by calling it, so a
+ * data plane, a repairer or a server cannot tell an in-process control plane from a remote one.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { fsError, NotLeaderError } from "../common/errors.ts";
+import { normalizePath } from "../common/paths.ts";
+import type {
+  AttrChanges,
+  CommitOutcome,
+  ControlPlane,
+  CreateOptions,
+  NewUser,
+  ReadOptions,
+  ReadPlan,
+  UserCredentials,
+  WriteIntent,
+  WrittenChunk,
+} from "../control/control-plane.ts";
+import type { Caller, ClientSession, Inode, UserRecord } from "../gen/sandstore/v1/metadata.ts";
+import {
+  MetadataServiceClient,
+  type MetadataServiceServer,
+  MetadataServiceService,
+  type MetaWriteIntent,
+} from "../gen/sandstore/v1/metadata_service.ts";
+import type { ClusterSettings } from "../metadata/cluster-settings.ts";
+import type { ChunkSlot, DirPage, SlotCursor } from "../metadata/metadata-store.ts";
+import type { ReplicatorStatus } from "../replication/metadata-replicator.ts";
+import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
+import { admitPeer } from "./peer-admission.ts";
+import { type IncomingCall, NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
+
+/** Deadline of one metadata call: past a Raft commit under load, short of a client's patience. */
+const CALL_TIMEOUT_MS = 15_000;
+/** NOT_LEADER redirects one call follows: bounds a redirect loop during an election. */
+const MAX_REDIRECTS = 5;
+/** Most slots one scan page may ask for (as MetadataStore.scanChunkSlots). */
+const MAX_SCAN_PAGE = 1000;
+
+const ROLES: readonly ReplicatorStatus["role"][] = [
+  "leader",
+  "follower",
+  "candidate",
+  "learner",
+  "stopped",
+];
+
+/** The wire's intent as the seam's, and back. */
+function intentFromWire(wire: MetaWriteIntent): WriteIntent {
+  return {
+    path: normalizeLabel(wire.path),
+    inodeId: wire.inodeId,
+    slotIndex: wire.slotIndex,
+    current: wire.current,
+    chunkId: wire.chunkId,
+    targets: wire.targets.map((node) => ({ id: node.id, address: node.address })),
+    writeQuorum: wire.writeQuorum,
+    session: wire.session,
+    caller: wire.caller,
+  };
+}
+
+function intentToWire(intent: WriteIntent): MetaWriteIntent {
+  return {
+    path: intent.path,
+    inodeId: intent.inodeId,
+    slotIndex: intent.slotIndex,
+    current: intent.current,
+    chunkId: intent.chunkId,
+    targets: intent.targets.map((node) => ({ id: node.id, address: node.address })),
+    writeQuorum: intent.writeQuorum,
+    session: intent.session,
+    caller: intent.caller,
+  };
+}
+
+/**
+ * A path label from the wire: normalized when it is a path, kept when it names an inode
+ * (`inode 7`), as error messages do.
+ */
+function normalizeLabel(label: string): string {
+  return label.startsWith("/") ? normalizePath(label) : label;
+}
+
+/**
+ * Registers `MetadataService` on `server`, answering from `control`. Only the cluster's nodes
+ * may call it (`auth`): a call carries a client's identity that its node already checked.
+ * Paths are normalized here, at the edge, as the node server does for clients.
+ */
+export function addMetadataService(
+  server: grpc.Server,
+  control: ControlPlane,
+  auth: PeerAuth,
+): void {
+  /**
+   * A unary handler: the caller admitted first, the answer or the typed error after. `run`
+   * is async, so a validation error (a malformed path) becomes its rejection.
+   */
+  const serve =
+    <Req, Res>(run: (request: Req) => Promise<Res>) =>
+    (call: IncomingCall & { readonly request: Req }, callback: grpc.sendUnaryData<Res>): void => {
+      const admission = admitPeer(auth, call, NODES_ONLY, "metadata service");
+      if (!admission.admitted) callback(admission.status);
+      else
+        run(call.request).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(errorToStatus(error)),
+        );
+    };
+  const read = (stale: boolean, caller: Caller | undefined, access = 0): ReadOptions => ({
+    stale,
+    caller,
+    access,
+  });
+  const implementation: MetadataServiceServer = {
+    settings: serve(async () => control.settings()),
+    stat: serve(async (r) => ({
+      inode: await control.stat(normalizePath(r.path), read(r.stale, r.caller, r.access)),
+    })),
+    create: serve(async (r) => ({
+      inode: await control.create(
+        normalizePath(r.path),
+        { mode: r.mode, exclusive: r.exclusive, truncate: r.truncate, access: r.access },
+        r.session,
+        r.caller,
+      ),
+    })),
+    mkdir: serve(async (r) => ({
+      inode: await control.mkdir(normalizePath(r.path), r.mode, r.recursive, r.session, r.caller),
+    })),
+    rmdir: serve(async (r) => {
+      await control.rmdir(normalizePath(r.path), r.session, r.caller);
+      return {};
+    }),
+    unlink: serve(async (r) => {
+      await control.unlink(normalizePath(r.path), r.session, r.caller);
+      return {};
+    }),
+    rename: serve(async (r) => {
+      await control.rename(normalizePath(r.from), normalizePath(r.to), r.session, r.caller);
+      return {};
+    }),
+    setAttr: serve(async (r) => {
+      const changes: AttrChanges = {
+        ...(r.mode !== undefined && { mode: r.mode }),
+        ...(r.size !== undefined && { size: r.size }),
+        ...(r.atimeMs !== undefined && { atimeMs: r.atimeMs }),
+        ...(r.mtimeMs !== undefined && { mtimeMs: r.mtimeMs }),
+        ...(r.uid !== undefined && { uid: r.uid }),
+        ...(r.gid !== undefined && { gid: r.gid }),
+      };
+      return { inode: await control.setAttr(normalizePath(r.path), changes, r.session, r.caller) };
+    }),
+    readDir: serve(async (r) =>
+      control.readDir(normalizePath(r.path), r.afterName, r.limit, read(r.stale, r.caller)),
+    ),
+    prepareWrite: serve(async (r) =>
+      intentToWire(
+        await control.prepareWrite(
+          r.inodeId,
+          r.slotIndex,
+          normalizeLabel(r.path),
+          r.session,
+          r.caller,
+        ),
+      ),
+    ),
+    writeInline: serve(async (r) => ({
+      inode: await control.writeInline(
+        r.inodeId,
+        r.slotIndex,
+        r.offsetInSlot,
+        Buffer.from(r.data),
+        normalizeLabel(r.path),
+        r.session,
+        r.caller,
+      ),
+    })),
+    commitWrite: serve(async (r) => {
+      if (!r.intent) throw fsError("EINVAL", "", "a commit without its intent");
+      const outcome = await control.commitWrite(intentFromWire(r.intent), {
+        length: r.length,
+        checksum: r.checksum,
+        replicas: r.replicas,
+        minFileSize: r.minFileSize,
+      });
+      return outcome.committed
+        ? { committed: true, inode: outcome.inode }
+        : { committed: false, inode: undefined };
+    }),
+    resolveRead: serve(async (r) => {
+      const plan = await control.resolveRead(
+        r.inodeId,
+        r.offset,
+        r.length,
+        normalizeLabel(r.path),
+        read(r.stale, r.caller),
+      );
+      return { inode: plan.inode, slots: plan.slots, chunkSize: plan.chunkSize };
+    }),
+    chunkReplicas: serve(async (r) => {
+      const replicas = await control.chunkReplicas(r.chunkId);
+      return { referenced: replicas !== undefined, replicas: [...(replicas ?? [])] };
+    }),
+    scanChunkSlots: serve(async (r) => ({
+      slots: await control.scanChunkSlots(r.after, Math.min(r.limit, MAX_SCAN_PAGE)),
+    })),
+    recordReplicas: serve(async (r) => ({
+      recorded: await control.recordReplicas(r.inodeId, r.slotIndex, r.chunkId, r.replicas),
+    })),
+    addUser: serve(async (r) =>
+      control.addUser({ name: r.name, uid: r.uid, gid: r.gid, groups: r.groups }, r.caller),
+    ),
+    resetSecret: serve(async (r) => control.resetSecret(r.name, r.caller)),
+    removeUser: serve(async (r) => {
+      await control.removeUser(r.name, r.caller);
+      return {};
+    }),
+    listUsers: serve(async () => ({ users: await control.listUsers() })),
+    userByAccessKey: serve(async (r) => ({
+      user: await control.userByAccessKey(r.accessKeyId),
+    })),
+    leadership: serve(async (r) => ({
+      leader: r.current ? await control.isCurrentLeader() : await control.isLeader(),
+    })),
+    stateHash: serve(async () => ({ hash: await control.stateHash() })),
+    status: serve(async () => control.status()),
+  };
+  server.addService(MetadataServiceService, implementation);
+}
+
+/** Options of `RemoteControlPlane`. */
+export interface RemoteControlPlaneOptions {
+  /** Metadata servers, `host:port`; calls go to the first and follow NOT_LEADER hints. */
+  readonly addresses: readonly string[];
+  /** This node's credentials for the cluster's internal services. */
+  readonly auth: PeerAuth;
+  /** Deadline of one call, ms. Default 15,000. */
+  readonly callTimeoutMs?: number;
+}
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/**
+ * A ControlPlane in another process, reached through its `MetadataService`. Follows
+ * NOT_LEADER hints to the leader (at most MAX_REDIRECTS per call); any other failure is
+ * passed on typed (SandstoreError, NotLeaderError without a leader, UnavailableError) for the
+ * caller to retry, as it would an in-process control plane's.
+ */
+export class RemoteControlPlane implements ControlPlane {
+  private readonly clients = new Map<string, MetadataServiceClient>();
+  private current: string;
+  private decided: ClusterSettings | undefined;
+
+  /** Throws RangeError without an address. */
+  constructor(private readonly o: RemoteControlPlaneOptions) {
+    const [first] = o.addresses;
+    if (first === undefined) throw new RangeError("a remote control plane needs an address");
+    this.current = first;
+  }
+
+  async settings(): Promise<ClusterSettings> {
+    // Settings never change once decided: one answer serves for the life of the process.
+    this.decided ??= await this.call((c) => c.settings.bind(c), {});
+    return this.decided;
+  }
+
+  async stat(path: string, options?: ReadOptions): Promise<Inode> {
+    const reply = await this.call((c) => c.stat.bind(c), {
+      path,
+      stale: options?.stale ?? false,
+      caller: options?.caller,
+      access: options?.access ?? 0,
+    });
+    return required(reply.inode, path);
+  }
+
+  async create(
+    path: string,
+    options: CreateOptions,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    const reply = await this.call((c) => c.create.bind(c), {
+      path,
+      mode: options.mode,
+      exclusive: options.exclusive,
+      truncate: options.truncate,
+      access: options.access ?? 0,
+      session,
+      caller,
+    });
+    return required(reply.inode, path);
+  }
+
+  async mkdir(
+    path: string,
+    mode: number,
+    recursive: boolean,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    const reply = await this.call((c) => c.mkdir.bind(c), {
+      path,
+      mode,
+      recursive,
+      session,
+      caller,
+    });
+    return required(reply.inode, path);
+  }
+
+  async rmdir(path: string, session?: ClientSession, caller?: Caller): Promise<void> {
+    await this.call((c) => c.rmdir.bind(c), { path, session, caller });
+  }
+
+  async unlink(path: string, session?: ClientSession, caller?: Caller): Promise<void> {
+    await this.call((c) => c.unlink.bind(c), { path, session, caller });
+  }
+
+  async rename(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<void> {
+    await this.call((c) => c.rename.bind(c), { from, to, session, caller });
+  }
+
+  async setAttr(
+    path: string,
+    changes: AttrChanges,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    const reply = await this.call((c) => c.setAttr.bind(c), {
+      path,
+      ...changes,
+      session,
+      caller,
+    });
+    return required(reply.inode, path);
+  }
+
+  async readDir(
+    path: string,
+    afterName: string,
+    limit: number,
+    options?: ReadOptions,
+  ): Promise<DirPage> {
+    const page = await this.call((c) => c.readDir.bind(c), {
+      path,
+      afterName,
+      limit,
+      stale: options?.stale ?? false,
+      caller: options?.caller,
+    });
+    return {
+      entries: page.entries.map((entry) => ({
+        name: entry.name,
+        inode: required(entry.inode, path),
+      })),
+      done: page.done,
+    };
+  }
+
+  async prepareWrite(
+    inodeId: number,
+    slotIndex: number,
+    path: string,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<WriteIntent> {
+    const wire = await this.call((c) => c.prepareWrite.bind(c), {
+      inodeId,
+      slotIndex,
+      path,
+      session,
+      caller,
+    });
+    return intentFromWire(wire);
+  }
+
+  async writeInline(
+    inodeId: number,
+    slotIndex: number,
+    offsetInSlot: number,
+    data: Buffer,
+    path: string,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode | undefined> {
+    const reply = await this.call((c) => c.writeInline.bind(c), {
+      inodeId,
+      slotIndex,
+      offsetInSlot,
+      data,
+      path,
+      session,
+      caller,
+    });
+    return reply.inode;
+  }
+
+  async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
+    const reply = await this.call((c) => c.commitWrite.bind(c), {
+      intent: intentToWire(intent),
+      length: written.length,
+      checksum: written.checksum,
+      replicas: [...written.replicas],
+      minFileSize: written.minFileSize,
+    });
+    if (!reply.committed) return { committed: false };
+    return { committed: true, inode: required(reply.inode, intent.path) };
+  }
+
+  async resolveRead(
+    inodeId: number,
+    offset: number,
+    length: number,
+    path: string,
+    options?: ReadOptions,
+  ): Promise<ReadPlan> {
+    const plan = await this.call((c) => c.resolveRead.bind(c), {
+      inodeId,
+      offset,
+      length,
+      path,
+      stale: options?.stale ?? false,
+      caller: options?.caller,
+    });
+    return { inode: required(plan.inode, path), slots: plan.slots, chunkSize: plan.chunkSize };
+  }
+
+  async chunkReplicas(chunkId: string): Promise<readonly string[] | undefined> {
+    const reply = await this.call((c) => c.chunkReplicas.bind(c), { chunkId });
+    return reply.referenced ? reply.replicas : undefined;
+  }
+
+  async scanChunkSlots(
+    after: SlotCursor | undefined,
+    limit: number,
+  ): Promise<Array<{ inodeId: number; slot: ChunkSlot }>> {
+    const reply = await this.call((c) => c.scanChunkSlots.bind(c), { after, limit });
+    return reply.slots.map(({ inodeId, slot }) => ({
+      inodeId,
+      slot: requiredSlot(slot, inodeId),
+    }));
+  }
+
+  async recordReplicas(
+    inodeId: number,
+    slotIndex: number,
+    chunkId: string,
+    replicas: readonly string[],
+  ): Promise<boolean> {
+    const reply = await this.call((c) => c.recordReplicas.bind(c), {
+      inodeId,
+      slotIndex,
+      chunkId,
+      replicas: [...replicas],
+    });
+    return reply.recorded;
+  }
+
+  async addUser(user: NewUser, caller?: Caller): Promise<UserCredentials> {
+    return this.call((c) => c.addUser.bind(c), { ...user, groups: [...user.groups], caller });
+  }
+
+  async resetSecret(name: string, caller?: Caller): Promise<UserCredentials> {
+    return this.call((c) => c.resetSecret.bind(c), { name, caller });
+  }
+
+  async removeUser(name: string, caller?: Caller): Promise<void> {
+    await this.call((c) => c.removeUser.bind(c), { name, caller });
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.call((c) => c.listUsers.bind(c), {})).users;
+  }
+
+  async userByAccessKey(accessKeyId: string): Promise<UserRecord | undefined> {
+    return (await this.call((c) => c.userByAccessKey.bind(c), { accessKeyId })).user;
+  }
+
+  async isLeader(): Promise<boolean> {
+    return (await this.call((c) => c.leadership.bind(c), { current: false })).leader;
+  }
+
+  async isCurrentLeader(): Promise<boolean> {
+    return (await this.call((c) => c.leadership.bind(c), { current: true })).leader;
+  }
+
+  async stateHash(): Promise<string> {
+    return (await this.call((c) => c.stateHash.bind(c), {})).hash;
+  }
+
+  async status(): Promise<ReplicatorStatus & { inodes: number; chunks: number }> {
+    const reply = await this.call((c) => c.status.bind(c), {});
+    const role = ROLES.find((known) => known === reply.role) ?? "stopped";
+    return { ...reply, role };
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): MetadataServiceClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      const channel = this.o.auth.channel();
+      client = new MetadataServiceClient(address, channel.credentials, {
+        ...RECONNECT_OPTIONS,
+        ...channel.options,
+      });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  /** One call to the current metadata server, following NOT_LEADER hints. */
+  private async call<Req, Res>(
+    method: (client: MetadataServiceClient) => Unary<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    for (let redirects = 0; ; redirects++) {
+      const address = this.current;
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          method(this.client(address))(
+            request,
+            this.o.auth.callMetadata(),
+            { deadline: Date.now() + (this.o.callTimeoutMs ?? CALL_TIMEOUT_MS) },
+            (error, response) =>
+              error ? reject(statusToError(error, address)) : resolve(response),
+          );
+        });
+      } catch (error) {
+        if (error instanceof NotLeaderError && error.leaderAddress && redirects < MAX_REDIRECTS) {
+          this.current = error.leaderAddress;
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+}
+
+function required(inode: Inode | undefined, path: string): Inode {
+  if (!inode) throw fsError("EIO", path, "metadata reply without an inode");
+  return inode;
+}
+
+function requiredSlot(slot: ChunkSlot | undefined, inodeId: number): ChunkSlot {
+  if (!slot) throw fsError("EIO", `inode ${inodeId}`, "metadata scan reply without its slot");
+  return slot;
+}
