@@ -12,6 +12,7 @@ import { normalizePath } from "../src/common/paths.ts";
 import { AdminServiceService } from "../src/gen/sandstore/v1/admin.ts";
 import { ChunkServiceService } from "../src/gen/sandstore/v1/chunk_service.ts";
 import { FileServiceService } from "../src/gen/sandstore/v1/file_service.ts";
+import { MetadataServiceService } from "../src/gen/sandstore/v1/metadata_service.ts";
 import { RaftServiceService } from "../src/gen/sandstore/v1/raft.ts";
 import { operatorPeerAuth } from "../src/topologies/peer-credentials.ts";
 import { AdminClient } from "../src/transport/grpc-admin-service.ts";
@@ -31,6 +32,7 @@ const INTERNAL = [
   ...methodsOf(RaftServiceService),
   ...methodsOf(ChunkServiceService),
   ...methodsOf(AdminServiceService),
+  ...methodsOf(MetadataServiceService),
 ];
 /** FileService requests whose field 1 is a path (Rename's is `from`). */
 const PATH_FIRST = new Set(

@@ -30,6 +30,7 @@ import { NodeServer } from "../server/node-server.ts";
 import { watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
+import { addMetadataService } from "../transport/grpc-metadata-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
@@ -227,6 +228,9 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
     raftTransport.register(grpcServer);
     addChunkService(grpcServer, chunks, auth, faults);
+    // The control plane for nodes in other processes (a data server of another topology, a
+    // tool), behind the same trust boundary.
+    addMetadataService(grpcServer, control, auth);
     addAdminService(
       grpcServer,
       raftAdminHandlers({
