@@ -9,6 +9,12 @@ import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
 import type { ClientCredentials } from "../transport/file-service-api.ts";
 import type { Connection, Transport } from "../transport/transport.ts";
 
+/**
+ * Time between tries while the cluster elects a leader, ms (with jitter): a fraction of an
+ * election timeout (10 to 20 ticks of 50 ms), so a client learns the new leader soon after
+ * it is elected, at a few small calls per second.
+ */
+const ELECTION_POLL_MS = 100;
 /** Redirects followed for one call before giving up: bounds a redirect loop. */
 const MAX_REDIRECTS = 5;
 /**
@@ -118,10 +124,16 @@ export class ClusterCaller {
         // its failure detector may have changed the placement.
         const tryAgain = error instanceof SandstoreError && error.code === "EAGAIN";
         if (!(noLeaderYet || unavailable || tryAgain) || Date.now() >= deadline) throw error;
+        // An election under way: no leader known, or a leader hint that led to a node that
+        // does not answer (the followers still name the dead leader). It ends within an
+        // election timeout, so the call polls for its end instead of backing off further:
+        // an exponential backoff here overshot the new leader by up to a second.
+        const electing = noLeaderYet || (unavailable && redirects > 0);
         if (unavailable) this.current = this.nextSeed(this.current);
-        failures++;
+        if (!electing) failures++;
         // Backoff with jitter, capped, so a restarting cluster is not hammered.
-        const delay = Math.min(1000, 50 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+        const base = electing ? ELECTION_POLL_MS : Math.min(1000, 50 * 2 ** Math.min(failures, 5));
+        const delay = base * (0.5 + Math.random() / 2);
         await new Promise((resolve) => setTimeout(resolve, delay));
         redirects = 0;
       }
