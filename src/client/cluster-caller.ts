@@ -31,7 +31,11 @@ export interface ClusterCallerOptions {
   readonly callTimeoutMs?: number;
   /** How long a call (read or mutation) keeps retrying an unavailable cluster, ms. Default 10,000. */
   readonly retryForMs?: number;
-  /** The user's access key and secret, sent with every call (see `SandstoreClientOptions`). */
+  /**
+   * The user's access key and secret (`sandstore user add`), sent with every call. Needed by
+   * a cluster with `--auth required`; without them the caller is refused with EACCES. A
+   * cluster with `--auth off` treats every client as root.
+   */
   readonly credentials?: ClientCredentials;
 }
 

@@ -57,6 +57,8 @@ export interface ReplicatedControlPlaneOptions {
 
 export class ReplicatedControlPlane implements ControlPlane {
   private readonly now: () => number;
+  /** The cluster's settings once this node has applied them; they never change after. */
+  private decided: ClusterSettings | undefined;
 
   constructor(private readonly o: ReplicatedControlPlaneOptions) {
     this.now = o.now ?? Date.now;
@@ -64,8 +66,10 @@ export class ReplicatedControlPlane implements ControlPlane {
 
   async settings(): Promise<ClusterSettings> {
     // No read barrier: decided settings never change, so this node's applied view is exact
-    // once it has them, and a node that has not applied them yet says so at once.
-    const settings = this.o.store.settings();
+    // once it has them (and may be kept), and a node that has not applied them yet says so
+    // at once.
+    this.decided ??= this.o.store.settings();
+    const settings = this.decided;
     if (!settings)
       throw new UnavailableError(
         "EAGAIN",
@@ -425,11 +429,6 @@ export class ReplicatedControlPlane implements ControlPlane {
     } catch (error) {
       if (error instanceof NotLeaderError) return false;
       if (error instanceof UnavailableError) return false;
-      if (
-        error instanceof SandstoreError &&
-        (error.code === "EAGAIN" || error.code === "ETIMEDOUT")
-      )
-        return false;
       throw error;
     }
     return this.leads();

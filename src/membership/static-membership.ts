@@ -25,7 +25,10 @@ export interface LivenessOptions {
 export interface StaticMembershipOptions {
   /** The failure detector; without one every member is always live. */
   readonly liveness?: LivenessOptions;
-  /** This node's own report (its free bytes), asked whenever the members are listed. */
+  /**
+   * This node's own report (its free bytes), taken with each round of probes: listing the
+   * members, which placement does on every write, then costs no system call.
+   */
   readonly selfReport?: () => ProbeReport;
 }
 
@@ -68,6 +71,8 @@ export class StaticMembership implements Membership {
   async probeAll(): Promise<void> {
     const probe = this.liveness?.probe;
     if (!probe) return;
+    const own = this.options.selfReport?.().freeBytes;
+    if (own !== undefined) this.freeBytes.set(this.selfId, own);
     await Promise.all(
       this.nodes
         .filter((node) => node.id !== this.selfId)
@@ -109,9 +114,7 @@ export class StaticMembership implements Membership {
   }
 
   private member(node: MemberSpec): Member {
-    const freeBytes =
-      node.id === this.selfId ? this.options.selfReport?.().freeBytes : this.freeBytes.get(node.id);
-    return { ...node, freeBytes };
+    return { ...node, freeBytes: this.freeBytes.get(node.id) };
   }
 }
 

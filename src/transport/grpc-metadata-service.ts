@@ -48,33 +48,18 @@ const ROLES: readonly ReplicatorStatus["role"][] = [
   "stopped",
 ];
 
-/** The wire's intent as the seam's, and back. */
+/** The wire's intent as the seam's (its path normalized at this edge), and back. */
 function intentFromWire(wire: MetaWriteIntent): WriteIntent {
-  return {
-    path: normalizeLabel(wire.path),
-    inodeId: wire.inodeId,
-    slotIndex: wire.slotIndex,
-    current: wire.current,
-    chunkId: wire.chunkId,
-    targets: wire.targets.map((node) => ({ id: node.id, address: node.address })),
-    writeQuorum: wire.writeQuorum,
-    session: wire.session,
-    caller: wire.caller,
-  };
+  const { inodeId, slotIndex, current, chunkId, writeQuorum, session, caller } = wire;
+  const path = normalizeLabel(wire.path);
+  const targets = wire.targets.map((node) => ({ id: node.id, address: node.address }));
+  return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session, caller };
 }
 
 function intentToWire(intent: WriteIntent): MetaWriteIntent {
-  return {
-    path: intent.path,
-    inodeId: intent.inodeId,
-    slotIndex: intent.slotIndex,
-    current: intent.current,
-    chunkId: intent.chunkId,
-    targets: intent.targets.map((node) => ({ id: node.id, address: node.address })),
-    writeQuorum: intent.writeQuorum,
-    session: intent.session,
-    caller: intent.caller,
-  };
+  const { path, inodeId, slotIndex, current, chunkId, writeQuorum, session, caller } = intent;
+  const targets = intent.targets.map((node) => ({ id: node.id, address: node.address }));
+  return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session, caller };
 }
 
 /**
