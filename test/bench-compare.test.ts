@@ -46,7 +46,10 @@ test("bench:compare --smoke: every system produces a figure", { timeout: 600_000
   for (const row of result.rows) {
     assert.ok((row.figures.sandstore ?? 0) > 0, `${row.workload}: Sandstore`);
     assert.ok((row.figures[row.peer!] ?? 0) > 0, `${row.workload}: ${row.peer}`);
-    if (row.peer === "moosefs") assert.ok((row.figures.single ?? 0) > 0, `${row.workload}: single`);
+    if (row.peer === "moosefs") {
+      assert.ok((row.figures.single ?? 0) > 0, `${row.workload}: single`);
+      assert.ok((row.figures.disaggregated ?? 0) > 0, `${row.workload}: disaggregated`);
+    }
   }
   const page = await readFile(join(out, "benchmarks.md"), "utf8");
   assert.match(page, /\| workload \| unit \|/);

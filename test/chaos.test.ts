@@ -23,6 +23,7 @@ async function run(options: Omit<ChaosOptions, "nodes" | "resultsDir">): Promise
 for (const [topology, workload, seed] of [
   ["kv", "register", 1],
   ["hyperconverged", "files", 2],
+  ["disaggregated", "files", 6],
 ] as const) {
   test(`chaos: ${topology} under every nemesis: the ${workload} history checks out`, {
     timeout: 240_000,

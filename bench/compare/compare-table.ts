@@ -5,12 +5,13 @@
  */
 
 /** The systems of a row, in column order. */
-export const SYSTEMS = ["sandstore", "single", "moosefs", "etcd"] as const;
+export const SYSTEMS = ["sandstore", "single", "disaggregated", "moosefs", "etcd"] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export const SYSTEM_TITLES: Record<SystemName, string> = {
   sandstore: "Sandstore 3 nodes R=3",
   single: "Sandstore single",
+  disaggregated: "Sandstore disaggregated 1+3",
   moosefs: "MooseFS goal 3",
   etcd: "etcd 3 members",
 };
@@ -156,6 +157,7 @@ export function formatMarkdownTable(rows: readonly CompareRow[]): string {
 const COLORS: Record<SystemName, string> = {
   sandstore: "#2b6cb0",
   single: "#90cdf4",
+  disaggregated: "#553c9a",
   moosefs: "#dd6b20",
   etcd: "#38a169",
 };

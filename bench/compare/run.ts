@@ -212,6 +212,19 @@ try {
     await cluster.close();
   }
 
+  // Like for like with MooseFS: one metadata server (its master) and 3 data servers.
+  log("Sandstore disaggregated: 1 metadata server, 3 data servers, R=3");
+  const disaggregated = new Cluster({ size: 4, metadataServers: 1 });
+  await disaggregated.start();
+  try {
+    await disaggregated.leader();
+    const client = connect(disaggregated.addresses);
+    figures.disaggregated = await fileFigures(sdkFileSystem(client), false);
+    await client.closeClient();
+  } finally {
+    await disaggregated.close();
+  }
+
   if (
     await available(
       "moosefs",
@@ -261,7 +274,7 @@ try {
 
 const file = (pick: (f: FileFigures) => number | undefined) => {
   const row: Partial<Record<SystemName, number>> = {};
-  for (const system of ["sandstore", "single", "moosefs"] as const) {
+  for (const system of ["sandstore", "single", "disaggregated", "moosefs"] as const) {
     const value = figures[system] ? pick(figures[system]!) : undefined;
     if (value !== undefined) row[system] = value;
   }
@@ -427,8 +440,9 @@ done about it, with the profiles.
   master fsyncs its changelog after every change (\`CHANGELOG_SAVE_MODE = 2\`; by default it
   writes the changelog in the background, unsynced, so a create that returned can be lost).
   etcd fsyncs its WAL on every commit.
-- **Clusters.** Sandstore: 3 hyperconverged nodes at R=3, W=2, and the single topology.
-  MooseFS: a master and 3 chunkservers, each in its own network namespace, goal 3. etcd: 3
+- **Clusters.** Sandstore: 3 hyperconverged nodes at R=3, W=2; the single topology; and the
+  disaggregated topology with one metadata server and 3 data servers at R=3, W=2, the client
+  writing every copy itself. MooseFS: a master and 3 chunkservers, each in its own network namespace, goal 3. etcd: 3
   members. Everything runs on this one machine and shares its cores and disk, so ratios within
   a run mean more than absolute figures.
 - **Small files.** A file whose chunk slot stays within 16 KiB is held in Sandstore's metadata

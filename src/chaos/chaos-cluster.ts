@@ -43,10 +43,14 @@ export interface Corruption {
   readonly offset: number;
 }
 
-export type ChaosTopology = "kv" | "hyperconverged";
+export type ChaosTopology = "kv" | "hyperconverged" | "disaggregated";
+
+/** Data servers of a disaggregated chaos cluster: R = 3 copies, one more for repair to use. */
+const DATA_SERVERS = 4;
 
 export interface ChaosClusterOptions {
   readonly topology: ChaosTopology;
+  /** Nodes of the Raft group: every node, or a disaggregated cluster's metadata servers. */
   readonly nodes: number;
   /** The run's directory: node data in `<root>/nI`, fault files beside them. */
   readonly root: string;
@@ -95,7 +99,13 @@ function killChildrenOnExit(): void {
 }
 
 export class ChaosCluster {
+  /** The Raft group's members, n1..nN: what partitions, membership changes and settling act on. */
   readonly ids: string[];
+  /**
+   * Every process: the group's members, then a disaggregated cluster's data servers d1..dD.
+   * Node indexes index this.
+   */
+  readonly allIds: string[];
   /** Cluster token shared by the nodes (and this harness, as their operator). */
   readonly token = randomBytes(16).toString("hex");
   private readonly operator = operatorPeerAuth({ clusterToken: this.token });
@@ -111,7 +121,9 @@ export class ChaosCluster {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 9)
       throw new RangeError(`a chaos cluster has 1 to 9 nodes, not ${o.nodes}`);
     this.ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-    if (o.network === "netns") this.namespaces = new NetworkNamespaces(this.ids);
+    const dataServers = o.topology === "disaggregated" ? DATA_SERVERS : 0;
+    this.allIds = [...this.ids, ...Array.from({ length: dataServers }, (_, i) => `d${i + 1}`)];
+    if (o.network === "netns") this.namespaces = new NetworkNamespaces(this.allIds);
   }
 
   /** The address node `i` listens on. */
@@ -131,7 +143,7 @@ export class ChaosCluster {
   }
 
   dataDir(i: number): string {
-    return join(this.o.root, this.ids[i]!);
+    return join(this.o.root, this.allIds[i]!);
   }
 
   isRunning(i: number): boolean {
@@ -143,20 +155,21 @@ export class ChaosCluster {
   }
 
   async start(): Promise<void> {
-    const ports = await freePorts(this.o.nodes * 2);
-    this.internalPorts = ports.slice(0, this.o.nodes);
-    this.clientPorts = ports.slice(this.o.nodes);
+    const count = this.allIds.length;
+    const ports = await freePorts(count * 2);
+    this.internalPorts = ports.slice(0, count);
+    this.clientPorts = ports.slice(count);
     if (this.namespaces) {
       killChildrenOnExit();
       liveNamespaces.add(this.namespaces);
       await this.namespaces.create();
     }
     await this.healAll();
-    await Promise.all(this.ids.map((_, i) => this.startNode(i)));
+    await Promise.all(this.allIds.map((_, i) => this.startNode(i)));
   }
 
   private nodeArgs(i: number): string[] {
-    const faultFile = join(this.o.root, `faults-${this.ids[i]}.json`);
+    const faultFile = join(this.o.root, `faults-${this.allIds[i]}.json`);
     if (this.o.topology === "kv") {
       const peers = this.ids
         .map((id, j) => ({ id, j }))
@@ -174,9 +187,22 @@ export class ChaosCluster {
       ];
     }
     const peers = this.ids.map((id, j) => `${id}=${this.host(j)}:${this.internalPorts[j]}`);
+    const listen = ["--listen", `${this.host(i)}:${this.internalPorts[i]}`];
+    if (i >= this.ids.length) {
+      const metadata = this.ids.map((_, j) => `${this.host(j)}:${this.internalPorts[j]}`);
+      return [
+        ...["node", "--id", this.allIds[i]!, ...listen, "--data-dir", this.dataDir(i)],
+        ...["--topology", "disaggregated", "--roles", "data", "--metadata", metadata.join(",")],
+        ...["--cluster-token", this.token, "--fault-file", faultFile, "--quiet"],
+      ];
+    }
+    const topology =
+      this.o.topology === "disaggregated"
+        ? ["--topology", "disaggregated", "--roles", "metadata", "--capability-lifetime-ms", "4000"]
+        : ["--topology", "hyperconverged"];
     return [
-      ...["node", "--id", this.ids[i]!, "--listen", `${this.host(i)}:${this.internalPorts[i]}`],
-      ...["--data-dir", this.dataDir(i), "--topology", "hyperconverged"],
+      ...["node", "--id", this.ids[i]!, ...listen],
+      ...["--data-dir", this.dataDir(i), ...topology],
       ...["--peers", peers.join(","), "--cluster-token", this.token],
       ...["--fault-file", faultFile, "--chunk-size", String(this.o.chunkSize ?? 4096)],
       ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
@@ -207,7 +233,7 @@ export class ChaosCluster {
     });
     await new Promise<void>((done, fail) => {
       const timer = setTimeout(
-        () => fail(new Error(`${this.ids[i]} did not start: ${stderr}`)),
+        () => fail(new Error(`${this.allIds[i]} did not start: ${stderr}`)),
         START_TIMEOUT_MS,
       );
       createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -218,7 +244,7 @@ export class ChaosCluster {
       });
       child.once("exit", (code) => {
         clearTimeout(timer);
-        fail(new Error(`${this.ids[i]} exited with ${code} while starting: ${stderr}`));
+        fail(new Error(`${this.allIds[i]} exited with ${code} while starting: ${stderr}`));
       });
     });
     this.children.set(i, child);
@@ -226,7 +252,7 @@ export class ChaosCluster {
       // Still registered: the harness did not ask for this exit.
       if (this.children.get(i) !== child) return;
       this.children.delete(i);
-      this.unexpectedExits.push({ node: this.ids[i]!, code, signal, atMs: Date.now(), stderr });
+      this.unexpectedExits.push({ node: this.allIds[i]!, code, signal, atMs: Date.now(), stderr });
     });
   }
 
@@ -266,11 +292,11 @@ export class ChaosCluster {
       await this.namespaces.setFaults(i, faults);
       return;
     }
-    await writeFile(join(this.o.root, `faults-${this.ids[i]}.json`), JSON.stringify(faults));
+    await writeFile(join(this.o.root, `faults-${this.allIds[i]}.json`), JSON.stringify(faults));
   }
 
   async healAll(): Promise<void> {
-    await Promise.all(this.ids.map((_, i) => this.setFaults(i, {})));
+    await Promise.all(this.allIds.map((_, i) => this.setFaults(i, {})));
   }
 
   private admin(i: number): AdminClient {
@@ -344,7 +370,7 @@ export class ChaosCluster {
    * a new member (`addVoter` after removal), never with its old votes forgotten.
    */
   async wipeConsensusState(i: number): Promise<void> {
-    if (this.children.has(i)) throw new Error(`${this.ids[i]} is running: stop it first`);
+    if (this.children.has(i)) throw new Error(`${this.allIds[i]} is running: stop it first`);
     const parts = this.o.topology === "kv" ? ["raft", "kv"] : ["raft", "metadata"];
     for (const part of parts)
       await rm(join(this.dataDir(i), part), { recursive: true, force: true });
@@ -360,7 +386,7 @@ export class ChaosCluster {
     target: CorruptionTarget,
     random: () => number,
   ): Promise<Corruption | undefined> {
-    if (this.children.has(i)) throw new Error(`${this.ids[i]} is running: stop it first`);
+    if (this.children.has(i)) throw new Error(`${this.allIds[i]} is running: stop it first`);
     const raft = join(this.dataDir(i), "raft");
     const files = async (dir: string, pattern: RegExp) =>
       (await readdir(dir).catch(() => [] as string[]))

@@ -81,8 +81,14 @@ async function applyFault(
 ): Promise<void> {
   const n = cluster.ids.length;
   const leader = await cluster.leader();
-  const target = leader !== undefined && random() < 0.5 ? leader : Math.floor(random() * n);
-  const name = (i: number) => `${cluster.ids[i]}${i === leader ? " (leader)" : ""}`;
+  const member = leader !== undefined && random() < 0.5 ? leader : Math.floor(random() * n);
+  // A process kill or pause may also hit a data server, where a cluster has them apart.
+  const dataServers = cluster.allIds.length - n;
+  const target =
+    (kind === "kill" || kind === "pause") && dataServers > 0 && random() < 1 / 3
+      ? n + Math.floor(random() * dataServers)
+      : member;
+  const name = (i: number) => `${cluster.allIds[i]}${i === leader ? " (leader)" : ""}`;
   switch (kind) {
     case "kill": {
       const record = history.fault(kind, `kill -9 ${name(target)}`);
@@ -218,7 +224,7 @@ async function rejoinFresh(cluster: ChaosCluster, i: number): Promise<void> {
  */
 export async function healEverything(cluster: ChaosCluster): Promise<void> {
   await cluster.healAll();
-  for (let i = 0; i < cluster.ids.length; i++) {
+  for (let i = 0; i < cluster.allIds.length; i++) {
     cluster.resume(i);
     if (!cluster.isRunning(i)) await cluster.startNode(i);
   }

@@ -67,8 +67,10 @@ const CHUNK_SIZE = 4096;
 const SETTLE_TIMEOUT_MS = 60_000;
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
-  if (o.workload === "files" && o.topology !== "hyperconverged")
-    throw new RangeError("the files workload needs the hyperconverged topology");
+  if (o.workload === "files" && o.topology === "kv")
+    throw new RangeError(
+      "the files workload needs a file topology (hyperconverged, disaggregated)",
+    );
   if (o.workload === "register" && o.topology !== "kv")
     throw new RangeError("the register workload needs the kv topology");
   const log = o.log ?? (() => {});
@@ -88,7 +90,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
   const checks: Check[] = [];
   try {
     log(
-      `starting ${o.nodes} ${o.topology} nodes under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}`,
+      `starting ${cluster.allIds.length} ${o.topology} nodes (${cluster.allIds.join(" ")}) under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}`,
     );
     await cluster.start();
     await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
@@ -117,7 +119,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     log(`healed; ${history.operations.length} operations, ${history.faults.length} faults`);
     checks.push(await settle(cluster));
     await finalReads(cluster, o.workload, history);
-    if (o.topology === "hyperconverged") checks.push(await repaired(cluster));
+    if (o.topology !== "kv") checks.push(await repaired(cluster));
     if (corruptions.length > 0) checks.push(await corruptionsNamed(cluster, corruptions));
     const verdict = checkLinearizable(
       history.checkable(),

@@ -9,7 +9,7 @@ import { runChaos, type Workload } from "../chaos/run-chaos.ts";
 import { positiveInteger, UsageError } from "./cli-support.ts";
 
 interface ChaosFlags {
-  topology: "kv" | "hyperconverged";
+  topology: "kv" | "hyperconverged" | "disaggregated";
   nodes: number;
   time: number;
   seed?: number;
@@ -36,7 +36,7 @@ export function registerChaosCommands(program: Command): void {
     .description("run a workload against real nodes under faults and check what clients saw")
     .addOption(
       new Option("--topology <name>", "cluster to test")
-        .choices(["kv", "hyperconverged"])
+        .choices(["kv", "hyperconverged", "disaggregated"])
         .default("kv"),
     )
     .addOption(new Option("--nodes <n>", "nodes").choices(["3", "5"]).default("3"))
@@ -50,7 +50,7 @@ export function registerChaosCommands(program: Command): void {
     .addOption(
       new Option(
         "--workload <name>",
-        "register (kv) or files (hyperconverged); default fits the topology",
+        "register (kv) or files (hyperconverged, disaggregated); default fits the topology",
       ).choices(["register", "files"]),
     )
     .option("--clients <n>", "concurrent clients", positiveInteger, 5)

@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
+import type { NodeRole } from "../membership/membership.ts";
 import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { AUTH_MODES, type AuthMode } from "../server/client-authenticator.ts";
@@ -50,6 +51,8 @@ interface NodeFlags extends CredentialFlags {
   replication?: number;
   writeQuorum?: number;
   repairIntervalMs?: number;
+  repairLostAfterMs?: number;
+  capabilityLifetimeMs?: number;
   scrubIntervalMs?: number;
   scrubBytesPerSecond?: number;
   tickMs?: number;
@@ -57,6 +60,88 @@ interface NodeFlags extends CredentialFlags {
   placement: "sorted" | "rendezvous";
   auth: AuthMode;
   diskReserveBytes?: number;
+  roles?: string;
+  metadata?: string;
+}
+
+interface UpFlags {
+  nodes?: number;
+  metadataServers?: number;
+  dataServers?: number;
+  topology: string;
+  dataDir: string;
+  basePort: number;
+  membership: string;
+  chunkSize?: number;
+  tls?: boolean;
+  auth: AuthMode;
+}
+
+/** Metadata servers `up` allows: a Raft group of an odd size that tolerates 0, 1 or 2 losses. */
+const METADATA_GROUP_SIZES = [1, 3, 5];
+
+/**
+ * The nodes `sandstore up` runs, with ids, ports from `--base-port` on, and roles: `n1..nN`
+ * serving every role, or for a topology whose nodes differ, metadata servers `m1..mM` then
+ * data servers `d1..dD`. Usage errors for counts the topology does not take.
+ */
+function localMembers(
+  topology: TopologyDescriptor,
+  flags: UpFlags,
+): Array<{ id: string; address: string; roles: readonly NodeRole[] }> {
+  const address = (i: number) => `127.0.0.1:${flags.basePort + i}`;
+  if (!topology.rolesPerNode) {
+    if (flags.metadataServers !== undefined || flags.dataServers !== undefined)
+      throw new UsageError(
+        `every node of the ${flags.topology} topology serves both roles: use --nodes, not --metadata-servers or --data-servers`,
+      );
+    const count = flags.nodes ?? topology.defaultNodes;
+    if (topology.members === "one" && count !== 1)
+      throw new UsageError(
+        `the ${flags.topology} topology runs exactly one node; drop --nodes or use --topology hyperconverged`,
+      );
+    return Array.from({ length: count }, (_, i) => ({
+      id: `n${i + 1}`,
+      address: address(i),
+      roles: topology.roles,
+    }));
+  }
+  if (flags.nodes !== undefined)
+    throw new UsageError(
+      `the ${flags.topology} topology takes --metadata-servers and --data-servers, not --nodes`,
+    );
+  const m = flags.metadataServers ?? 1;
+  const d = flags.dataServers ?? topology.defaultNodes;
+  if (!METADATA_GROUP_SIZES.includes(m))
+    throw new UsageError(`--metadata-servers must be 1, 3 or 5, got ${m}`);
+  return [
+    ...Array.from({ length: m }, (_, i) => ({
+      id: `m${i + 1}`,
+      address: address(i),
+      roles: ["metadata"] as const,
+    })),
+    ...Array.from({ length: d }, (_, i) => ({
+      id: `d${i + 1}`,
+      address: address(m + i),
+      roles: ["data"] as const,
+    })),
+  ];
+}
+
+/** Parses `host:port,...` given to `flag`; an absent flag is an empty list. */
+function parseAddressList(text: string | undefined, flag: string): string[] {
+  const addresses = (text ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+  for (const address of addresses) {
+    try {
+      hostPort(address);
+    } catch {
+      throw new UsageError(`${flag}: "${address}" is not host:port`);
+    }
+  }
+  return addresses;
 }
 
 /** Parses `id=host:port,...`; adds this node when the list leaves it out. */
@@ -210,6 +295,16 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option(
+      "--capability-lifetime-ms <ms>",
+      "how long a chunk capability a metadata server signs works (disaggregated; default 120000)",
+      positiveInteger,
+    )
+    .option(
+      "--repair-lost-after-ms <ms>",
+      "how long a data node may be unreachable before its copies are made again elsewhere (default 300,000)",
+      nonNegativeInteger,
+    )
+    .option(
       "--scrub-interval-ms <ms>",
       "time from one scrub pass (every chunk copy read and verified) to the next (default 86400000)",
       positiveInteger,
@@ -230,11 +325,23 @@ export function registerNodeCommands(program: Command): void {
       "disk held back in DIR/reserve, released so a full node can start and delete (default 64 MiB)",
       nonNegativeInteger,
     )
+    .option(
+      "--roles <list>",
+      "what this node serves, where the topology lets nodes differ: metadata or data",
+    )
+    .option("--metadata <list>", "the metadata servers a data server reports to, host:port,...")
     .action(async (flags: NodeFlags) => {
       const topology = checkTopology(flags.topology, flags.membership);
       if (flags.peers && topology.members === "one") {
         throw new UsageError(`the ${flags.topology} topology has no peers; remove --peers`);
       }
+      const roles = parseRoles(flags.roles, topology, flags.topology);
+      const metadataServers = parseAddressList(flags.metadata, "--metadata");
+      const dataOnly = !roles.includes("metadata");
+      if (dataOnly && metadataServers.length === 0)
+        throw new UsageError("a data server needs --metadata HOST:PORT,... (the metadata servers)");
+      if (!dataOnly && metadataServers.length > 0)
+        throw new UsageError("--metadata is for data servers; a metadata server takes --peers");
       if (
         !topology.replicationSettable &&
         (flags.replication !== undefined || flags.writeQuorum !== undefined)
@@ -265,15 +372,19 @@ export function registerNodeCommands(program: Command): void {
         gcGraceMs: flags.gcGraceMs,
         logger,
         peers:
-          topology.members === "one"
+          topology.members === "one" || dataOnly
             ? undefined
             : parseMembers(flags.peers, { id: flags.id, address: flags.listen }),
+        roles,
+        metadataServers,
         clusterToken: flags.clusterToken,
         tlsDir: flags.tlsDir === undefined ? undefined : resolve(flags.tlsDir),
         snapshotEntries: flags.snapshotEntries,
         replicationFactor: flags.replication,
         writeQuorum: flags.writeQuorum,
         repairIntervalMs: flags.repairIntervalMs,
+        repairLostAfterMs: flags.repairLostAfterMs,
+        capabilityLifetimeMs: flags.capabilityLifetimeMs,
         scrubIntervalMs: flags.scrubIntervalMs,
         scrubBytesPerSecond: flags.scrubBytesPerSecond,
         tickMs: flags.tickMs,
@@ -288,10 +399,32 @@ export function registerNodeCommands(program: Command): void {
       await runUntilStopped([node], (message) => logger.info(message));
     });
 
+  /** Whether `--roles` is allowed, and the roles it names (default: all the topology's). */
+  function parseRoles(
+    list: string | undefined,
+    topology: TopologyDescriptor,
+    name: string,
+  ): NodeRole[] {
+    if (list === undefined) return [...topology.roles];
+    if (!topology.rolesPerNode)
+      throw new UsageError(`every node of the ${name} topology serves every role; remove --roles`);
+    const roles = list.split(",").map((role) => role.trim());
+    for (const role of roles)
+      if (!topology.roles.some((known) => known === role))
+        throw new UsageError(`unknown role "${role}"; known: ${topology.roles.join(", ")}`);
+    return topology.roles.filter((role) => roles.includes(role));
+  }
+
   program
     .command("up")
     .description("run a local cluster in the foreground; Ctrl-C stops it")
     .option("--nodes <n>", "how many nodes", positiveInteger)
+    .option(
+      "--metadata-servers <m>",
+      "disaggregated: metadata servers, 1, 3 or 5 (default 1: one master, as GFS)",
+      positiveInteger,
+    )
+    .option("--data-servers <d>", "disaggregated: data servers (default 3)", positiveInteger)
     .addOption(
       new Option("--topology <name>", `topology: ${Object.keys(TOPOLOGIES).join(", ")}`).default(
         "hyperconverged",
@@ -306,117 +439,108 @@ export function registerNodeCommands(program: Command): void {
       "mutual TLS between the nodes and TLS for clients, with a CA and certificates made in DIR/tls",
     )
     .addOption(authOption())
-    .action(
-      async (flags: {
-        nodes?: number;
-        topology: string;
-        dataDir: string;
-        basePort: number;
-        membership: string;
-        chunkSize?: number;
-        tls?: boolean;
-        auth: AuthMode;
-      }) => {
-        const topology = checkTopology(flags.topology, flags.membership);
-        const count = flags.nodes ?? topology.defaultNodes;
-        if (topology.members === "one" && count !== 1) {
-          throw new UsageError(
-            `the ${flags.topology} topology runs exactly one node; drop --nodes or use --topology hyperconverged`,
-          );
-        }
-        const nodes: RunningNode[] = [];
-        const addresses = Array.from(
-          { length: count },
-          (_, i) => `127.0.0.1:${flags.basePort + i}`,
+    .action(async (flags: UpFlags) => {
+      const topology = checkTopology(flags.topology, flags.membership);
+      const members = localMembers(topology, flags);
+      const count = members.length;
+      const nodes: RunningNode[] = [];
+      const addresses = members.map((member) => member.address);
+      const tlsRoot = resolve(flags.dataDir, "tls");
+      if (flags.tls)
+        await localCertificates(
+          tlsRoot,
+          members.map((member) => member.id),
         );
-        const tlsRoot = resolve(flags.dataDir, "tls");
-        if (flags.tls)
-          await localCertificates(
-            tlsRoot,
-            addresses.map((_, i) => `n${i + 1}`),
-          );
-        const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
-        // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
-        const token = await localClusterToken(resolve(flags.dataDir, "token"));
-        if (topology.members === "one") {
-          // One node runs in this process; a group runs each node as its own process.
-          const dataDir = resolve(flags.dataDir, "n1");
-          await mkdir(dataDir, { recursive: true });
-          const logger = createLogger({
-            file: join(dataDir, "node.log"),
-            pretty: true,
-            nodeId: "n1",
+      const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
+      // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
+      const token = await localClusterToken(resolve(flags.dataDir, "token"));
+      if (topology.members === "one") {
+        // One node runs in this process; a group runs each node as its own process.
+        const dataDir = resolve(flags.dataDir, "n1");
+        await mkdir(dataDir, { recursive: true });
+        const logger = createLogger({
+          file: join(dataDir, "node.log"),
+          pretty: true,
+          nodeId: "n1",
+        });
+        nodes.push(
+          await topology.start({
+            id: "n1",
+            listen: addresses[0]!,
+            dataDir,
+            chunkSize: flags.chunkSize,
+            tlsDir: tlsDirOf("n1"),
+            clusterToken: token,
+            auth: flags.auth,
+            logger,
+          }),
+        );
+        warnWithoutRuntimeFlags(logger);
+      } else {
+        // Replicated topologies run each node as its own process, as they would run on machines.
+        const spawnNode = (id: string, address: string, roleArgs: readonly string[]) => {
+          const args = [
+            process.argv[1]!,
+            "node",
+            "--topology",
+            flags.topology,
+            "--id",
+            id,
+            "--listen",
+            address,
+            "--data-dir",
+            resolve(flags.dataDir, id),
+            ...roleArgs,
+            ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
+            ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
+            ...["--auth", flags.auth],
+          ];
+          const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
+            stdio: ["ignore", "pipe", "inherit"],
+            env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
           });
-          nodes.push(
-            await topology.start({
-              id: "n1",
-              listen: addresses[0]!,
-              dataDir,
-              chunkSize: flags.chunkSize,
-              tlsDir: tlsDirOf("n1"),
-              clusterToken: token,
-              auth: flags.auth,
-              logger,
-            }),
+          createInterface({ input: child.stdout! }).on("line", (text) => console.log(text));
+          let stopping = false;
+          const exited = new Promise<number | null>((r) =>
+            child.once("exit", (status) => r(status)),
           );
-          warnWithoutRuntimeFlags(logger);
-        } else {
-          // Replicated topologies run each node as its own process, as they would run on machines.
-          const peers = addresses.map((address, i) => `n${i + 1}=${address}`).join(",");
-          for (let i = 0; i < count; i++) {
-            const id = `n${i + 1}`;
-            const args = [
-              process.argv[1]!,
-              "node",
-              "--topology",
-              flags.topology,
-              "--id",
-              id,
-              "--listen",
-              addresses[i]!,
-              "--data-dir",
-              resolve(flags.dataDir, id),
-              "--peers",
-              peers,
-              ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
-              ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
-              ...["--auth", flags.auth],
-            ];
-            const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
-              stdio: ["ignore", "pipe", "inherit"],
-              env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: token },
-            });
-            createInterface({ input: child.stdout! }).on("line", (text) => console.log(text));
-            let stopping = false;
-            const exited = new Promise<number | null>((r) =>
-              child.once("exit", (status) => r(status)),
-            );
-            nodes.push({
-              id,
-              address: addresses[i]!,
-              // A child that exits unasked has failed; its reason is on the shared stderr.
-              failed: exited.then((status) =>
-                stopping ? new Promise<Error>(() => {}) : new Error(`exited with status ${status}`),
-              ),
-              stop: async () => {
-                stopping = true;
-                child.kill("SIGTERM");
-                await exited;
-              },
-            });
-          }
+          nodes.push({
+            id,
+            address,
+            // A child that exits unasked has failed; its reason is on the shared stderr.
+            failed: exited.then((status) =>
+              stopping ? new Promise<Error>(() => {}) : new Error(`exited with status ${status}`),
+            ),
+            stop: async () => {
+              stopping = true;
+              child.kill("SIGTERM");
+              await exited;
+            },
+          });
+        };
+        const group = members.filter((member) => member.roles.includes("metadata"));
+        const peers = group.map((member) => `${member.id}=${member.address}`).join(",");
+        const metadata = group.map((member) => member.address).join(",");
+        for (const member of members) {
+          const roleArgs = !topology.rolesPerNode
+            ? ["--peers", peers]
+            : member.roles.includes("metadata")
+              ? ["--roles", "metadata", "--peers", peers]
+              : ["--roles", "data", "--metadata", metadata];
+          spawnNode(member.id, member.address, roleArgs);
         }
-        const seeds = nodes.map((node) => node.address).join(",");
-        const tlsHint = flags.tls
-          ? `\n  export SANDSTORE_TLS_CA=${join(tlsRoot, CA_FILES.cert)}   # the ports speak TLS` +
-            `\n  export SANDSTORE_TLS_DIR=${join(tlsRoot, "operator")}   # for sandstore member`
+      }
+      const seeds = nodes.map((node) => node.address).join(",");
+      const tlsHint = flags.tls
+        ? `\n  export SANDSTORE_TLS_CA=${join(tlsRoot, CA_FILES.cert)}   # the ports speak TLS` +
+          `\n  export SANDSTORE_TLS_DIR=${join(tlsRoot, "operator")}   # for sandstore member`
+        : "";
+      const authHint =
+        flags.auth === "required"
+          ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
+            "\n  npx sandstore user add root --uid 0 --save && export SANDSTORE_USER=root   # clients must prove who they are"
           : "";
-        const authHint =
-          flags.auth === "required"
-            ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
-              "\n  npx sandstore user add root --uid 0 --save && export SANDSTORE_USER=root   # clients must prove who they are"
-            : "";
-        console.log(`
+      console.log(`
 Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}
 ${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
 
@@ -428,9 +552,8 @@ Try, in another terminal:
   npx sandstore status
 Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
 `);
-        await runUntilStopped(nodes, (message) => console.log(message));
-      },
-    );
+      await runUntilStopped(nodes, (message) => console.log(message));
+    });
 
   withCluster(program.command("status"))
     .description("show the cluster: nodes, roles, indexes, chunks, the leader")
@@ -468,13 +591,27 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
           `topology ${status.topology}, chunk size ${status.chunkSize} B, R=${status.replicationFactor}, W=${status.writeQuorum}, leader ${status.leaderId || "(none)"}`,
         );
         const rows = [
-          ["ID", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LIVE", "CHUNKS", "BYTES"],
+          [
+            "ID",
+            "ADDRESS",
+            "ROLES",
+            "ROLE",
+            "TERM",
+            "COMMIT",
+            "APPLIED",
+            "LIVE",
+            "CHUNKS",
+            "BYTES",
+            "CLIENT-IN",
+            "CLIENT-OUT",
+          ],
         ];
         for (const n of status.nodes) {
           rows.push(
             [
               n.id,
               n.address,
+              n.roles.join(",") || "-",
               n.role,
               n.term,
               n.commitIndex,
@@ -482,6 +619,8 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
               n.live ? "yes" : "no",
               n.chunkCount,
               n.chunkBytes,
+              n.clientBytesWritten,
+              n.clientBytesRead,
             ].map(String),
           );
         }

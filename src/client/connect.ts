@@ -2,8 +2,16 @@
  * The client's wiring: a `SandstoreClient` over the gRPC transport, the one a program gets
  * from `import { connect } from "sandstore"`.
  */
+import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
+import { ChunkGrantBook } from "../data/chunk-grant-book.ts";
+import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import { clientChannelSecurity } from "../topologies/peer-credentials.ts";
-import { GrpcTransport } from "../transport/grpc-transport.ts";
+import type { ClientCredentials } from "../transport/file-service-api.ts";
+import { GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
+import { RemoteControlPlane } from "../transport/grpc-metadata-service.ts";
+import { clientCallMetadata, GrpcTransport } from "../transport/grpc-transport.ts";
+import type { ChannelSecurity } from "../transport/peer-auth.ts";
+import type { DirectDataPlaneFactory } from "./byte-paths.ts";
 import { defaultCredentialsFile, readCredentials } from "./credentials-file.ts";
 import { SandstoreClient, type SandstoreClientOptions } from "./sandstore-client.ts";
 
@@ -36,10 +44,52 @@ export function connect(
           .filter(Boolean)
       : cluster;
   const { tlsCa, profile, credentialsFile, ...clientOptions } = options;
-  const transport = new GrpcTransport({ channels: clientChannelSecurity(tlsCa) });
+  const channels = clientChannelSecurity(tlsCa);
+  const transport = new GrpcTransport({ channels });
   const credentials =
     profile === undefined
       ? clientOptions.credentials
       : readCredentials(credentialsFile ?? defaultCredentialsFile(), profile);
-  return new SandstoreClient({ ...clientOptions, credentials, cluster: seeds, transport });
+  return new SandstoreClient({
+    ...clientOptions,
+    credentials,
+    cluster: seeds,
+    transport,
+    directDataPlane: directDataPlane(channels, credentials),
+  });
+}
+
+/**
+ * A client's own data plane, for clusters whose clients move bytes to the data servers: the
+ * metadata leader's intents and plans (with their capabilities) through a remote control
+ * plane, the bytes through the data servers' chunk service, the same two-phase write as a
+ * node's.
+ */
+function directDataPlane(
+  channels: ChannelSecurity,
+  credentials: ClientCredentials | undefined,
+): DirectDataPlaneFactory {
+  return (metadataServers) => {
+    const auth = {
+      channel: (peerId?: string) => channels.channel(peerId),
+      callMetadata: () => clientCallMetadata(credentials),
+    };
+    const grants = new ChunkGrantBook();
+    const control = new RemoteControlPlane({ addresses: metadataServers, auth, grants });
+    const replicas = new GrpcReplicaAccess({
+      addressOf: (nodeId) => grants.addressOf(nodeId),
+      auth,
+      grants,
+    });
+    const coordinator = new TwoPhaseCoordinator(control, replicas);
+    // Every byte goes to the data servers: none is held in the metadata, even a small write's.
+    const plane = new ReplicatedDataPlane(control, coordinator, replicas, () => {}, false);
+    return {
+      plane,
+      close() {
+        replicas.close();
+        control.close();
+      },
+    };
+  };
 }

@@ -9,6 +9,7 @@
 import { fsError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import type { BytePaths } from "./byte-paths.ts";
 import { checkNonNegative, required } from "./client-checks.ts";
 import type { ClusterCaller } from "./cluster-caller.ts";
 
@@ -68,7 +69,10 @@ export class FileDescriptors {
   private readonly descriptors = new Map<number, Descriptor>();
   private nextFd = 3;
 
-  constructor(private readonly caller: ClusterCaller) {}
+  constructor(
+    private readonly caller: ClusterCaller,
+    private readonly bytes: BytePaths,
+  ) {}
 
   async open(path: string, flags: number = O_RDONLY, mode = 0o644): Promise<number> {
     const p = normalizePath(path);
@@ -295,11 +299,11 @@ export class FileDescriptors {
       offsetInSlot: dirty.start,
       path: d.path,
     };
-    const flushed: Promise<void> = this.caller
-      .mutate((c, session) => c.writeChunk({ ...header, session }, data))
+    const flushed: Promise<void> = this.bytes
+      .write(header, data)
       .then(
-        (reply) => {
-          d.size = Math.max(d.size, reply.inode?.size ?? 0);
+        (inode) => {
+          d.size = Math.max(d.size, inode?.size ?? 0);
         },
         (error) => {
           d.flushError ??= error;
@@ -325,11 +329,7 @@ export class FileDescriptors {
     while (got < length) {
       const want = Math.min(length - got, READ_CALL_BYTES);
       const request = { inodeId: d.inodeId, offset: position + got, length: want, path: d.path };
-      const pieces = await this.caller.query(async (c) => {
-        const out: Buffer[] = [];
-        for await (const piece of c.read(request)) out.push(piece);
-        return out;
-      });
+      const pieces = await this.bytes.read(request);
       const size = pieces.reduce((sum, piece) => sum + piece.length, 0);
       parts.push(...pieces);
       got += size;

@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
+import { BytePaths, type DirectDataPlaneFactory } from "./byte-paths.ts";
 import { ClusterCaller, type ClusterCallerOptions } from "./cluster-caller.ts";
 import { FileDescriptors, O_RDONLY, SEEK_SET } from "./file-descriptors.ts";
 import { createReadStream, createWriteStream } from "./file-streams.ts";
@@ -25,18 +26,27 @@ export {
 export { type DirEntry, type Stats, toStats } from "./namespace-operations.ts";
 
 /** What a client takes: the cluster caller's options (seeds, transport, deadlines, credentials). */
-export type SandstoreClientOptions = ClusterCallerOptions;
+export interface SandstoreClientOptions extends ClusterCallerOptions {
+  /**
+   * How to build the client's own data plane for a cluster whose clients move bytes to the
+   * data servers themselves (disaggregated). `connect()` gives one; without it, file reads
+   * and writes on such a cluster fail ENOTSUP.
+   */
+  readonly directDataPlane?: DirectDataPlaneFactory;
+}
 
 export class SandstoreClient {
   private readonly caller: ClusterCaller;
   private readonly namespace: NamespaceOperations;
   private readonly files: FileDescriptors;
+  private readonly bytes: BytePaths;
 
   /** Throws RangeError for an empty seed list. */
   constructor(options: SandstoreClientOptions) {
     this.caller = new ClusterCaller(options);
     this.namespace = new NamespaceOperations(this.caller);
-    this.files = new FileDescriptors(this.caller);
+    this.bytes = new BytePaths(this.caller, options.directDataPlane);
+    this.files = new FileDescriptors(this.caller, this.bytes);
   }
 
   // Namespace operations (namespace-operations.ts).
@@ -143,6 +153,7 @@ export class SandstoreClient {
   /** Closes every connection. Descriptors still open are dropped without a flush. */
   async closeClient(): Promise<void> {
     this.files.dropAll();
+    await this.bytes.close();
     this.caller.close();
   }
 }

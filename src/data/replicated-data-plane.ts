@@ -7,7 +7,12 @@ import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane, ReadOptions } from "../control/control-plane.ts";
 import type { TransactionCoordinator } from "../control/transaction-coordinator.ts";
 import type { Caller, ClientSession } from "../gen/sandstore/v1/metadata.ts";
-import { type ChunkSlot, type Inode, isInlineSlot } from "../metadata/metadata-store.ts";
+import {
+  type ChunkSlot,
+  type Inode,
+  isInlineSlot,
+  MAX_INLINE_SLOT_BYTES,
+} from "../metadata/metadata-store.ts";
 import { type DataPlane, MAX_DATA_PIECE } from "./data-plane.ts";
 import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
 
@@ -36,6 +41,12 @@ export class ReplicatedDataPlane implements DataPlane {
     private readonly coordinator: TransactionCoordinator,
     private readonly replicas: ReplicaAccess,
     private readonly onError: (error: unknown) => void = () => {},
+    /**
+     * Whether small writes may be held in the metadata (see MAX_INLINE_SLOT_BYTES). False
+     * where no file byte may pass through a metadata server (a disaggregated client's plane):
+     * every write is then a chunk on the data servers.
+     */
+    private readonly inlineWrites = true,
   ) {}
 
   async writeRange(
@@ -51,17 +62,20 @@ export class ReplicatedDataPlane implements DataPlane {
     if (offsetInSlot < 0 || offsetInSlot + data.length > chunkSize) {
       throw fsError("EINVAL", path, "write range leaves its chunk slot");
     }
-    // Held in the metadata when it fits there (see MAX_INLINE_SLOT_BYTES); else a chunk.
-    const inline = await this.control.writeInline(
-      inodeId,
-      slotIndex,
-      offsetInSlot,
-      data,
-      path,
-      session,
-      caller,
-    );
-    if (inline) return inline;
+    // Held in the metadata when it fits there (see MAX_INLINE_SLOT_BYTES); else a chunk. A
+    // write past the limit is not offered: it could not be held, and would cross for nothing.
+    if (this.inlineWrites && offsetInSlot + data.length <= MAX_INLINE_SLOT_BYTES) {
+      const inline = await this.control.writeInline(
+        inodeId,
+        slotIndex,
+        offsetInSlot,
+        data,
+        path,
+        session,
+        caller,
+      );
+      if (inline) return inline;
+    }
     const minFileSize = slotIndex * chunkSize + offsetInSlot + data.length;
     for (let attempt = 0; attempt < MAX_WRITE_CONFLICTS; attempt++) {
       const intent = await this.control.prepareWrite(inodeId, slotIndex, path, session, caller);

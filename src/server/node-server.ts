@@ -10,7 +10,7 @@ import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
 import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
 import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
-import type { Membership } from "../membership/membership.ts";
+import type { Membership, NodeRole } from "../membership/membership.ts";
 import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
 import { R_OK, W_OK, X_OK } from "../metadata/permissions.ts";
 import type {
@@ -36,8 +36,23 @@ export const MAX_READ_LENGTH = 64 * 1024 * 1024;
 
 export interface NodeServerOptions {
   readonly topology: string;
+  /** What this node serves, for status: a node without `metadata` reports role `data`. */
+  readonly roles: readonly NodeRole[];
+  /**
+   * The namespace: this node's own control plane when it is a metadata server, or a remote
+   * one (a data server's, which forwards a client's namespace calls).
+   */
   readonly control: ControlPlane;
-  readonly data: DataPlane;
+  /**
+   * File bytes through this server. Absent on a metadata server of a topology whose clients
+   * move bytes to the data servers themselves: reads and writes here are refused ENOTSUP.
+   */
+  readonly data?: DataPlane;
+  /**
+   * Client bytes this node moved by other paths than this server (a data server's chunk
+   * service), added to its own for status.
+   */
+  readonly otherClientBytes?: () => { written: number; read: number };
   readonly membership: Membership;
   /** Chunks and bytes this node's chunk store holds. */
   readonly chunkUsage: () => { chunks: number; bytes: number };
@@ -99,7 +114,22 @@ function checkCount(value: number, what: string, path: string): number {
 }
 
 export class NodeServer implements FileServiceApi {
+  /** File bytes clients wrote and read through this server since start. */
+  private clientBytesWritten = 0;
+  private clientBytesRead = 0;
+
   constructor(private readonly o: NodeServerOptions) {}
+
+  /** The data plane, or ENOTSUP on a node that moves no file bytes. */
+  private dataPlane(path: string): DataPlane {
+    if (!this.o.data)
+      throw fsError(
+        "ENOTSUP",
+        path,
+        `a ${this.o.topology} metadata server moves no file bytes: clients read and write the data servers`,
+      );
+    return this.o.data;
+  }
 
   async stat(request: StatRequest, call?: CallInfo) {
     const path = normalizePath(request.path);
@@ -212,10 +242,12 @@ export class NodeServer implements FileServiceApi {
     checkCount(header.offsetInSlot, "offset", path);
     if (data.length === 0) throw fsError("EINVAL", path, "empty write");
     const session = checkSession(header.session, path);
+    const plane = this.dataPlane(path);
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(data.length, path);
+    this.clientBytesWritten += data.length;
     return {
-      inode: await this.o.data.writeRange(
+      inode: await plane.writeRange(
         header.inodeId,
         header.slotIndex,
         header.offsetInSlot,
@@ -234,21 +266,34 @@ export class NodeServer implements FileServiceApi {
     checkCount(request.length, "length", path);
     if (request.length > MAX_READ_LENGTH)
       throw fsError("EINVAL", path, "read over 64 MiB in one call");
-    // With auth off there is no one to identify: the data plane's stream is the answer, with
-    // no generator in between to hand each piece on.
-    if (this.o.authenticator.mode === "off")
-      return this.o.data.readRange(request.inodeId, request.offset, request.length, path);
-    return this.readAs(request, path, call);
+    return this.readAs(request, path, this.dataPlane(path), call);
   }
 
-  private async *readAs(request: ReadRequest, path: string, call: CallInfo | undefined) {
-    const caller = await this.o.authenticator.identify(call, path);
-    yield* this.o.data.readRange(request.inodeId, request.offset, request.length, path, {
-      caller,
-    });
+  private async *readAs(
+    request: ReadRequest,
+    path: string,
+    data: DataPlane,
+    call: CallInfo | undefined,
+  ) {
+    // With auth off there is no one to identify, and no call to make for it.
+    const caller =
+      this.o.authenticator.mode === "off"
+        ? undefined
+        : await this.o.authenticator.identify(call, path);
+    for await (const piece of data.readRange(
+      request.inodeId,
+      request.offset,
+      request.length,
+      path,
+      caller === undefined ? undefined : { caller },
+    )) {
+      this.clientBytesRead += piece.length;
+      yield piece;
+    }
   }
 
   async status(request?: StatusRequest): Promise<StatusResponse> {
+    const metadataRole = this.o.roles.includes("metadata");
     const status = await this.o.control.status();
     const maintenance = await this.o.maintenance?.();
     // A new cluster answers status before its settings are decided: zeros until then.
@@ -277,24 +322,32 @@ export class NodeServer implements FileServiceApi {
         diskFreeBytes: 0,
         diskTotalBytes: 0,
         diskAlarm: false,
+        roles: [...member.roles],
+        clientBytesWritten: 0,
+        clientBytesRead: 0,
       }));
+    const other = this.o.otherClientBytes?.() ?? { written: 0, read: 0 };
     return {
       nodes: [
         {
           id: self.id,
           address: self.address,
-          role: status.role,
-          term: status.term,
-          commitIndex: status.commitIndex,
-          appliedIndex: status.appliedIndex,
+          // A data server is no member of the metadata group: its Raft figures are not its own.
+          role: metadataRole ? status.role : "data",
+          term: metadataRole ? status.term : 0,
+          commitIndex: metadataRole ? status.commitIndex : 0,
+          appliedIndex: metadataRole ? status.appliedIndex : 0,
           live: true,
           chunkCount: usage.chunks,
           chunkBytes: usage.bytes,
-          stateHash: request?.withStateHash ? await this.o.control.stateHash() : "",
+          stateHash: metadataRole && request?.withStateHash ? await this.o.control.stateHash() : "",
           maintenance,
           diskFreeBytes: disk?.freeBytes ?? 0,
           diskTotalBytes: disk?.totalBytes ?? 0,
           diskAlarm: disk?.alarm ?? false,
+          roles: [...this.o.roles],
+          clientBytesWritten: this.clientBytesWritten + other.written,
+          clientBytesRead: this.clientBytesRead + other.read,
         },
         ...others,
       ],

@@ -144,7 +144,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     },
     onError: (error) => logger.warn({ err: error }, "bootstrap step failed"),
   });
-  const replicas = new GrpcReplicaAccess(id, chunks, addresses, auth, faults);
+  const replicas = GrpcReplicaAccess.forPeers(id, chunks, addresses, auth, faults);
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas, (error) =>
     logger.warn({ err: error }, "read repair failed"),
@@ -193,6 +193,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
   const server = new NodeServer({
+    roles: ALL_ROLES,
     authenticator,
     space: disk.space,
     topology: "hyperconverged",

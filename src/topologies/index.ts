@@ -3,6 +3,7 @@
  * wiring file and one entry here.
  */
 import { ALL_ROLES } from "../membership/membership.ts";
+import { startDisaggregatedNode } from "./disaggregated.ts";
 import { startHyperconvergedNode } from "./hyperconverged.ts";
 import { startSingleNode } from "./single.ts";
 import type { NodeOptions, RunningNode, TopologyDescriptor } from "./topology.ts";
@@ -13,6 +14,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
   single: {
     summary: "one process: the namespace and every chunk, one copy",
     roles: ALL_ROLES,
+    rolesPerNode: false,
     members: "one",
     defaultNodes: 1,
     replicationSettable: false,
@@ -21,15 +23,25 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
   hyperconverged: {
     summary: "every node runs both roles; the metadata is one Raft group of all nodes",
     roles: ALL_ROLES,
+    rolesPerNode: false,
     members: "group",
     defaultNodes: 3,
     replicationSettable: true,
     start: startHyperconvergedNode,
   },
+  disaggregated: {
+    summary:
+      "metadata servers (one Raft group, no chunks) and data servers (chunks); clients move bytes to the data servers",
+    roles: ALL_ROLES,
+    rolesPerNode: true,
+    members: "group",
+    defaultNodes: 3,
+    replicationSettable: true,
+    start: startDisaggregatedNode,
+  },
 };
 
 /** Names a user may pass that are planned but not wired yet, with where they are tracked. */
 export const PLANNED_TOPOLOGIES: Record<string, string> = {
-  disaggregated: "the disaggregated topology, issue 15",
   kv: "the key-value topology: use `sandstore kv` (issue 5)",
 };

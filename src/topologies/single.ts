@@ -93,6 +93,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
   const server = new NodeServer({
+    roles: ALL_ROLES,
     authenticator,
     space: disk.space,
     topology: "single",

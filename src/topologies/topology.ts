@@ -70,6 +70,20 @@ export interface NodeOptions {
   readonly faultFile?: string;
   /** How chunk replicas are placed: `sorted` (the default, as the original did) or `rendezvous`. */
   readonly placement?: "sorted" | "rendezvous";
+  /**
+   * What this node serves, in a topology whose nodes differ (`TopologyDescriptor.roles` says
+   * which are allowed). Default: every role the topology's nodes may have.
+   */
+  readonly roles?: readonly NodeRole[];
+  /**
+   * The metadata servers a node without the metadata role reports to and asks, `host:port`
+   * (`--metadata`). At least one for such a node.
+   */
+  readonly metadataServers?: readonly string[];
+  /** How long a chunk capability works, ms. Default 120,000; below the GC grace period. */
+  readonly capabilityLifetimeMs?: number;
+  /** Time between a data server's reports to the metadata servers, ms. Default 1,000. */
+  readonly reportIntervalMs?: number;
 }
 
 /** A started node. */
@@ -93,8 +107,13 @@ export interface RunningNode {
 export interface TopologyDescriptor {
   /** One line: what runs where. */
   readonly summary: string;
-  /** The roles every node of it serves. */
+  /**
+   * The roles a node of it may serve. With more than one, `--roles` picks a node's (default
+   * all of them); a topology whose nodes serve every role takes no `--roles`.
+   */
   readonly roles: readonly NodeRole[];
+  /** Whether each node chooses its roles (`--roles`), as the disaggregated topology's do. */
+  readonly rolesPerNode: boolean;
   /** `one`: a cluster is one node, with no peers; `group`: the members named by `--peers`. */
   readonly members: "one" | "group";
   /** Nodes `sandstore up` starts when `--nodes` is not given. */

@@ -4,7 +4,16 @@ import { after, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
 import { SandstoreError } from "../common/errors.ts";
-import { addChunkService, GrpcReplicaAccess } from "./grpc-chunk-service.ts";
+import { checkCapability, newCapabilityKey, signCapability } from "../data/chunk-capability.ts";
+import { ChunkGrantBook } from "../data/chunk-grant-book.ts";
+import {
+  addChunkService,
+  type ChunkClientAccess,
+  ClientBytes,
+  GrpcReplicaAccess,
+} from "./grpc-chunk-service.ts";
+import { clientCallMetadata } from "./grpc-transport.ts";
+import { PLAINTEXT_CHANNELS } from "./peer-auth.ts";
 import { tokenPeerAuth } from "./token-peer-auth.ts";
 
 const node = (selfId: string, token: string) => tokenPeerAuth({ token, selfId, role: "node" });
@@ -15,9 +24,13 @@ after(() => {
   for (const server of servers) server.forceShutdown();
 });
 
-async function serve(store: MemoryChunkStore, token: string): Promise<string> {
+async function serve(
+  store: MemoryChunkStore,
+  token: string,
+  clients?: ChunkClientAccess,
+): Promise<string> {
   const server = new grpc.Server();
-  addChunkService(server, store, node("b", token));
+  addChunkService(server, store, node("b", token), undefined, clients);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
@@ -38,7 +51,12 @@ test("writes, ranged reads and deletes reach another node's store; wrong tokens 
   const local = new MemoryChunkStore();
   const remote = new MemoryChunkStore();
   const address = await serve(remote, TOKEN);
-  const access = new GrpcReplicaAccess("a", local, new Map([["b", address]]), node("a", TOKEN));
+  const access = GrpcReplicaAccess.forPeers(
+    "a",
+    local,
+    new Map([["b", address]]),
+    node("a", TOKEN),
+  );
   const data = randomBytes(3 * 1024 * 1024 + 5);
   const info = await access.writeChunk("b", id(1), data);
   assert.equal(info.size, data.length);
@@ -71,7 +89,7 @@ test("writes, ranged reads and deletes reach another node's store; wrong tokens 
     "EAGAIN",
     "an unknown node",
   );
-  const intruder = new GrpcReplicaAccess(
+  const intruder = GrpcReplicaAccess.forPeers(
     "x",
     new MemoryChunkStore(),
     new Map([["b", address]]),
@@ -82,4 +100,46 @@ test("writes, ranged reads and deletes reach another node's store; wrong tokens 
   assert.equal(await code(intruder.deleteChunk("b", id(3))), "EACCES");
   access.close();
   intruder.close();
+});
+
+test("a client reaches a chunk with the capability for it, and only that chunk and operation", async () => {
+  const key = newCapabilityKey("m1");
+  const counters = new ClientBytes();
+  const remote = new MemoryChunkStore();
+  const address = await serve(remote, TOKEN, {
+    checkCapability: async (capability, chunkId, operation) =>
+      checkCapability(capability, key, chunkId, operation, Date.now()),
+    counters,
+  });
+  const book = new ChunkGrantBook();
+  const later = Date.now() + 60_000;
+  book.remember(
+    [signCapability(key, id(1), "write", later), signCapability(key, id(2), "read", later)],
+    [{ id: "b", address }],
+  );
+  const client = new GrpcReplicaAccess({
+    addressOf: (nodeId) => book.addressOf(nodeId),
+    auth: {
+      channel: PLAINTEXT_CHANNELS.channel,
+      callMetadata: () => clientCallMetadata(undefined),
+    },
+    grants: book,
+  });
+  await client.writeChunk("b", id(1), Buffer.from("granted"));
+  assert.equal((await client.readChunk("b", id(1), 0, 7)).toString(), "granted");
+  assert.equal(counters.writtenTotal, 7);
+  assert.equal(counters.readTotal, 7);
+  await remote.writeChunk(id(2), Buffer.from("theirs"));
+  assert.equal((await client.readChunk("b", id(2), 0, 6)).toString(), "theirs");
+  assert.equal(await code(client.writeChunk("b", id(2), Buffer.from("x"))), "EACCES", "read only");
+  assert.equal(await code(client.deleteChunk("b", id(2))), "EACCES");
+  assert.equal(await code(client.readChunk("b", id(3), 0, 1)), "EACCES", "no grant for it");
+  assert.equal(await code(client.listChunks("b")), "EACCES", "listings are for nodes");
+  await client.deleteChunk("b", id(1));
+  assert.equal(
+    await code(remote.readChunk(id(1), 0, 1)),
+    "ENOENT",
+    "a writer may delete its chunk",
+  );
+  client.close();
 });

@@ -8,6 +8,8 @@ import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import type { ChunkInfo, ChunkStore } from "../chunks/chunk-store.ts";
 import { fsError, UnavailableError } from "../common/errors.ts";
+import type { ChunkOperation } from "../data/chunk-capability.ts";
+import type { ChunkGrantBook } from "../data/chunk-grant-book.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
 import { type ReplicaAccess, verifyStoredCopy } from "../data/replica-access.ts";
 import type {
@@ -25,6 +27,28 @@ import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transpor
 import { admitPeer } from "./peer-admission.ts";
 import { type IncomingCall, NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
 
+/** Metadata key of a client's chunk capability (chunk-capability.ts). */
+export const CAPABILITY_HEADER = "sandstore-chunk-capability";
+
+/** Bytes a data server moved for clients since start: what status reports per node. */
+export class ClientBytes {
+  writtenTotal = 0;
+  readTotal = 0;
+  countWritten(bytes: number): void {
+    this.writtenTotal += bytes;
+  }
+  countRead(bytes: number): void {
+    this.readTotal += bytes;
+  }
+}
+
+/** How a data server lets clients at its chunks: by the capabilities metadata servers sign. */
+export interface ChunkClientAccess {
+  /** Throws EACCES unless `capability` allows `operation` on `chunkId` now. */
+  checkCapability(capability: string, chunkId: string, operation: ChunkOperation): Promise<void>;
+  readonly counters: ClientBytes;
+}
+
 /** Deadline of one replica call. */
 const CALL_TIMEOUT_MS = 30_000;
 /** Chunks per ListChunks message: bounds one message at about 64 KiB. */
@@ -40,8 +64,15 @@ export function addChunkService(
   store: ChunkStore,
   auth: PeerAuth,
   faults?: FaultLayer,
+  clients?: ChunkClientAccess,
 ): void {
-  /** Why a call is refused, as a status; undefined when it may proceed. */
+  /**
+   * True for a client's call carrying a capability: let in by it once the chunk it names is
+   * known (`admitClient`), not by the trust boundary.
+   */
+  const fromClient = (call: IncomingCall) =>
+    clients !== undefined && call.metadata.get(CAPABILITY_HEADER).length > 0;
+  /** Why a node's call is refused, as a status; undefined when it may proceed. */
   const refusal = (call: IncomingCall) => {
     const admission = admitPeer(auth, call, NODES_ONLY, "internal chunk service");
     if (!admission.admitted) return admission.status;
@@ -52,9 +83,17 @@ export function addChunkService(
       );
     return undefined;
   };
+  /** Lets a client's call in when its capability allows `operation` on `chunkId`. */
+  const admitClient = async (call: IncomingCall, chunkId: string, operation: ChunkOperation) => {
+    const capability = call.metadata.get(CAPABILITY_HEADER)[0];
+    if (!clients || typeof capability !== "string")
+      throw fsError("EACCES", `chunk ${chunkId}`, "no chunk capability");
+    await clients.checkCapability(capability, chunkId, operation);
+  };
   const implementation: ChunkServiceServer = {
     writeChunk: (call, callback) => {
-      const refused = refusal(call);
+      const client = fromClient(call);
+      const refused = client ? undefined : refusal(call);
       if (refused) return callback(refused);
       (async () => {
         let chunkId: string | undefined;
@@ -62,8 +101,13 @@ export function addChunkService(
         let total = 0;
         for await (const message of call as AsyncIterable<ChunkServiceWriteChunkRequest>) {
           const part = message.part;
-          if (part?.$case === "chunkId") chunkId = part.value;
-          else if (part?.$case === "data") {
+          if (part?.$case === "chunkId") {
+            if (chunkId !== undefined) throw fsError("EINVAL", `chunk ${chunkId}`, "two chunk ids");
+            chunkId = part.value;
+            // A client's bytes are not taken in before its capability checks out.
+            if (client) await admitClient(call, chunkId, "write");
+          } else if (part?.$case === "data") {
+            if (chunkId === undefined) throw fsError("EINVAL", "", "chunk data before its id");
             total += part.value.length;
             if (part.value.length > MAX_DATA_PIECE || total > MAX_CHUNK_SIZE)
               throw fsError("EINVAL", `chunk ${chunkId}`, "piece or chunk too large");
@@ -72,6 +116,7 @@ export function addChunkService(
         }
         if (!chunkId) throw fsError("EINVAL", "", "chunk write without an id");
         const info = await store.writeChunk(chunkId, Buffer.concat(pieces, total));
+        if (client) clients?.counters.countWritten(total);
         return { size: info.size, checksum: info.checksum };
       })().then(
         (response) => callback(null, response),
@@ -79,14 +124,17 @@ export function addChunkService(
       );
     },
     readChunk: (call) => {
-      const refused = refusal(call);
+      const client = fromClient(call);
+      const refused = client ? undefined : refusal(call);
       if (refused) {
         call.emit("error", refused);
         return;
       }
       (async () => {
         const { chunkId, offset, length } = call.request;
+        if (client) await admitClient(call, chunkId, "read");
         const bytes = await store.readChunk(chunkId, offset, length);
+        if (client) clients?.counters.countRead(bytes.length);
         for (let at = 0; at < bytes.length; at += MAX_DATA_PIECE) {
           if (!call.write({ data: bytes.subarray(at, at + MAX_DATA_PIECE) }))
             await once(call, "drain");
@@ -122,31 +170,80 @@ export function addChunkService(
       );
     },
     deleteChunk: (call, callback) => {
-      const refused = refusal(call);
+      const client = fromClient(call);
+      const refused = client ? undefined : refusal(call);
       if (refused) return callback(refused);
-      store.deleteChunk(call.request.chunkId).then(
-        () => callback(null, {}),
-        (error) => callback(errorToStatus(error)),
-      );
+      const admitted = client
+        ? admitClient(call, call.request.chunkId, "write")
+        : Promise.resolve();
+      admitted
+        .then(() => store.deleteChunk(call.request.chunkId))
+        .then(
+          () => callback(null, {}),
+          (error) => callback(errorToStatus(error)),
+        );
     },
   };
   server.addService(BulkChunkServiceService, implementation);
 }
 
-/** Reaches this node's store directly and every other node's over gRPC. */
+/** How a `GrpcReplicaAccess` reaches chunk stores. */
+export interface ReplicaRoutes {
+  /** This node's own store, reached without the network; absent on a node that has none. */
+  readonly local?: { readonly id: string; readonly store: ChunkStore };
+  /** Where node `nodeId` listens now; undefined for a node not (or no longer) known. */
+  readonly addressOf: (nodeId: string) => string | undefined;
+  /** Channels as a node (`PeerAuth`), or a client's channel security. */
+  readonly auth: Pick<PeerAuth, "channel" | "callMetadata">;
+  /**
+   * A client's grant book: each call carries the capability it holds for its chunk, instead
+   * of a node's credentials proving anything.
+   */
+  readonly grants?: ChunkGrantBook;
+  readonly faults?: FaultLayer;
+}
+
+/**
+ * Reaches this node's store directly and every other node's over gRPC: a node's replica
+ * access (with a fixed peer list, or data servers that come and go), or a client's.
+ */
 export class GrpcReplicaAccess implements ReplicaAccess {
+  readonly localNodeId: string | undefined;
+  private readonly local: ChunkStore | undefined;
   private readonly clients = new Map<string, { client: ChunkServiceClient; address: string }>();
 
-  constructor(
-    readonly localNodeId: string,
-    private readonly local: ChunkStore,
+  constructor(private readonly routes: ReplicaRoutes) {
+    this.localNodeId = routes.local?.id;
+    this.local = routes.local?.store;
+  }
+
+  /** A replica access for a node with its own store and a fixed list of peers. */
+  static forPeers(
+    localNodeId: string,
+    local: ChunkStore,
     peers: ReadonlyMap<string, string>,
-    private readonly auth: PeerAuth,
-    private readonly faults?: FaultLayer,
-  ) {
-    for (const [id, address] of peers) {
-      if (id === localNodeId) continue;
-      const channel = auth.channel(id);
+    auth: PeerAuth,
+    faults?: FaultLayer,
+  ): GrpcReplicaAccess {
+    return new GrpcReplicaAccess({
+      local: { id: localNodeId, store: local },
+      addressOf: (nodeId) => peers.get(nodeId),
+      auth,
+      faults,
+    });
+  }
+
+  private peer(nodeId: string, chunkId: string) {
+    const address = this.routes.addressOf(nodeId);
+    if (address === undefined)
+      throw fsError("EAGAIN", `chunk ${chunkId}`, `no node ${nodeId} in the cluster`);
+    if (this.routes.faults?.dropsTo(nodeId))
+      throw new UnavailableError("EAGAIN", address, `fault layer: calls to ${nodeId} are cut`);
+    let peer = this.clients.get(nodeId);
+    if (peer?.address !== address) {
+      // A node back at another address (a restarted data server) gets a new channel.
+      peer?.client.close();
+      const channel = this.routes.auth.channel(this.routes.grants ? undefined : nodeId);
       const client = new BulkChunkServiceClient(address, channel.credentials, {
         "grpc.max_receive_message_length": 2 * MAX_DATA_PIECE,
         "grpc.max_send_message_length": 2 * MAX_DATA_PIECE,
@@ -154,20 +251,24 @@ export class GrpcReplicaAccess implements ReplicaAccess {
         ...RECONNECT_OPTIONS,
         ...channel.options,
       });
-      this.clients.set(id, { client, address });
+      peer = { client, address };
+      this.clients.set(nodeId, peer);
     }
-  }
-
-  private peer(nodeId: string, chunkId: string) {
-    const peer = this.clients.get(nodeId);
-    if (!peer) throw fsError("EAGAIN", `chunk ${chunkId}`, `no node ${nodeId} in the cluster`);
-    if (this.faults?.dropsTo(nodeId))
-      throw new UnavailableError("EAGAIN", peer.address, `fault layer: calls to ${nodeId} are cut`);
     return peer;
   }
 
-  private metadata(): grpc.Metadata {
-    return this.auth.callMetadata();
+  /**
+   * What a call about `chunkId` carries: a node's credentials, or a client's capability for
+   * `operation` (EACCES when the client holds none: the metadata granted it nothing).
+   */
+  private metadata(chunkId = "", operation: ChunkOperation | "delete" = "read"): grpc.Metadata {
+    const metadata = this.routes.auth.callMetadata();
+    const book = this.routes.grants;
+    if (!book) return metadata;
+    const grant = book.grant(chunkId, operation);
+    if (!grant) throw fsError("EACCES", `chunk ${chunkId}`, `no capability to ${operation} it`);
+    metadata.set(CAPABILITY_HEADER, grant.capability);
+    return metadata;
   }
 
   async writeChunk(
@@ -176,12 +277,13 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     data: Uint8Array,
     connectWaitMs = 0,
   ): Promise<ChunkInfo> {
-    if (nodeId === this.localNodeId) return this.local.writeChunk(chunkId, data);
+    if (this.local && nodeId === this.localNodeId) return this.local.writeChunk(chunkId, data);
     const { client, address } = this.peer(nodeId, chunkId);
+    const metadata = this.metadata(chunkId, "write");
     if (connectWaitMs > 0) await connected(client, connectWaitMs);
     const reply = await new Promise<{ size: number; checksum: number }>((resolve, reject) => {
       const stream = client.writeChunk(
-        this.metadata(),
+        metadata,
         { deadline: Date.now() + CALL_TIMEOUT_MS },
         (error, response) => (error ? reject(statusToError(error, address)) : resolve(response)),
       );
@@ -201,9 +303,10 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     offset: number,
     length: number,
   ): Promise<Buffer> {
-    if (nodeId === this.localNodeId) return this.local.readChunk(chunkId, offset, length);
+    if (this.local && nodeId === this.localNodeId)
+      return this.local.readChunk(chunkId, offset, length);
     const { client, address } = this.peer(nodeId, chunkId);
-    const stream = client.readChunk({ chunkId, offset, length }, this.metadata(), {
+    const stream = client.readChunk({ chunkId, offset, length }, this.metadata(chunkId, "read"), {
       deadline: Date.now() + CALL_TIMEOUT_MS,
     });
     const parts: Buffer[] = [];
@@ -220,12 +323,13 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async deleteChunk(nodeId: string, chunkId: string): Promise<void> {
-    if (nodeId === this.localNodeId) return this.local.deleteChunk(chunkId);
+    if (this.local && nodeId === this.localNodeId) return this.local.deleteChunk(chunkId);
     const { client, address } = this.peer(nodeId, chunkId);
+    const metadata = this.metadata(chunkId, "delete");
     await new Promise<void>((resolve, reject) =>
       client.deleteChunk(
         { chunkId },
-        this.metadata(),
+        metadata,
         { deadline: Date.now() + CALL_TIMEOUT_MS },
         (error) => (error ? reject(statusToError(error, address)) : resolve()),
       ),
@@ -233,7 +337,8 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async verifyChunk(nodeId: string, chunkId: string, checksum: number): Promise<number> {
-    if (nodeId === this.localNodeId) return verifyStoredCopy(this.local, chunkId, checksum);
+    if (this.local && nodeId === this.localNodeId)
+      return verifyStoredCopy(this.local, chunkId, checksum);
     const { client, address } = this.peer(nodeId, chunkId);
     const reply = await new Promise<{ size: number }>((resolve, reject) =>
       client.verifyChunk(
@@ -247,7 +352,7 @@ export class GrpcReplicaAccess implements ReplicaAccess {
   }
 
   async listChunks(nodeId: string): Promise<ChunkInfo[]> {
-    if (nodeId === this.localNodeId) return this.local.listChunks();
+    if (this.local && nodeId === this.localNodeId) return this.local.listChunks();
     const { client, address } = this.peer(nodeId, "listing");
     const stream = client.listChunks({}, this.metadata(), {
       deadline: Date.now() + CALL_TIMEOUT_MS,

@@ -5,7 +5,7 @@
  * data plane, a repairer or a server cannot tell an in-process control plane from a remote one.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { fsError, NotLeaderError } from "../common/errors.ts";
+import { fsError, NotLeaderError, UnavailableError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type {
   AttrChanges,
@@ -19,19 +19,36 @@ import type {
   WriteIntent,
   WrittenChunk,
 } from "../control/control-plane.ts";
+import type { CapabilityIssuer } from "../data/capability-issuer.ts";
+import type { ChunkGrant } from "../data/chunk-capability.ts";
+import type { ChunkGrantBook } from "../data/chunk-grant-book.ts";
+import type { DataServerReport, ReportReply } from "../data/data-server-reporter.ts";
 import type { Caller, ClientSession, Inode, UserRecord } from "../gen/sandstore/v1/metadata.ts";
 import {
+  type MetaChunkGrant,
   MetadataServiceClient,
   type MetadataServiceServer,
   MetadataServiceService,
   type MetaWriteIntent,
 } from "../gen/sandstore/v1/metadata_service.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
-import type { ChunkSlot, DirPage, SlotCursor } from "../metadata/metadata-store.ts";
+import {
+  type ChunkSlot,
+  type DirPage,
+  isInlineSlot,
+  type SlotCursor,
+} from "../metadata/metadata-store.ts";
 import type { ReplicatorStatus } from "../replication/metadata-replicator.ts";
-import { errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
+import type { CallInfo } from "./file-service-api.ts";
+import { callInfo, errorToStatus, RECONNECT_OPTIONS, statusToError } from "./grpc-transport.ts";
 import { admitPeer } from "./peer-admission.ts";
-import { type IncomingCall, NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
+import {
+  type IncomingCall,
+  NODES_ONLY,
+  type PeerAuth,
+  type PeerIdentity,
+  TOKEN_HEADER,
+} from "./peer-auth.ts";
 
 /** Deadline of one metadata call: past a Raft commit under load, short of a client's patience. */
 const CALL_TIMEOUT_MS = 15_000;
@@ -59,7 +76,20 @@ function intentFromWire(wire: MetaWriteIntent): WriteIntent {
 function intentToWire(intent: WriteIntent): MetaWriteIntent {
   const { path, inodeId, slotIndex, current, chunkId, writeQuorum, session, caller } = intent;
   const targets = intent.targets.map((node) => ({ id: node.id, address: node.address }));
-  return { path, inodeId, slotIndex, current, chunkId, targets, writeQuorum, session, caller };
+  // Grants are the edge's to add, for a client; a node needs none.
+  const grants: MetaWriteIntent["grants"] = [];
+  return {
+    path,
+    inodeId,
+    slotIndex,
+    current,
+    chunkId,
+    targets,
+    writeQuorum,
+    session,
+    caller,
+    grants,
+  };
 }
 
 /**
@@ -70,27 +100,87 @@ function normalizeLabel(label: string): string {
   return label.startsWith("/") ? normalizePath(label) : label;
 }
 
+/** How a metadata server serves clients directly (the disaggregated topology). */
+export interface ClientChunkAccess {
+  /** Who a client's call comes from (`--auth`); rejects EACCES as the file service does. */
+  readonly identify: (call: CallInfo, path: string) => Promise<Caller | undefined>;
+  /** Signs the capabilities intents and plans carry, and checks a commit's. */
+  readonly issuer: CapabilityIssuer;
+  /** Where a data server listens, by id, for a read plan's replicas. */
+  readonly addressOf: (nodeId: string) => string | undefined;
+}
+
+/** A client's call, authenticated: how to grant it chunks, and who it is. */
+interface ClientCall extends ClientChunkAccess {
+  readonly caller: Caller | undefined;
+}
+
+/** What `addMetadataService` serves beyond the control plane. */
+export interface MetadataServiceOptions {
+  /** Opens the five client calls (see metadata_service.proto); absent: nodes only. */
+  readonly clients?: ClientChunkAccess;
+  /**
+   * Takes a data server's report; absent, reports are refused ENOTSUP (a topology whose
+   * members are fixed).
+   */
+  readonly onDataServerReport?: (report: DataServerReport) => ReportReply;
+}
+
+/** True when a call presents a node's or an operator's credentials, rather than a client's. */
+function presentsPeerCredentials(call: IncomingCall): boolean {
+  return (
+    call.metadata.get(TOKEN_HEADER).length > 0 ||
+    call.getAuthContext().sslPeerCertificate !== undefined
+  );
+}
+
 /**
  * Registers `MetadataService` on `server`, answering from `control`. Only the cluster's nodes
  * may call it (`auth`): a call carries a client's identity that its node already checked.
- * Paths are normalized here, at the edge, as the node server does for clients.
+ * With `options.clients`, clients may make the five calls that move chunk bytes' metadata,
+ * as themselves. Paths are normalized here, at the edge, as the node server does for clients.
  */
 export function addMetadataService(
   server: grpc.Server,
   control: ControlPlane,
   auth: PeerAuth,
+  options: MetadataServiceOptions = {},
 ): void {
+  const clients = options.clients;
   /**
    * A unary handler: the caller admitted first, the answer or the typed error after. `run`
    * is async, so a validation error (a malformed path) becomes its rejection.
    */
   const serve =
-    <Req, Res>(run: (request: Req) => Promise<Res>) =>
+    <Req, Res>(run: (request: Req, identity: PeerIdentity) => Promise<Res>) =>
     (call: IncomingCall & { readonly request: Req }, callback: grpc.sendUnaryData<Res>): void => {
       const admission = admitPeer(auth, call, NODES_ONLY, "metadata service");
       if (!admission.admitted) callback(admission.status);
       else
-        run(call.request).then(
+        run(call.request, admission.identity).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(errorToStatus(error)),
+        );
+    };
+  /**
+   * A handler of a call open to clients: a node's call as `serve`; a client's authenticated
+   * with `clients`, and `run` told who it proved to be: that, not the request's `caller`,
+   * is whose call it is.
+   */
+  const serveOpen =
+    <Req, Res>(run: (request: Req, client: ClientCall | undefined) => Promise<Res>) =>
+    (
+      call: IncomingCall & { readonly request: Req; getPeer(): string },
+      callback: grpc.sendUnaryData<Res>,
+    ): void => {
+      if (!clients || presentsPeerCredentials(call)) {
+        serve((request: Req) => run(request, undefined))(call, callback);
+        return;
+      }
+      clients
+        .identify(callInfo(call), "")
+        .then((caller) => run(call.request, { ...clients, caller }))
+        .then(
           (response) => callback(null, response),
           (error: unknown) => callback(errorToStatus(error)),
         );
@@ -101,7 +191,7 @@ export function addMetadataService(
     access,
   });
   const implementation: MetadataServiceServer = {
-    settings: serve(async () => control.settings()),
+    settings: serveOpen(async () => control.settings()),
     stat: serve(async (r) => ({
       inode: await control.stat(normalizePath(r.path), read(r.stale, r.caller, r.access)),
     })),
@@ -142,18 +232,22 @@ export function addMetadataService(
     readDir: serve(async (r) =>
       control.readDir(normalizePath(r.path), r.afterName, r.limit, read(r.stale, r.caller)),
     ),
-    prepareWrite: serve(async (r) =>
-      intentToWire(
-        await control.prepareWrite(
-          r.inodeId,
-          r.slotIndex,
-          normalizeLabel(r.path),
-          r.session,
-          r.caller,
-        ),
-      ),
-    ),
-    writeInline: serve(async (r) => ({
+    prepareWrite: serveOpen(async (r, client) => {
+      const intent = await control.prepareWrite(
+        r.inodeId,
+        r.slotIndex,
+        normalizeLabel(r.path),
+        r.session,
+        client ? client.caller : r.caller,
+      );
+      const wire = intentToWire(intent);
+      if (!client) return wire;
+      const grants = [client.issuer.grant(intent.chunkId, "write")];
+      if (intent.current && !isInlineSlot(intent.current))
+        grants.push(client.issuer.grant(intent.current.chunkId, "read"));
+      return { ...wire, grants };
+    }),
+    writeInline: serveOpen(async (r, client) => ({
       inode: await control.writeInline(
         r.inodeId,
         r.slotIndex,
@@ -161,30 +255,49 @@ export function addMetadataService(
         Buffer.from(r.data),
         normalizeLabel(r.path),
         r.session,
-        r.caller,
+        client ? client.caller : r.caller,
       ),
     })),
-    commitWrite: serve(async (r) => {
+    commitWrite: serveOpen(async (r, client) => {
       if (!r.intent) throw fsError("EINVAL", "", "a commit without its intent");
-      const outcome = await control.commitWrite(intentFromWire(r.intent), {
-        length: r.length,
-        checksum: r.checksum,
-        replicas: r.replicas,
-        minFileSize: r.minFileSize,
-      });
+      // A client's commit is its own: the intent's caller is the one it authenticated as.
+      const intent = intentFromWire(client ? { ...r.intent, caller: client.caller } : r.intent);
+      const commit = () =>
+        control.commitWrite(intent, {
+          length: r.length,
+          checksum: r.checksum,
+          replicas: r.replicas,
+          minFileSize: r.minFileSize,
+        });
+      let outcome: CommitOutcome;
+      if (client) {
+        const grant = r.intent.grants.find(
+          (g) => g.chunkId === intent.chunkId && g.operation === "write",
+        );
+        if (!grant) throw fsError("EACCES", intent.path, "a commit without its write capability");
+        outcome = await client.issuer.commitGranted(grant.capability, intent.chunkId, commit);
+      } else outcome = await commit();
       return outcome.committed
         ? { committed: true, inode: outcome.inode }
         : { committed: false, inode: undefined };
     }),
-    resolveRead: serve(async (r) => {
+    resolveRead: serveOpen(async (r, client) => {
       const plan = await control.resolveRead(
         r.inodeId,
         r.offset,
         r.length,
         normalizeLabel(r.path),
-        read(r.stale, r.caller),
+        read(r.stale, client ? client.caller : r.caller),
       );
-      return { inode: plan.inode, slots: plan.slots, chunkSize: plan.chunkSize };
+      const { inode, slots, chunkSize } = plan;
+      if (!client) return { inode, slots, chunkSize, grants: [], nodes: [] };
+      const chunks = slots.filter((slot) => !isInlineSlot(slot));
+      const grants = chunks.map((slot) => client.issuer.grant(slot.chunkId, "read"));
+      const nodes = [...new Set(chunks.flatMap((slot) => slot.replicas))].flatMap((id) => {
+        const address = client.addressOf(id);
+        return address === undefined ? [] : [{ id, address }];
+      });
+      return { inode, slots, chunkSize, grants, nodes };
     }),
     chunkReplicas: serve(async (r) => {
       const replicas = await control.chunkReplicas(r.chunkId);
@@ -213,18 +326,80 @@ export function addMetadataService(
     })),
     stateHash: serve(async () => ({ hash: await control.stateHash() })),
     status: serve(async () => control.status()),
+    reportDataServer: serve(async (r, identity) => {
+      if (!options.onDataServerReport)
+        throw fsError("ENOTSUP", "", "this topology's members are fixed: no data server reports");
+      // A node reports for itself only: its certificate (or asserted id) names it.
+      if (r.id !== identity.id)
+        throw fsError("EACCES", "", `node ${identity.id} reported for ${r.id}`);
+      const reply = options.onDataServerReport(r);
+      return { metadataId: reply.metadataId, keyId: reply.key.id, key: reply.key.secret };
+    }),
   };
   server.addService(MetadataServiceService, implementation);
+}
+
+/**
+ * Sends a data server's reports to metadata servers (`DataServerReporter.send`), one client
+ * per address, as node `auth`.
+ */
+export class MetadataReportSender {
+  private readonly clients = new Map<string, MetadataServiceClient>();
+
+  constructor(
+    private readonly auth: PeerAuth,
+    private readonly callTimeoutMs = 2000,
+  ) {}
+
+  send(address: string, report: DataServerReport): Promise<ReportReply> {
+    let client = this.clients.get(address);
+    if (!client) {
+      const channel = this.auth.channel();
+      client = new MetadataServiceClient(address, channel.credentials, {
+        ...RECONNECT_OPTIONS,
+        ...channel.options,
+      });
+      this.clients.set(address, client);
+    }
+    const sender = client;
+    return new Promise((resolve, reject) =>
+      sender.reportDataServer(
+        report,
+        this.auth.callMetadata(),
+        { deadline: Date.now() + this.callTimeoutMs },
+        (error, reply) =>
+          error
+            ? reject(statusToError(error, address))
+            : resolve({
+                metadataId: reply.metadataId,
+                key: { id: reply.keyId, secret: Buffer.from(reply.key) },
+              }),
+      ),
+    );
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
 }
 
 /** Options of `RemoteControlPlane`. */
 export interface RemoteControlPlaneOptions {
   /** Metadata servers, `host:port`; calls go to the first and follow NOT_LEADER hints. */
   readonly addresses: readonly string[];
-  /** This node's credentials for the cluster's internal services. */
-  readonly auth: PeerAuth;
+  /**
+   * How calls prove who makes them: a node's `PeerAuth`, or a client's channel security with
+   * its credentials' metadata (`clientCallMetadata`), for the calls open to clients.
+   */
+  readonly auth: Pick<PeerAuth, "channel" | "callMetadata">;
   /** Deadline of one call, ms. Default 15,000. */
   readonly callTimeoutMs?: number;
+  /**
+   * A client's grant book: the capabilities and addresses that intents and plans carry go
+   * there, and a commit takes its write capability from it.
+   */
+  readonly grants?: ChunkGrantBook;
 }
 
 type Unary<Req, Res> = (
@@ -366,7 +541,9 @@ export class RemoteControlPlane implements ControlPlane {
       session,
       caller,
     });
-    return intentFromWire(wire);
+    const intent = intentFromWire(wire);
+    this.o.grants?.remember(wire.grants.map(grantFromWire), intent.targets);
+    return intent;
   }
 
   async writeInline(
@@ -391,8 +568,9 @@ export class RemoteControlPlane implements ControlPlane {
   }
 
   async commitWrite(intent: WriteIntent, written: WrittenChunk): Promise<CommitOutcome> {
+    const grant = this.o.grants?.grant(intent.chunkId, "write");
     const reply = await this.call((c) => c.commitWrite.bind(c), {
-      intent: intentToWire(intent),
+      intent: { ...intentToWire(intent), grants: grant ? [grant] : [] },
       length: written.length,
       checksum: written.checksum,
       replicas: [...written.replicas],
@@ -417,6 +595,7 @@ export class RemoteControlPlane implements ControlPlane {
       stale: options?.stale ?? false,
       caller: options?.caller,
     });
+    this.o.grants?.remember(plan.grants.map(grantFromWire), plan.nodes);
     return { inode: required(plan.inode, path), slots: plan.slots, chunkSize: plan.chunkSize };
   }
 
@@ -508,12 +687,18 @@ export class RemoteControlPlane implements ControlPlane {
     return client;
   }
 
-  /** One call to the current metadata server, following NOT_LEADER hints. */
+  /**
+   * One call to the current metadata server, following NOT_LEADER hints; a server that does
+   * not answer sends the call to the next address given (each at most once per call), since
+   * a dead leader's followers elect another among them.
+   */
   private async call<Req, Res>(
     method: (client: MetadataServiceClient) => Unary<Req, Res>,
     request: Req,
   ): Promise<Res> {
-    for (let redirects = 0; ; redirects++) {
+    let redirects = 0;
+    let unanswered = 0;
+    for (;;) {
       const address = this.current;
       try {
         return await new Promise<Res>((resolve, reject) => {
@@ -527,13 +712,26 @@ export class RemoteControlPlane implements ControlPlane {
         });
       } catch (error) {
         if (error instanceof NotLeaderError && error.leaderAddress && redirects < MAX_REDIRECTS) {
+          redirects++;
           this.current = error.leaderAddress;
+          continue;
+        }
+        if (error instanceof UnavailableError && unanswered < this.o.addresses.length - 1) {
+          unanswered++;
+          const at = this.o.addresses.indexOf(address);
+          this.current = this.o.addresses[(at + 1) % this.o.addresses.length] ?? address;
           continue;
         }
         throw error;
       }
     }
   }
+}
+
+/** A grant from the wire; an operation other than a write's is taken as a read's. */
+function grantFromWire(wire: MetaChunkGrant): ChunkGrant {
+  const operation = wire.operation === "write" ? "write" : "read";
+  return { ...wire, operation };
 }
 
 function required(inode: Inode | undefined, path: string): Inode {

@@ -162,8 +162,21 @@ const SECRET_HEADER = "sandstore-secret";
 /** Longest access key id or secret read from a call: longer ones are not credentials. */
 const MAX_CREDENTIAL_LENGTH = 256;
 
+/**
+ * The metadata a client's call carries: its credentials, when it has them (a fresh object
+ * each time). What every client-facing service reads (`callInfo`).
+ */
+export function clientCallMetadata(credentials: ClientCredentials | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (credentials) {
+    metadata.set(ACCESS_KEY_HEADER, credentials.accessKeyId);
+    metadata.set(SECRET_HEADER, credentials.secret);
+  }
+  return metadata;
+}
+
 /** Who made a server call: its credentials, if it carried any, and its peer's address. */
-function callInfo(call: { metadata: grpc.Metadata; getPeer(): string }): CallInfo {
+export function callInfo(call: { metadata: grpc.Metadata; getPeer(): string }): CallInfo {
   const accessKeyId = call.metadata.get(ACCESS_KEY_HEADER)[0];
   const secret = call.metadata.get(SECRET_HEADER)[0];
   // The peer is "ipv4:127.0.0.1:5000": failed attempts are counted per host, not per port.
@@ -281,12 +294,7 @@ class GrpcConnection implements Connection {
 
   /** Metadata of every call: the client's credentials, when it has them. */
   private metadata(): grpc.Metadata {
-    const metadata = new grpc.Metadata();
-    if (this.credentials) {
-      metadata.set(ACCESS_KEY_HEADER, this.credentials.accessKeyId);
-      metadata.set(SECRET_HEADER, this.credentials.secret);
-    }
-    return metadata;
+    return clientCallMetadata(this.credentials);
   }
 
   /** Runs one unary call with the deadline, rebuilding typed errors. */

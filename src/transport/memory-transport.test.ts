@@ -5,6 +5,7 @@ import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
 import { O_CREAT, O_RDWR, SandstoreClient } from "../client/sandstore-client.ts";
 import { fsError, type SandstoreError, UnavailableError } from "../common/errors.ts";
 import { FileType } from "../gen/sandstore/v1/metadata.ts";
+import { ALL_ROLES } from "../membership/membership.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { MemoryTransport } from "./memory-transport.ts";
@@ -19,6 +20,7 @@ async function memoryNode(transport: MemoryTransport) {
     chunkSize: 4096,
   });
   const server = new NodeServer({
+    roles: ALL_ROLES,
     authenticator: new ClientAuthenticator({
       mode: "off",
       userByAccessKey: (id) => control.userByAccessKey(id),
@@ -115,6 +117,8 @@ test("a writer keeps up to three chunk flushes in flight, one per slot at a time
   const slotsInFlight = new Set<number>();
   const release: Array<() => void> = [];
   const listener = await transport.listen("memory:0", {
+    // A node that moves bytes itself: no metadata-only server in its status.
+    status: async () => ({ nodes: [] }),
     create: async () => ({
       inode: { id: 7, type: FileType.FILE_TYPE_REGULAR, size: 0 },
       chunkSize,

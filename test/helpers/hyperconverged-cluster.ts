@@ -1,7 +1,9 @@
 /**
- * A hyperconverged cluster of real node processes on 127.0.0.1 for tests: start, kill (any
- * signal), restart one node, find the leader, cut Raft traffic with fault files, read the
- * chunk files on each node's disk. `close` stops every process and removes the data.
+ * A file cluster of real node processes on 127.0.0.1 for tests: hyperconverged, or
+ * disaggregated (`metadataServers`: nodes n1..nM are the metadata servers, the rest data
+ * servers). Start, kill (any signal), restart one node, find the leader, cut Raft and chunk
+ * traffic with fault files, read the chunk files on each node's disk. `close` stops every
+ * process and removes the data.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -23,8 +25,13 @@ import { freePorts } from "./kv-cluster.ts";
 import { CLI, waitFor } from "./node-process.ts";
 
 export interface ClusterOptions {
-  /** Nodes in the cluster. Default 3. */
+  /** Nodes in the cluster, data servers included. Default 3. */
   readonly size?: number;
+  /**
+   * Runs the disaggregated topology: the first this many nodes are its metadata servers, the
+   * others its data servers. Absent: hyperconverged.
+   */
+  readonly metadataServers?: number;
   /** Extra `sandstore node` flags for every node. */
   readonly nodeArgs?: readonly string[];
   /** Mutual TLS between the nodes and TLS for clients, with certificates made at start. */
@@ -47,6 +54,16 @@ export class Cluster {
 
   get size(): number {
     return this.options.size ?? 3;
+  }
+
+  /** Indexes of the data servers (every node, in a hyperconverged cluster). */
+  get dataIndexes(): number[] {
+    return this.indexes.slice(this.options.metadataServers ?? 0);
+  }
+
+  /** Indexes of the metadata servers (every node, in a hyperconverged cluster). */
+  get metadataIndexes(): number[] {
+    return this.indexes.slice(0, this.options.metadataServers ?? this.size);
   }
 
   /** Indexes of every node, running or not. */
@@ -121,23 +138,28 @@ export class Cluster {
    * resolves once it listens.
    */
   async startNode(i: number, extraArgs: readonly string[] = []): Promise<void> {
-    const peers = this.addresses.map((a, j) => `n${j + 1}=${a}`).join(",");
+    const m = this.options.metadataServers;
+    const group = m === undefined ? this.addresses : this.addresses.slice(0, m);
+    const peers = group.map((a, j) => `n${j + 1}=${a}`).join(",");
+    const roleArgs =
+      m === undefined
+        ? ["--topology", "hyperconverged", "--peers", peers]
+        : i < m
+          ? ["--topology", "disaggregated", "--roles", "metadata", "--peers", peers]
+          : ["--topology", "disaggregated", "--roles", "data", "--metadata", group.join(",")];
     const child = spawn(
       process.execPath,
       [
         ...NODE_RUNTIME_FLAGS,
         CLI,
         "node",
-        "--topology",
-        "hyperconverged",
+        ...roleArgs,
         "--id",
         `n${i + 1}`,
         "--listen",
         this.addresses[i]!,
         "--data-dir",
         join(this.root, `n${i + 1}`),
-        "--peers",
-        peers,
         "--fault-file",
         this.faultFile(i),
         "--quiet",

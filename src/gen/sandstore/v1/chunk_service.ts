@@ -641,8 +641,13 @@ export const ChunkServiceVerifyChunkResponse: MessageFns<ChunkServiceVerifyChunk
 
 /**
  * Chunk replicas between nodes (the data plane's fan-out, reads of remote copies, repair and
- * garbage collection). Served on a node's internal port beside RaftService, never to clients:
- * every call must carry the cluster's token in `sandstore-cluster-token` metadata.
+ * garbage collection). Served on a node's internal port beside RaftService. Every call must
+ * prove it comes from a node of the cluster (the cluster token in `sandstore-cluster-token`
+ * metadata, or a node certificate), with one exception: where the metadata servers hand out
+ * chunk capabilities (the disaggregated topology's data servers), a client may call
+ * WriteChunk, ReadChunk and DeleteChunk carrying a capability for that chunk in
+ * `sandstore-chunk-capability` metadata (a write capability allows all three, a read one
+ * reads only). A client never reaches a chunk the metadata did not grant it.
  */
 export type ChunkServiceService = typeof ChunkServiceService;
 export const ChunkServiceService = {

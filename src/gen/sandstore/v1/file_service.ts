@@ -195,6 +195,14 @@ export interface NodeStatus {
   diskTotalBytes: number;
   /** True while the node refuses writes for lack of space (ENOSPC), as etcd's NOSPACE alarm. */
   diskAlarm: boolean;
+  /** What the node serves: "metadata", "data", or both (see membership.ts's NodeRole). */
+  roles: string[];
+  /**
+   * File bytes this node took from and sent to clients since it started: 0 on a node that
+   * moves no client bytes (a metadata server of the disaggregated topology).
+   */
+  clientBytesWritten: number;
+  clientBytesRead: number;
 }
 
 /**
@@ -1664,6 +1672,9 @@ function createBaseNodeStatus(): NodeStatus {
     diskFreeBytes: 0,
     diskTotalBytes: 0,
     diskAlarm: false,
+    roles: [],
+    clientBytesWritten: 0,
+    clientBytesRead: 0,
   };
 }
 
@@ -1710,6 +1721,15 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.diskAlarm !== false) {
       writer.uint32(112).bool(message.diskAlarm);
+    }
+    for (const v of message.roles) {
+      writer.uint32(122).string(v!);
+    }
+    if (message.clientBytesWritten !== 0) {
+      writer.uint32(128).uint64(message.clientBytesWritten);
+    }
+    if (message.clientBytesRead !== 0) {
+      writer.uint32(136).uint64(message.clientBytesRead);
     }
     return writer;
   },
@@ -1837,6 +1857,30 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.diskAlarm = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.clientBytesWritten = longToNumber(reader.uint64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.clientBytesRead = longToNumber(reader.uint64());
             continue;
           }
         }

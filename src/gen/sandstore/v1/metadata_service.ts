@@ -141,7 +141,20 @@ export interface MetaWriteIntent {
   targets: MetaNode[];
   writeQuorum: number;
   session?: ClientSession | undefined;
-  caller?: Caller | undefined;
+  caller?:
+    | Caller
+    | undefined;
+  /** Capabilities to write `chunk_id` and to read `current`'s chunk; only for clients. */
+  grants: MetaChunkGrant[];
+}
+
+/** A chunk capability (src/data/chunk-capability.ts) and when it expires. */
+export interface MetaChunkGrant {
+  chunkId: string;
+  /** "read" or "write". */
+  operation: string;
+  capability: string;
+  expiresAtMs: number;
 }
 
 export interface MetaWriteInlineRequest {
@@ -181,6 +194,9 @@ export interface MetaReadPlan {
   inode?: Inode | undefined;
   slots: ChunkSlot[];
   chunkSize: number;
+  /** For clients: a capability to read each slot's chunk, and where its replicas listen. */
+  grants: MetaChunkGrant[];
+  nodes: MetaNode[];
 }
 
 export interface MetaChunkReplicasRequest {
@@ -286,6 +302,22 @@ export interface MetaStatusReply {
   leaderId: string;
   inodes: number;
   chunks: number;
+}
+
+export interface MetaDataServerReport {
+  id: string;
+  /** Where clients and metadata servers reach it, host:port. */
+  address: string;
+  freeBytes: number;
+  totalBytes: number;
+  chunkCount: number;
+  chunkBytes: number;
+}
+
+export interface MetaDataServerReply {
+  metadataId: string;
+  keyId: string;
+  key: Buffer;
 }
 
 function createBaseMetaEmpty(): MetaEmpty {
@@ -1406,6 +1438,7 @@ function createBaseMetaWriteIntent(): MetaWriteIntent {
     writeQuorum: 0,
     session: undefined,
     caller: undefined,
+    grants: [],
   };
 }
 
@@ -1437,6 +1470,9 @@ export const MetaWriteIntent: MessageFns<MetaWriteIntent> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.grants) {
+      MetaChunkGrant.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1524,6 +1560,93 @@ export const MetaWriteIntent: MessageFns<MetaWriteIntent> = {
             }
 
             message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.grants.push(MetaChunkGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMetaChunkGrant(): MetaChunkGrant {
+  return { chunkId: "", operation: "", capability: "", expiresAtMs: 0 };
+}
+
+export const MetaChunkGrant: MessageFns<MetaChunkGrant> = {
+  encode(message: MetaChunkGrant, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkId !== "") {
+      writer.uint32(10).string(message.chunkId);
+    }
+    if (message.operation !== "") {
+      writer.uint32(18).string(message.operation);
+    }
+    if (message.capability !== "") {
+      writer.uint32(26).string(message.capability);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(32).uint64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaChunkGrant {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaChunkGrant();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.capability = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1908,7 +2031,7 @@ export const MetaResolveReadRequest: MessageFns<MetaResolveReadRequest> = {
 };
 
 function createBaseMetaReadPlan(): MetaReadPlan {
-  return { inode: undefined, slots: [], chunkSize: 0 };
+  return { inode: undefined, slots: [], chunkSize: 0, grants: [], nodes: [] };
 }
 
 export const MetaReadPlan: MessageFns<MetaReadPlan> = {
@@ -1921,6 +2044,12 @@ export const MetaReadPlan: MessageFns<MetaReadPlan> = {
     }
     if (message.chunkSize !== 0) {
       writer.uint32(24).uint32(message.chunkSize);
+    }
+    for (const v of message.grants) {
+      MetaChunkGrant.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.nodes) {
+      MetaNode.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1960,6 +2089,22 @@ export const MetaReadPlan: MessageFns<MetaReadPlan> = {
             }
 
             message.chunkSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.grants.push(MetaChunkGrant.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodes.push(MetaNode.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -3142,12 +3287,188 @@ export const MetaStatusReply: MessageFns<MetaStatusReply> = {
   },
 };
 
+function createBaseMetaDataServerReport(): MetaDataServerReport {
+  return { id: "", address: "", freeBytes: 0, totalBytes: 0, chunkCount: 0, chunkBytes: 0 };
+}
+
+export const MetaDataServerReport: MessageFns<MetaDataServerReport> = {
+  encode(message: MetaDataServerReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.freeBytes !== 0) {
+      writer.uint32(24).uint64(message.freeBytes);
+    }
+    if (message.totalBytes !== 0) {
+      writer.uint32(32).uint64(message.totalBytes);
+    }
+    if (message.chunkCount !== 0) {
+      writer.uint32(40).uint64(message.chunkCount);
+    }
+    if (message.chunkBytes !== 0) {
+      writer.uint32(48).uint64(message.chunkBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaDataServerReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaDataServerReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.freeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.chunkCount = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.chunkBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMetaDataServerReply(): MetaDataServerReply {
+  return { metadataId: "", keyId: "", key: Buffer.alloc(0) };
+}
+
+export const MetaDataServerReply: MessageFns<MetaDataServerReply> = {
+  encode(message: MetaDataServerReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.metadataId !== "") {
+      writer.uint32(10).string(message.metadataId);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(18).string(message.keyId);
+    }
+    if (message.key.length !== 0) {
+      writer.uint32(26).bytes(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaDataServerReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaDataServerReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.metadataId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * The metadata service: the ControlPlane seam (src/control/control-plane.ts) across a
  * process boundary, so that a topology can run the namespace and the chunk map on metadata
  * servers apart from the nodes that move bytes. Internal: every call must prove it comes from
  * a node of the cluster (the cluster token or a node certificate), because it carries the
- * identity (`Caller`) of a client the calling node already authenticated. Errors travel as
+ * identity (`Caller`) of a client the calling node already authenticated.
+ *
+ * Five calls are also open to clients where the metadata servers hand out chunk
+ * capabilities (the disaggregated topology): Settings, PrepareWrite, WriteInline,
+ * CommitWrite and ResolveRead. A client's call is authenticated as the file service's are
+ * (`sandstore-access-key`, `sandstore-secret`), and its `caller` field is ignored: the
+ * authenticated user is the caller. Intents and plans then carry capabilities (`grants`)
+ * that the data servers' ChunkService checks, and a commit must carry its intent's. Errors travel as
  * everywhere else (grpc-transport.ts): a POSIX code with the path, NOT_LEADER with the
  * leader's address, or UNAVAILABLE.
  */
@@ -3379,6 +3700,20 @@ export const MetadataServiceService = {
     responseSerialize: (value: MetaStatusReply): Buffer => Buffer.from(MetaStatusReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): MetaStatusReply => MetaStatusReply.decode(value),
   },
+  /**
+   * A data server's report (its heartbeat): where it listens, its disk, its chunk store.
+   * Answered with this metadata server's id and its capability key. Nodes only; in TLS mode
+   * the report's id must be the certificate's.
+   */
+  reportDataServer: {
+    path: "/sandstore.v1.MetadataService/ReportDataServer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MetaDataServerReport): Buffer => Buffer.from(MetaDataServerReport.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MetaDataServerReport => MetaDataServerReport.decode(value),
+    responseSerialize: (value: MetaDataServerReply): Buffer => Buffer.from(MetaDataServerReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetaDataServerReply => MetaDataServerReply.decode(value),
+  },
 } as const;
 
 export interface MetadataServiceServer extends UntypedServiceImplementation {
@@ -3406,6 +3741,12 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   leadership: handleUnaryCall<MetaLeadershipRequest, MetaLeadershipReply>;
   stateHash: handleUnaryCall<MetaStateHashRequest, MetaStateHashReply>;
   status: handleUnaryCall<MetaStatusRequest, MetaStatusReply>;
+  /**
+   * A data server's report (its heartbeat): where it listens, its disk, its chunk store.
+   * Answered with this metadata server's id and its capability key. Nodes only; in TLS mode
+   * the report's id must be the certificate's.
+   */
+  reportDataServer: handleUnaryCall<MetaDataServerReport, MetaDataServerReply>;
 }
 
 export interface MetadataServiceClient extends Client {
@@ -3765,6 +4106,26 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MetaStatusReply) => void,
+  ): ClientUnaryCall;
+  /**
+   * A data server's report (its heartbeat): where it listens, its disk, its chunk store.
+   * Answered with this metadata server's id and its capability key. Nodes only; in TLS mode
+   * the report's id must be the certificate's.
+   */
+  reportDataServer(
+    request: MetaDataServerReport,
+    callback: (error: ServiceError | null, response: MetaDataServerReply) => void,
+  ): ClientUnaryCall;
+  reportDataServer(
+    request: MetaDataServerReport,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MetaDataServerReply) => void,
+  ): ClientUnaryCall;
+  reportDataServer(
+    request: MetaDataServerReport,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaDataServerReply) => void,
   ): ClientUnaryCall;
 }
 

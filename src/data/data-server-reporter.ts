@@ -1,0 +1,140 @@
+/**
+ * A data server's reports to the metadata servers, as HDFS data nodes' heartbeats: every
+ * interval it tells each metadata server where it listens, its free and total disk, and what
+ * its chunk store holds, and learns from each answer that server's capability key. A
+ * metadata server learns of data servers only so: a new one is placed on as soon as it has
+ * reported, and one that stops reporting stops being live.
+ *
+ * The reporter also keeps the key ring that the data service checks capabilities against
+ * (`checkCapability`): a capability under a key not seen yet (a metadata server that started
+ * since the last report) triggers a report round at once.
+ */
+import { fsError } from "../common/errors.ts";
+import { PeriodicTask } from "../common/periodic-task.ts";
+import {
+  type CapabilityKey,
+  type ChunkOperation,
+  checkCapability,
+  issuerOfKey,
+  parseCapability,
+} from "./chunk-capability.ts";
+
+/** What a data server says of itself in each report. */
+export interface DataServerReport {
+  readonly id: string;
+  /** Where clients and metadata servers reach it, `host:port`. */
+  readonly address: string;
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+  readonly chunkCount: number;
+  readonly chunkBytes: number;
+}
+
+/** What a metadata server answers a report with: who it is, and its capability key. */
+export interface ReportReply {
+  readonly metadataId: string;
+  readonly key: CapabilityKey;
+}
+
+/**
+ * Keys kept per data server: one per metadata server start. Bounds the ring; the oldest goes
+ * first, since a metadata server uses only its newest.
+ */
+const MAX_KEYS = 64;
+
+export interface DataServerReporterOptions {
+  /** Metadata servers, `host:port`: each gets every report. */
+  readonly metadataServers: readonly string[];
+  /** This server's report, taken fresh for each round, given where it listens. */
+  readonly report: (address: string) => DataServerReport;
+  /** Sends one report; rejects when the server cannot be reached. */
+  readonly send: (address: string, report: DataServerReport) => Promise<ReportReply>;
+  /** Time between rounds, ms: a metadata server thinks this server dead after a few missed. */
+  readonly intervalMs: number;
+  readonly now?: () => number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class DataServerReporter {
+  private readonly keys = new Map<string, CapabilityKey>();
+  private readonly task: PeriodicTask;
+  private round: Promise<void> | undefined;
+  /** Where this server listens, known once its server is bound (`start`). */
+  private address: string | undefined;
+  private readonly now: () => number;
+  /** Rounds of reports sent, and reports a metadata server did not answer. */
+  roundsTotal = 0;
+  failuresTotal = 0;
+
+  constructor(private readonly o: DataServerReporterOptions) {
+    this.now = o.now ?? Date.now;
+    this.task = new PeriodicTask(() => this.reportNow(), o.intervalMs, o.onError);
+  }
+
+  /** Starts reporting that this server listens at `address`. */
+  start(address: string): void {
+    this.address = address;
+    this.task.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.task.stop();
+    await this.round;
+  }
+
+  /** One round of reports to every metadata server; joins the round under way, if any. */
+  reportNow(): Promise<void> {
+    this.round ??= this.sendRound().finally(() => {
+      this.round = undefined;
+    });
+    return this.round;
+  }
+
+  private async sendRound(): Promise<void> {
+    // Before `start` there is nothing to report, and no key a capability could name.
+    if (this.address === undefined) return;
+    const report = this.o.report(this.address);
+    this.roundsTotal++;
+    const replies = await Promise.allSettled(
+      this.o.metadataServers.map((address) => this.o.send(address, report)),
+    );
+    for (const reply of replies) {
+      if (reply.status === "fulfilled") this.addKey(reply.value.key);
+      else {
+        this.failuresTotal++;
+        this.o.onError?.(reply.reason);
+      }
+    }
+  }
+
+  private addKey(key: CapabilityKey): void {
+    if (this.keys.has(key.id)) return;
+    this.keys.set(key.id, key);
+    const oldest = this.keys.keys().next();
+    if (this.keys.size > MAX_KEYS && !oldest.done) this.keys.delete(oldest.value);
+  }
+
+  /**
+   * Checks that `capability` allows `operation` on `chunkId` now (see
+   * `chunk-capability.checkCapability`). A key not known yet is asked for with a report
+   * round first. Throws EACCES naming the chunk when the capability does not hold.
+   */
+  async checkCapability(
+    capability: string,
+    chunkId: string,
+    operation: ChunkOperation,
+  ): Promise<void> {
+    const claims = parseCapability(capability);
+    if (!claims) throw fsError("EACCES", `chunk ${chunkId}`, "malformed chunk capability");
+    if (!this.keys.has(claims.keyId) && issuerOfKey(claims.keyId) !== undefined)
+      await this.reportNow();
+    const key = this.keys.get(claims.keyId);
+    if (!key)
+      throw fsError(
+        "EACCES",
+        `chunk ${chunkId}`,
+        "capability under a key no metadata server holds",
+      );
+    checkCapability(capability, key, chunkId, operation, this.now());
+  }
+}
