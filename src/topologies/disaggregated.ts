@@ -15,20 +15,14 @@ import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
 import { deferred } from "../common/deferred.ts";
 import { lockDirectory } from "../common/fs.ts";
-import { ClusterBootstrap, checkDecidedSettings } from "../control/cluster-bootstrap.ts";
+import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { CapabilityIssuer, checkGraceCoversGrants } from "../data/capability-issuer.ts";
-import { ChunkRepairer } from "../data/chunk-repairer.ts";
-import { ChunkScrubber } from "../data/chunk-scrubber.ts";
 import { DataServerReporter } from "../data/data-server-reporter.ts";
-import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReportedMembership } from "../membership/reported-membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
-import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
-import { DiskStorage } from "../raft/storage/disk-storage.ts";
-import { RaftReplicator } from "../replication/raft-replicator.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { watchFaultFile } from "../transport/fault-file.ts";
@@ -43,9 +37,10 @@ import {
   MetadataReportSender,
   RemoteControlPlane,
 } from "../transport/grpc-metadata-service.ts";
-import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
+import { leaderMaintenance } from "./leader-maintenance.ts";
+import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
@@ -87,54 +82,22 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     metadataServers: peers,
     suspectAfterMs: MISSED_REPORTS * reportIntervalMs,
   });
-  const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
-  // Store: the namespace and the chunk map, rebuilt from Raft's files after a crash.
-  const store = new LmdbMetadataStore({
-    path: join(options.dataDir, "metadata"),
-    durability: "clean-close",
-  });
-  if (store.discardedAfterCrash)
-    logger.info("metadata store not closed cleanly: rebuilding it from the Raft snapshot and log");
-  const requested = {
-    chunkSize: options.chunkSize,
-    replicationFactor: options.replicationFactor,
-    writeQuorum: options.writeQuorum,
-  };
-  try {
-    checkDecidedSettings(store.settings(), requested);
-  } catch (error) {
-    await store.close();
+  // Store: the namespace and the chunk map (refusing flags that disagree with the decided
+  // settings); a Raft group of the metadata servers over gRPC.
+  const { store, requested } = await openGroupStore(options, logger, async () => {
     await disk.stop();
     await unlock();
-    throw error;
-  }
-
-  // Replicator: a Raft group of the metadata servers over gRPC.
+  });
   const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
-  let replicator: RaftReplicator | undefined;
-  const raftTransport = new GrpcRaftTransport({
-    selfId: id,
-    listen: options.listen,
-    peers: addresses,
+  const { replicator, raftTransport } = metadataRaft({
+    id,
+    group: peers,
+    store,
+    options,
     auth,
     faults,
-    onMessage: (message) => replicator?.node.receive(message),
-  });
-  replicator = new RaftReplicator({
-    id,
-    store,
-    tempDir: options.dataDir,
-    storage: new DiskStorage({
-      dir: join(options.dataDir, "raft"),
-      initialConf: { voters: peers.map((n) => n.id), learners: [] },
-    }),
-    transport: raftTransport,
-    addresses: (nodeId) => addresses.get(nodeId) ?? "",
-    tickMs: options.tickMs ?? 50,
-    snapshotEntries: options.snapshotEntries ?? 10_000,
-    onTornTail: (file, bytes) =>
-      logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
+    logger,
   });
 
   // Placement and control: chunks go to live data servers with room, R copies, committed at W.
@@ -161,39 +124,18 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     auth,
     faults,
   });
-  const repairer = new ChunkRepairer({
+  const maintenance = leaderMaintenance({
     control,
     membership,
     replicas,
     placement,
-    intervalMs: options.repairIntervalMs ?? 10_000,
-    lostAfterMs: options.repairLostAfterMs ?? 300_000,
-    bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
-    onError: (error) => logger.warn({ err: error }, "repair step failed"),
-  });
-  const scrubber = new ChunkScrubber({
-    control,
-    membership,
-    replicas,
-    repair: (inodeId, slot, states) => repairer.repairCopies(inodeId, slot, states),
-    intervalMs: options.scrubIntervalMs ?? 86_400_000,
-    bytesPerSecond: options.scrubBytesPerSecond ?? 16 * 1024 * 1024,
-    onError: (error) => logger.warn({ err: error }, "scrub step failed"),
-  });
-  const gc = new GarbageCollector({
-    replicas,
-    nodes: () => membership.liveMembers("data").map((node) => node.id),
-    isWanted: async (nodeId, chunkId) =>
-      (await control.chunkReplicas(chunkId))?.includes(nodeId) ?? false,
-    // A write this server granted may still be written and committed until its grant expires;
-    // another server's grants cannot commit here (capability-issuer.ts).
+    options: { ...options, gcGraceMs },
+    logger,
+    // A write this server granted may still be written and committed until its grant
+    // expires; another server's grants are covered by the grace period (capability-issuer.ts).
     isWriteInFlight: (chunkId) => issuer.isWriteInFlight(chunkId),
-    shouldRun: () => control.isCurrentLeader(),
-    graceMs: gcGraceMs,
-    intervalMs: options.gcIntervalMs ?? 60_000,
-    onPass: (pass) =>
-      pass.deleted + pass.failed > 0 && logger.info(pass, "garbage collection pass"),
-    onError: (error) => logger.warn({ err: error }, "garbage collection step failed"),
+    // Clients read the data servers themselves: no read here finds a damaged copy.
+    readRepairsTotal: () => 0,
   });
 
   // Server: clients' namespace calls and, for the five calls of the chunk path, their intents
@@ -210,32 +152,9 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     control,
     membership,
     chunkUsage: () => ({ chunks: 0, bytes: 0 }),
-    maintenance: async () => {
-      const repair = repairer.progress();
-      const scrub = scrubber.progress();
-      return {
-        active: await control.isLeader(),
-        repairPasses: repair.passes,
-        underReplicated: repair.underReplicated,
-        repairPending: repair.pending,
-        repairedTotal: repair.repairedTotal,
-        repairFailuresTotal: repair.failuresTotal,
-        lastRepairPassMs: repair.lastPassMs,
-        gcPasses: gc.passes,
-        gcDeletedTotal: gc.deletedTotal,
-        lastGcPassMs: gc.lastPassMs,
-        readRepairsTotal: 0,
-        scrubPasses: scrub.passes,
-        scrubCopiesTotal: scrub.copiesTotal,
-        scrubBytesTotal: scrub.bytesTotal,
-        scrubDamagedTotal: scrub.damagedTotal,
-        scrubUnrecoverable: scrub.unrecoverable,
-        lastScrubPassMs: scrub.lastPassMs,
-      };
-    },
+    maintenance: () => maintenance.status(),
   });
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
-  const raft = replicator;
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
     raftTransport.register(grpcServer);
     addMetadataService(grpcServer, control, auth, {
@@ -253,7 +172,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
       grpcServer,
       raftAdminHandlers({
         id,
-        node: () => raft.node,
+        node: () => replicator.node,
         machine: store,
         peers: peers.map((node) => node.id),
         users: userAdmin(control),
@@ -263,9 +182,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   });
   await replicator.start();
   bootstrap.start();
-  repairer.start();
-  scrubber.start();
-  gc.start();
+  maintenance.start();
   logger.info(
     { address: listener.address, metadataServers: peers.length },
     "metadata server serving",
@@ -278,10 +195,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     async stop() {
       await listener.close();
       await bootstrap.stop();
-      await scrubber.stop();
-      await repairer.stop();
-      await gc.stop();
-      await raft.stop();
+      await maintenance.stop();
+      await replicator.stop();
       await raftTransport.close();
       replicas.close();
       await membership.close();

@@ -11,29 +11,24 @@ import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
 import { deferred } from "../common/deferred.ts";
 import { lockDirectory } from "../common/fs.ts";
-import { ClusterBootstrap, checkDecidedSettings } from "../control/cluster-bootstrap.ts";
+import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
-import { ChunkRepairer } from "../data/chunk-repairer.ts";
-import { ChunkScrubber } from "../data/chunk-scrubber.ts";
-import { GarbageCollector } from "../data/garbage-collector.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import { ALL_ROLES } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
-import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
-import { DiskStorage } from "../raft/storage/disk-storage.ts";
-import { RaftReplicator } from "../replication/raft-replicator.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
 import { NodeServer } from "../server/node-server.ts";
 import { watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { addMetadataService } from "../transport/grpc-metadata-service.ts";
-import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
+import { leaderMaintenance } from "./leader-maintenance.ts";
+import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
@@ -73,30 +68,12 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   );
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
-  // Stores: the namespace and this node's chunks.
-  // The store need not sync each commit: Raft's log and snapshot files are the durable
-  // record, and a store discarded after a crash is rebuilt from them at start.
-  const store = new LmdbMetadataStore({
-    path: join(options.dataDir, "metadata"),
-    durability: "clean-close",
-  });
-  if (store.discardedAfterCrash)
-    logger.info("metadata store not closed cleanly: rebuilding it from the Raft snapshot and log");
-  // Settings: decided once, in the metadata log; a restart with other flags refuses here.
-  const requested = {
-    chunkSize: options.chunkSize,
-    replicationFactor: options.replicationFactor,
-    writeQuorum: options.writeQuorum,
-  };
-  try {
-    checkDecidedSettings(store.settings(), requested);
-  } catch (error) {
-    // Closed cleanly, the store is still trusted at the next start, with the right flags.
-    await store.close();
+  // Stores: the namespace (refusing flags that disagree with the decided settings) and this
+  // node's chunks.
+  const { store, requested } = await openGroupStore(options, logger, async () => {
     await disk.stop();
     await unlock();
-    throw error;
-  }
+  });
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
@@ -105,29 +82,14 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Replicator: a Raft group of all nodes over gRPC.
   // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.
   const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
-  let replicator: RaftReplicator | undefined;
-  const raftTransport = new GrpcRaftTransport({
-    selfId: id,
-    listen: options.listen,
-    peers: addresses,
+  const { replicator, raftTransport } = metadataRaft({
+    id,
+    group: peers,
+    store,
+    options,
     auth,
     faults,
-    onMessage: (message) => replicator?.node.receive(message),
-  });
-  replicator = new RaftReplicator({
-    id,
-    store,
-    tempDir: options.dataDir,
-    storage: new DiskStorage({
-      dir: join(options.dataDir, "raft"),
-      initialConf: { voters: peers.map((n) => n.id), learners: [] },
-    }),
-    transport: raftTransport,
-    addresses: (nodeId) => addresses.get(nodeId) ?? "",
-    tickMs: options.tickMs ?? 50,
-    snapshotEntries: options.snapshotEntries ?? 10_000,
-    onTornTail: (file, bytes) =>
-      logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
+    logger,
   });
 
   // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
@@ -152,38 +114,15 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
 
   // Maintenance, on the leader only: repair to R copies, a scrub that hands damaged copies to
   // repair, then garbage collection.
-  const repairer = new ChunkRepairer({
+  const maintenance = leaderMaintenance({
     control,
     membership,
     replicas,
     placement,
-    intervalMs: options.repairIntervalMs ?? 10_000,
-    lostAfterMs: options.repairLostAfterMs ?? 300_000,
-    bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
-    onError: (error) => logger.warn({ err: error }, "repair step failed"),
-  });
-  const scrubber = new ChunkScrubber({
-    control,
-    membership,
-    replicas,
-    repair: (inodeId, slot, states) => repairer.repairCopies(inodeId, slot, states),
-    intervalMs: options.scrubIntervalMs ?? 86_400_000,
-    bytesPerSecond: options.scrubBytesPerSecond ?? 16 * 1024 * 1024,
-    onError: (error) => logger.warn({ err: error }, "scrub step failed"),
-  });
-  const gc = new GarbageCollector({
-    replicas,
-    nodes: () => membership.liveMembers("data").map((node) => node.id),
-    isWanted: async (nodeId, chunkId) =>
-      (await control.chunkReplicas(chunkId))?.includes(nodeId) ?? false,
+    options,
+    logger,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
-    // Deleting by a metadata view that lags the log could drop a copy a commit names.
-    shouldRun: () => control.isCurrentLeader(),
-    graceMs: options.gcGraceMs ?? 600_000,
-    intervalMs: options.gcIntervalMs ?? 60_000,
-    onPass: (pass) =>
-      pass.deleted + pass.failed > 0 && logger.info(pass, "garbage collection pass"),
-    onError: (error) => logger.warn({ err: error }, "garbage collection step failed"),
+    readRepairsTotal: () => data.readRepairsTotal,
   });
 
   // Server: clients, authenticated as `--auth` says, and, behind the trust boundary, the other
@@ -201,31 +140,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     data,
     membership,
     chunkUsage: () => chunks.usage(),
-    maintenance: async () => {
-      const repair = repairer.progress();
-      const scrub = scrubber.progress();
-      return {
-        active: await control.isLeader(),
-        repairPasses: repair.passes,
-        underReplicated: repair.underReplicated,
-        repairPending: repair.pending,
-        repairedTotal: repair.repairedTotal,
-        repairFailuresTotal: repair.failuresTotal,
-        lastRepairPassMs: repair.lastPassMs,
-        gcPasses: gc.passes,
-        gcDeletedTotal: gc.deletedTotal,
-        lastGcPassMs: gc.lastPassMs,
-        readRepairsTotal: data.readRepairsTotal,
-        scrubPasses: scrub.passes,
-        scrubCopiesTotal: scrub.copiesTotal,
-        scrubBytesTotal: scrub.bytesTotal,
-        scrubDamagedTotal: scrub.damagedTotal,
-        scrubUnrecoverable: scrub.unrecoverable,
-        lastScrubPassMs: scrub.lastPassMs,
-      };
-    },
+    maintenance: () => maintenance.status(),
   });
-  const raft = replicator;
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
     raftTransport.register(grpcServer);
     addChunkService(grpcServer, chunks, auth, faults);
@@ -236,7 +152,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       grpcServer,
       raftAdminHandlers({
         id,
-        node: () => raft.node,
+        node: () => replicator.node,
         machine: store,
         peers: peers.map((node) => node.id),
         users: userAdmin(control),
@@ -246,9 +162,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   });
   await replicator.start();
   bootstrap.start();
-  repairer.start();
-  scrubber.start();
-  gc.start();
+  maintenance.start();
   logger.info({ address: listener.address, members: peers.length }, "hyperconverged node serving");
 
   return {
@@ -258,10 +172,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     async stop() {
       await listener.close();
       await bootstrap.stop();
-      await scrubber.stop();
-      await repairer.stop();
-      await gc.stop();
-      await raft.stop();
+      await maintenance.stop();
+      await replicator.stop();
       await raftTransport.close();
       replicas.close();
       await membership.close();
