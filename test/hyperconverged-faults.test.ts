@@ -1,7 +1,8 @@
 /**
  * The hyperconverged topology under faults, as real node processes: racing writers of one
  * slot, a corrupted replica, a follower that catches up by snapshot, a node down and repair,
- * a partitioned old leader, and the leader killed during a stream of operations.
+ * a partitioned old leader, the leader killed during a stream of operations, and a node lost
+ * for good.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -376,6 +377,58 @@ describe("the scrub: three node processes", () => {
     );
     assert.deepEqual(readRepairs, [0, 0, 0], "no read met the damage");
     assert.deepEqual(await readFile(client, "/rot"), data);
+    await client.closeClient();
+  });
+});
+
+describe("hyperconverged: a node lost for good, four node processes", () => {
+  const cluster = new Cluster({
+    size: 4,
+    nodeArgs: [
+      "--chunk-size",
+      String(CHUNK),
+      "--placement",
+      "rendezvous",
+      "--repair-interval-ms",
+      "500",
+      "--repair-lost-after-ms",
+      "2000",
+    ],
+  });
+  before(async () => {
+    await cluster.start();
+    await cluster.leader();
+  });
+  after(async () => {
+    await cluster.close();
+  });
+
+  test("its copies are made again on the nodes left, and every file reads back", async () => {
+    const client = connect(cluster.addresses);
+    const files = Array.from({ length: 4 }, (_, i) => ({
+      path: `/kept-${i}`,
+      data: randomBytes(4 * CHUNK + i),
+    }));
+    for (const file of files) await writeFile(client, file.path, file.data);
+    const leader = await cluster.leader();
+    // The node lost is not the leader, so the group keeps its leader and three voters of four.
+    const lost = [0, 1, 2, 3].find((i) => i !== leader)!;
+    const held = await chunkIds(cluster, lost);
+    assert.ok(held.size > 0, `n${lost + 1} held copies to lose`);
+    await cluster.kill(lost);
+    const left = [0, 1, 2, 3].filter((i) => i !== lost);
+    await waitFor(
+      async () => {
+        for (const i of left) {
+          const ids = await chunkIds(cluster, i);
+          for (const id of held) if (!ids.has(id)) return false;
+        }
+        return true;
+      },
+      `every chunk n${lost + 1} held to be copied to each of the three nodes left`,
+      60_000,
+    );
+    for (const file of files) assert.deepEqual(await readFile(client, file.path), file.data);
     await client.closeClient();
   });
 });
