@@ -79,6 +79,8 @@ interface UpFlags {
 
 /** Metadata servers `up` allows: a Raft group of an odd size that tolerates 0, 1 or 2 losses. */
 const METADATA_GROUP_SIZES = [1, 3, 5];
+/** Metadata servers `up` starts unless told (SPEC §2): a group that survives one loss. */
+const DEFAULT_METADATA_SERVERS = 3;
 
 /**
  * The nodes `sandstore up` runs, with ids, ports from `--base-port` on, and roles: `n1..nN`
@@ -110,7 +112,7 @@ function localMembers(
     throw new UsageError(
       `the ${flags.topology} topology takes --metadata-servers and --data-servers, not --nodes`,
     );
-  const m = flags.metadataServers ?? 1;
+  const m = flags.metadataServers ?? DEFAULT_METADATA_SERVERS;
   const d = flags.dataServers ?? topology.defaultNodes;
   if (!METADATA_GROUP_SIZES.includes(m))
     throw new UsageError(`--metadata-servers must be 1, 3 or 5, got ${m}`);
@@ -421,7 +423,7 @@ export function registerNodeCommands(program: Command): void {
     .option("--nodes <n>", "how many nodes", positiveInteger)
     .option(
       "--metadata-servers <m>",
-      "disaggregated: metadata servers, 1, 3 or 5 (default 1: one master, as GFS)",
+      "disaggregated: metadata servers, 1, 3 or 5 (default 3; 1 is one master, as GFS)",
       positiveInteger,
     )
     .option("--data-servers <d>", "disaggregated: data servers (default 3)", positiveInteger)
