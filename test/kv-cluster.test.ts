@@ -285,7 +285,14 @@ describe("snapshots and single nodes", () => {
         "the leader took a snapshot",
       );
       await cluster.startNode(lagging);
-      assert.equal(await cluster.request(lagging, "GET s39", 10_000), `VALUE ${latest.get("s39")}`);
+      // Until the restarted node hears from the leader it answers NO_LEADER: asked again until
+      // it knows one, then its answer must be the latest value.
+      let answer = "";
+      await waitFor(async () => {
+        answer = await cluster.request(lagging, "GET s39", 10_000);
+        return answer !== "ERR NO_LEADER";
+      }, "the restarted node to know the leader");
+      assert.equal(answer, `VALUE ${latest.get("s39")}`);
       for (const i of [0, 1, 2]) await cluster.kill(i, "SIGTERM");
       for (const i of [0, 1, 2]) await cluster.startNode(i);
       leader = await cluster.leader();
