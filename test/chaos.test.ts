@@ -43,7 +43,7 @@ test("chaos: a build that serves reads without ReadIndex is caught", {
     seed: 3,
     timeS: 20,
     nemeses: ["partition", "pause"],
-    breakRule: "reads-without-readindex",
+    brokenRule: "reads-without-readindex",
     keepFailedData: false,
   });
   assert.equal(verdict.ok, false, explain(verdict));

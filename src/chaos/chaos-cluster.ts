@@ -1,5 +1,6 @@
 /**
- * A cluster of real node processes for a chaos run, of either topology, on 127.0.0.1 or each
+ * A cluster of real node processes for a chaos run, of any replicated topology, started the
+ * one way every topology starts (`sandstore node --topology NAME`), on 127.0.0.1 or each
  * in its own network namespace. Each node has its data directory and a fault file under the
  * run's root. The harness kills,
  * pauses, restarts and cuts nodes; every exit it did not cause is recorded, because a node
@@ -13,6 +14,7 @@ import { createInterface } from "node:readline";
 import { freePorts } from "../common/free-ports.ts";
 import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { pick } from "../raft/core/random.ts";
+import { type BrokenRule, TOPOLOGIES, type TopologyDescriptor } from "../topologies/index.ts";
 import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { addVoter, changeMembership, type LeaderFinder } from "../transport/admin-membership.ts";
 import type { Faults } from "../transport/fault-file.ts";
@@ -43,7 +45,26 @@ export interface Corruption {
   readonly offset: number;
 }
 
-export type ChaosTopology = "kv" | "hyperconverged" | "disaggregated";
+/** The name of a topology a chaos run can start: one whose members form a group. */
+export type ChaosTopology = string;
+
+/** The topologies a chaos run can start, in the registry's order. */
+export const CHAOS_TOPOLOGIES: readonly ChaosTopology[] = Object.keys(TOPOLOGIES).filter(
+  (name) => TOPOLOGIES[name]?.members === "group",
+);
+
+/**
+ * The descriptor of `topology`; a RangeError naming the ones a chaos run can start when it is
+ * not one of them.
+ */
+export function chaosTopology(topology: ChaosTopology): TopologyDescriptor {
+  const descriptor = TOPOLOGIES[topology];
+  if (descriptor === undefined || descriptor.members !== "group")
+    throw new RangeError(
+      `a chaos run starts a replicated topology (${CHAOS_TOPOLOGIES.join(", ")}), not "${topology}"`,
+    );
+  return descriptor;
+}
 
 /** Data servers of a disaggregated chaos cluster: R = 3 copies, one more for repair to use. */
 const DATA_SERVERS = 4;
@@ -56,8 +77,8 @@ export interface ChaosClusterOptions {
   readonly root: string;
   /** Chunk size of a hyperconverged cluster (small, so files span several chunks). */
   readonly chunkSize?: number;
-  /** Extra environment for every node (the broken builds of the chaos tests). */
-  readonly env?: Readonly<Record<string, string>>;
+  /** A rule every node breaks on purpose (the broken builds of the chaos tests). */
+  readonly brokenRule?: BrokenRule;
   /**
    * How partitions are made: `loopback` (default), every node on 127.0.0.1 cut by its fault
    * file; `netns` (root only), every node in its own network namespace cut by nftables.
@@ -116,12 +137,20 @@ export class ChaosCluster {
   private readonly paused = new Set<number>();
   private readonly admins = new Map<number, AdminClient>();
   private readonly namespaces: NetworkNamespaces | undefined;
+  private readonly topology: TopologyDescriptor;
+  /** Whether the group's members hold chunks too (hyperconverged), for corruptions to damage. */
+  readonly groupHoldsChunks: boolean;
 
   constructor(readonly o: ChaosClusterOptions) {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 9)
       throw new RangeError(`a chaos cluster has 1 to 9 nodes, not ${o.nodes}`);
+    this.topology = chaosTopology(o.topology);
+    this.groupHoldsChunks =
+      this.topology.serves === "files" &&
+      !this.topology.rolesPerNode &&
+      this.topology.roles.includes("data");
     this.ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-    const dataServers = o.topology === "disaggregated" ? DATA_SERVERS : 0;
+    const dataServers = this.topology.rolesPerNode ? DATA_SERVERS : 0;
     this.allIds = [...this.ids, ...Array.from({ length: dataServers }, (_, i) => `d${i + 1}`)];
     if (o.network === "netns") this.namespaces = new NetworkNamespaces(this.allIds);
   }
@@ -131,9 +160,9 @@ export class ChaosCluster {
     return this.namespaces?.address(i) ?? "127.0.0.1";
   }
 
-  /** Where clients reach node `i`: the plaintext port (kv) or the node's one port. */
+  /** Where clients reach node `i`: its client port (kv) or its one port. */
   clientAddress(i: number): string {
-    const port = this.o.topology === "kv" ? this.clientPorts[i] : this.internalPorts[i];
+    const port = this.topology.serves === "keys" ? this.clientPorts[i] : this.internalPorts[i];
     return `${this.host(i)}:${port}`;
   }
 
@@ -169,46 +198,41 @@ export class ChaosCluster {
   }
 
   private nodeArgs(i: number): string[] {
-    const faultFile = join(this.o.root, `faults-${this.allIds[i]}.json`);
-    if (this.o.topology === "kv") {
-      const peers = this.ids
-        .map((id, j) => ({ id, j }))
-        .filter(({ j }) => j !== i)
-        .map(
-          ({ id, j }) => `${id}:${this.host(j)}:${this.internalPorts[j]}:${this.clientPorts[j]}`,
-        );
-      return [
-        ...["kv", "node", "--id", this.ids[i]!, "--port", String(this.internalPorts[i])],
-        ...["--client-port", String(this.clientPorts[i])],
-        ...["--advertise-client-addr", this.clientAddress(i), "--peers", peers.join(",")],
-        ...["--data-dir", this.dataDir(i), "--bind", this.host(i), "--fault-file", faultFile],
-        ...["--snapshot-entries", String(SNAPSHOT_ENTRIES), "--cluster-token", this.token],
-        "--quiet",
-      ];
-    }
-    const peers = this.ids.map((id, j) => `${id}=${this.host(j)}:${this.internalPorts[j]}`);
-    const listen = ["--listen", `${this.host(i)}:${this.internalPorts[i]}`];
+    const address = (j: number) => `${this.host(j)}:${this.internalPorts[j]}`;
+    const common = [
+      ...["node", "--topology", this.o.topology, "--id", this.allIds[i] ?? "", "--quiet"],
+      ...["--listen", address(i), "--data-dir", this.dataDir(i), "--cluster-token", this.token],
+      ...["--fault-file", join(this.o.root, `faults-${this.allIds[i]}.json`)],
+    ];
     if (i >= this.ids.length) {
-      const metadata = this.ids.map((_, j) => `${this.host(j)}:${this.internalPorts[j]}`);
-      return [
-        ...["node", "--id", this.allIds[i]!, ...listen, "--data-dir", this.dataDir(i)],
-        ...["--topology", "disaggregated", "--roles", "data", "--metadata", metadata.join(",")],
-        ...["--cluster-token", this.token, "--fault-file", faultFile, "--quiet"],
-      ];
+      const metadata = this.ids.map((_, j) => address(j)).join(",");
+      return [...common, "--roles", "data", "--metadata", metadata];
     }
-    const topology =
-      this.o.topology === "disaggregated"
-        ? ["--topology", "disaggregated", "--roles", "metadata", "--capability-lifetime-ms", "4000"]
-        : ["--topology", "hyperconverged"];
+    const keys = this.topology.serves === "keys";
+    const peers = this.ids.map(
+      (id, j) => `${id}=${address(j)}${keys ? `/${this.clientAddress(j)}` : ""}`,
+    );
+    const group = [
+      ...common,
+      "--peers",
+      peers.join(","),
+      "--snapshot-entries",
+      `${SNAPSHOT_ENTRIES}`,
+    ];
+    if (keys)
+      return [
+        ...group,
+        ...["--client-listen", this.clientAddress(i)],
+        ...(this.o.brokenRule ? ["--break-rule", this.o.brokenRule] : []),
+      ];
     return [
-      ...["node", "--id", this.ids[i]!, ...listen],
-      ...["--data-dir", this.dataDir(i), ...topology],
-      ...["--peers", peers.join(","), "--cluster-token", this.token],
-      ...["--fault-file", faultFile, "--chunk-size", String(this.o.chunkSize ?? 4096)],
-      ...["--snapshot-entries", String(SNAPSHOT_ENTRIES)],
+      ...group,
+      ...(this.topology.rolesPerNode
+        ? ["--roles", "metadata", "--capability-lifetime-ms", "4000"]
+        : []),
+      ...["--chunk-size", String(this.o.chunkSize ?? 4096)],
       ...["--repair-interval-ms", "500", "--scrub-interval-ms", "1000"],
       ...["--gc-grace-ms", "5000", "--gc-interval-ms", "2000"],
-      "--quiet",
     ];
   }
 
@@ -222,7 +246,7 @@ export class ChaosCluster {
       : [process.execPath, ...NODE_RUNTIME_FLAGS, CLI, ...this.nodeArgs(i)];
     const child = spawn(command!, args, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...this.o.env },
+      env: process.env,
     });
     liveChildren.add(child);
     child.once("exit", () => liveChildren.delete(child));
@@ -237,7 +261,7 @@ export class ChaosCluster {
         START_TIMEOUT_MS,
       );
       createInterface({ input: child.stdout! }).on("line", (line) => {
-        if (/listening on|key-value node serving| client /.test(line)) {
+        if (/listening on/.test(line)) {
           clearTimeout(timer);
           done();
         }
@@ -371,7 +395,7 @@ export class ChaosCluster {
    */
   async wipeConsensusState(i: number): Promise<void> {
     if (this.children.has(i)) throw new Error(`${this.allIds[i]} is running: stop it first`);
-    const parts = this.o.topology === "kv" ? ["raft", "kv"] : ["raft", "metadata"];
+    const parts = this.topology.serves === "keys" ? ["raft", "kv"] : ["raft", "metadata"];
     for (const part of parts)
       await rm(join(this.dataDir(i), part), { recursive: true, force: true });
   }

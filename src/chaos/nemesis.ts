@@ -116,10 +116,9 @@ async function applyFault(
       return;
     }
     case "corrupt": {
-      const targets: CorruptionTarget[] =
-        cluster.o.topology === "hyperconverged"
-          ? ["wal", "snapshot", "chunk"]
-          : ["wal", "snapshot"];
+      const targets: CorruptionTarget[] = cluster.groupHoldsChunks
+        ? ["wal", "snapshot", "chunk"]
+        : ["wal", "snapshot"];
       await cluster.kill(target);
       const damage = await cluster.corrupt(target, pick(random, targets), random);
       const what = damage

@@ -12,7 +12,8 @@ import { waitFor } from "../common/wait-for.ts";
 import { connect } from "../index.ts";
 import { seededRandom } from "../raft/core/random.ts";
 import { checkLinearizable, registerModel } from "../raft/testing/linearizability.ts";
-import { ChaosCluster, type ChaosTopology } from "./chaos-cluster.ts";
+import type { BrokenRule } from "../topologies/index.ts";
+import { ChaosCluster, type ChaosTopology, chaosTopology } from "./chaos-cluster.ts";
 import { FILE_KEYS, fileModel, fileOperation, runFilesWorkload } from "./files-workload.ts";
 import { History } from "./history.ts";
 import { type CorruptionRecord, type NemesisKind, runNemesis } from "./nemesis.ts";
@@ -36,10 +37,10 @@ export interface ChaosOptions {
   /** Progress lines for a person watching. */
   readonly log?: (line: string) => void;
   /**
-   * A rule to break in every node (`SANDSTORE_BREAK_RULE`), to show the checks catch it:
+   * A rule every node breaks on purpose (`--break-rule`), to show the checks catch it:
    * `reads-without-readindex` (kv). For the chaos tests only.
    */
-  readonly breakRule?: string;
+  readonly brokenRule?: BrokenRule;
   /** How partitions are made: fault files (default) or, as root, nftables in namespaces. */
   readonly network?: "loopback" | "netns";
   /** Keep the nodes' data directories of a failed run for inspection. Default true. */
@@ -66,13 +67,20 @@ const CHUNK_SIZE = 4096;
 /** How long the healed cluster has to settle before the run fails. */
 const SETTLE_TIMEOUT_MS = 60_000;
 
+/**
+ * The workload that fits `topology`: `register` where it serves keys, `files` where it serves
+ * files. A RangeError when a chaos run cannot start it.
+ */
+export function workloadOf(topology: ChaosTopology): Workload {
+  return chaosTopology(topology).serves === "keys" ? "register" : "files";
+}
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
-  if (o.workload === "files" && o.topology === "kv")
+  const fits = workloadOf(o.topology);
+  if (o.workload !== fits)
     throw new RangeError(
-      "the files workload needs a file topology (hyperconverged, disaggregated)",
+      `the ${o.workload} workload does not run on the ${o.topology} topology, whose clients get the ${fits} workload`,
     );
-  if (o.workload === "register" && o.topology !== "kv")
-    throw new RangeError("the register workload needs the kv topology");
   const log = o.log ?? (() => {});
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dir = join(o.resultsDir ?? "results/chaos", `${stamp}-${o.topology}-seed${o.seed}`);
@@ -83,7 +91,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     nodes: o.nodes,
     root,
     chunkSize: CHUNK_SIZE,
-    env: o.breakRule ? { SANDSTORE_BREAK_RULE: o.breakRule } : undefined,
+    brokenRule: o.brokenRule,
     network: o.network,
   });
   const history = new History();
@@ -119,7 +127,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     log(`healed; ${history.operations.length} operations, ${history.faults.length} faults`);
     checks.push(await settle(cluster));
     await finalReads(cluster, o.workload, history);
-    if (o.topology !== "kv") checks.push(await repaired(cluster));
+    if (o.workload === "files") checks.push(await repaired(cluster));
     if (corruptions.length > 0) checks.push(await corruptionsNamed(cluster, corruptions));
     const verdict = checkLinearizable(
       history.checkable(),

@@ -3,13 +3,14 @@
  * Exits 0 when every check passed, 1 when one failed; the report names where it is.
  */
 import { type Command, Option } from "commander";
+import { CHAOS_TOPOLOGIES } from "../chaos/chaos-cluster.ts";
 import { NEMESES, type NemesisKind } from "../chaos/nemesis.ts";
 import { kernelPartitionsAvailable } from "../chaos/network-namespaces.ts";
-import { runChaos, type Workload } from "../chaos/run-chaos.ts";
+import { runChaos, type Workload, workloadOf } from "../chaos/run-chaos.ts";
 import { positiveInteger, UsageError } from "./cli-support.ts";
 
 interface ChaosFlags {
-  topology: "kv" | "hyperconverged" | "disaggregated";
+  topology: string;
   nodes: number;
   time: number;
   seed?: number;
@@ -36,7 +37,7 @@ export function registerChaosCommands(program: Command): void {
     .description("run a workload against real nodes under faults and check what clients saw")
     .addOption(
       new Option("--topology <name>", "cluster to test")
-        .choices(["kv", "hyperconverged", "disaggregated"])
+        .choices([...CHAOS_TOPOLOGIES])
         .default("kv"),
     )
     .addOption(new Option("--nodes <n>", "nodes").choices(["3", "5"]).default("3"))
@@ -50,7 +51,7 @@ export function registerChaosCommands(program: Command): void {
     .addOption(
       new Option(
         "--workload <name>",
-        "register (kv) or files (hyperconverged, disaggregated); default fits the topology",
+        "register (a topology that serves keys: kv) or files (the file topologies); default fits the topology",
       ).choices(["register", "files"]),
     )
     .option("--clients <n>", "concurrent clients", positiveInteger, 5)
@@ -64,8 +65,8 @@ export function registerChaosCommands(program: Command): void {
         .default("loopback"),
     )
     .action(async (flags: ChaosFlags) => {
-      const workload = flags.workload ?? (flags.topology === "kv" ? "register" : "files");
-      if ((workload === "register") !== (flags.topology === "kv"))
+      const workload = flags.workload ?? workloadOf(flags.topology);
+      if (workload !== workloadOf(flags.topology))
         throw new UsageError(
           `the ${workload} workload does not run on the ${flags.topology} topology`,
         );

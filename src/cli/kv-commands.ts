@@ -32,6 +32,11 @@ export function normalizeTitanStoreFlags(args: readonly string[]): string[] {
   });
 }
 
+/** `host:port`, with an IPv6 host in brackets. */
+function joinHostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -96,13 +101,17 @@ export function registerKvCommands(program: Command): void {
       });
       const node = await startKvNode({
         id,
-        bindHost: bind,
-        raftPort,
-        clientPort,
+        raftListen: joinHostPort(bind, raftPort),
+        clientListen: joinHostPort(bind, clientPort),
         advertiseClientAddr: String(
-          flags.advertiseClientAddr ?? `${bind === "0.0.0.0" ? "127.0.0.1" : bind}:${clientPort}`,
+          flags.advertiseClientAddr ??
+            joinHostPort(bind === "0.0.0.0" ? "127.0.0.1" : bind, clientPort),
         ),
-        peers,
+        peers: peers.map((peer) => ({
+          id: peer.id,
+          raftAddress: `${peer.host}:${peer.raftPort}`,
+          clientAddress: `${peer.host}:${peer.clientPort}`,
+        })),
         dataDir,
         logger,
         faultFile: flags.faultFile === undefined ? undefined : String(flags.faultFile),

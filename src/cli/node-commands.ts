@@ -15,7 +15,8 @@ import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { AUTH_MODES, type AuthMode } from "../server/client-authenticator.ts";
 import {
-  PLANNED_TOPOLOGIES,
+  BROKEN_RULES,
+  type BrokenRule,
   type RunningNode,
   TOPOLOGIES,
   type TopologyDescriptor,
@@ -62,6 +63,8 @@ interface NodeFlags extends CredentialFlags {
   diskReserveBytes?: number;
   roles?: string;
   metadata?: string;
+  clientListen?: string;
+  breakRule?: BrokenRule;
 }
 
 interface UpFlags {
@@ -90,8 +93,11 @@ const DEFAULT_METADATA_SERVERS = 3;
 function localMembers(
   topology: TopologyDescriptor,
   flags: UpFlags,
-): Array<{ id: string; address: string; roles: readonly NodeRole[] }> {
+): Array<{ id: string; address: string; clientAddress?: string; roles: readonly NodeRole[] }> {
   const address = (i: number) => `127.0.0.1:${flags.basePort + i}`;
+  // A topology with a client port of its own puts those ports 1000 above the nodes' ports.
+  const clientAddress = (i: number) =>
+    topology.serves === "keys" ? { clientAddress: `127.0.0.1:${flags.basePort + 1000 + i}` } : {};
   if (!topology.rolesPerNode) {
     if (flags.metadataServers !== undefined || flags.dataServers !== undefined)
       throw new UsageError(
@@ -105,6 +111,7 @@ function localMembers(
     return Array.from({ length: count }, (_, i) => ({
       id: `n${i + 1}`,
       address: address(i),
+      ...clientAddress(i),
       roles: topology.roles,
     }));
   }
@@ -146,19 +153,28 @@ function parseAddressList(text: string | undefined, flag: string): string[] {
   return addresses;
 }
 
-/** Parses `id=host:port,...`; adds this node when the list leaves it out. */
+/**
+ * Parses `id=host:port,...`, where each entry may add `/host:port`, the member's client
+ * address (a topology with a client port of its own: kv). Adds this node when the list leaves
+ * it out.
+ */
 function parseMembers(
   text: string | undefined,
-  self: { id: string; address: string },
-): Array<{ id: string; address: string }> {
+  self: { id: string; address: string; clientAddress?: string },
+): Array<{ id: string; address: string; clientAddress?: string }> {
   const members = (text ?? "")
     .split(",")
     .map((part) => part.trim())
     .filter(Boolean)
     .map((part) => {
-      const match = /^([A-Za-z0-9_.-]+)=(.+:\d{1,5})$/.exec(part);
-      if (!match) throw new UsageError(`peer "${part}" is not id=host:port`);
-      return { id: match[1]!, address: match[2]! };
+      const match = /^([A-Za-z0-9_.-]+)=([^/]+:\d{1,5})(?:\/(.+:\d{1,5}))?$/.exec(part);
+      if (!match?.[1] || !match[2])
+        throw new UsageError(
+          `peer "${part}" is not id=host:port (or id=host:port/host:clientPort)`,
+        );
+      return match[3] === undefined
+        ? { id: match[1], address: match[2] }
+        : { id: match[1], address: match[2], clientAddress: match[3] };
     });
   const ids = new Set<string>();
   for (const member of members) {
@@ -169,13 +185,51 @@ function parseMembers(
   return members;
 }
 
+/**
+ * The file store's flags given to a topology that serves keys, which has no files or
+ * chunks to apply them to: each is a usage error rather than silently ignored.
+ */
+const FILE_STORE_FLAGS: ReadonlyArray<[keyof NodeFlags, string]> = [
+  ["chunkSize", "--chunk-size"],
+  ["gcIntervalMs", "--gc-interval-ms"],
+  ["gcGraceMs", "--gc-grace-ms"],
+  ["replication", "--replication"],
+  ["writeQuorum", "--write-quorum"],
+  ["repairIntervalMs", "--repair-interval-ms"],
+  ["repairLostAfterMs", "--repair-lost-after-ms"],
+  ["capabilityLifetimeMs", "--capability-lifetime-ms"],
+  ["scrubIntervalMs", "--scrub-interval-ms"],
+  ["scrubBytesPerSecond", "--scrub-bytes-per-second"],
+  ["diskReserveBytes", "--disk-reserve-bytes"],
+  ["metadata", "--metadata"],
+];
+
+/** Usage errors for flags `topology` does not take, by what it serves. */
+function checkServedFlags(topology: TopologyDescriptor, name: string, flags: NodeFlags): void {
+  if (topology.serves === "files") {
+    if (flags.clientListen !== undefined)
+      throw new UsageError(
+        `the ${name} topology serves clients on --listen; --client-listen is for --topology kv`,
+      );
+    if (flags.breakRule !== undefined)
+      throw new UsageError(`--break-rule ${flags.breakRule} is for --topology kv`);
+    return;
+  }
+  for (const [key, flag] of FILE_STORE_FLAGS)
+    if (flags[key] !== undefined)
+      throw new UsageError(`the ${name} topology stores keys, not files: remove ${flag}`);
+  if (flags.auth !== "off")
+    throw new UsageError(
+      `the ${name} topology's plaintext protocol has no users: remove --auth ${flags.auth}`,
+    );
+  if (flags.clientListen === undefined)
+    throw new UsageError(
+      `the ${name} topology serves clients on a port of its own: give --client-listen host:port`,
+    );
+}
+
 /** The descriptor of topology `name`, or a usage error naming the known ones. */
 function checkTopology(name: string, membership: string): TopologyDescriptor {
-  if (PLANNED_TOPOLOGIES[name]) {
-    throw new UsageError(
-      `topology "${name}" is not available yet (${PLANNED_TOPOLOGIES[name]}); use --topology single`,
-    );
-  }
   const topology = TOPOLOGIES[name];
   if (!topology)
     throw new UsageError(
@@ -332,14 +386,25 @@ export function registerNodeCommands(program: Command): void {
       "what this node serves, where the topology lets nodes differ: metadata or data",
     )
     .option("--metadata <list>", "the metadata servers a data server reports to, host:port,...")
+    .option(
+      "--client-listen <host:port>",
+      "kv: the plaintext client port (--listen is then the Raft port, for peers only)",
+      hostPort,
+    )
+    .addOption(
+      new Option("--break-rule <rule>", "break a rule on purpose (chaos tests only)")
+        .choices([...BROKEN_RULES])
+        .hideHelp(),
+    )
     .action(async (flags: NodeFlags) => {
       const topology = checkTopology(flags.topology, flags.membership);
       if (flags.peers && topology.members === "one") {
         throw new UsageError(`the ${flags.topology} topology has no peers; remove --peers`);
       }
+      checkServedFlags(topology, flags.topology, flags);
       const roles = parseRoles(flags.roles, topology, flags.topology);
       const metadataServers = parseAddressList(flags.metadata, "--metadata");
-      const dataOnly = !roles.includes("metadata");
+      const dataOnly = topology.rolesPerNode && !roles.includes("metadata");
       if (dataOnly && metadataServers.length === 0)
         throw new UsageError("a data server needs --metadata HOST:PORT,... (the metadata servers)");
       if (!dataOnly && metadataServers.length > 0)
@@ -365,6 +430,24 @@ export function registerNodeCommands(program: Command): void {
         level: flags.logLevel,
         nodeId: flags.id,
       });
+      const peers =
+        topology.members === "one" || dataOnly
+          ? undefined
+          : parseMembers(flags.peers, {
+              id: flags.id,
+              address: flags.listen,
+              clientAddress: flags.clientListen,
+            });
+      for (const peer of peers ?? []) {
+        if (topology.serves === "keys" && peer.clientAddress === undefined)
+          throw new UsageError(
+            `peer ${peer.id}: a ${flags.topology} peer names its client port too, id=host:port/host:clientPort`,
+          );
+        if (topology.serves === "files" && peer.clientAddress !== undefined)
+          throw new UsageError(
+            `peer ${peer.id}: the ${flags.topology} topology's clients use the node's port; write id=host:port`,
+          );
+      }
       const node = await topology.start({
         id: flags.id,
         listen: flags.listen,
@@ -373,10 +456,9 @@ export function registerNodeCommands(program: Command): void {
         gcIntervalMs: flags.gcIntervalMs,
         gcGraceMs: flags.gcGraceMs,
         logger,
-        peers:
-          topology.members === "one" || dataOnly
-            ? undefined
-            : parseMembers(flags.peers, { id: flags.id, address: flags.listen }),
+        peers,
+        clientListen: flags.clientListen,
+        brokenRule: flags.breakRule,
         roles,
         metadataServers,
         clusterToken: flags.clusterToken,
@@ -397,7 +479,9 @@ export function registerNodeCommands(program: Command): void {
       });
       warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
-      console.log(`sandstore node ${node.id} listening on ${node.address}`);
+      console.log(
+        `sandstore node ${node.id} listening on ${node.address}${node.clientAddress ? ` and serving clients on ${node.clientAddress}` : ""}`,
+      );
       await runUntilStopped([node], (message) => logger.info(message));
     });
 
@@ -443,6 +527,10 @@ export function registerNodeCommands(program: Command): void {
     .addOption(authOption())
     .action(async (flags: UpFlags) => {
       const topology = checkTopology(flags.topology, flags.membership);
+      if (topology.serves === "keys" && (flags.chunkSize !== undefined || flags.auth !== "off"))
+        throw new UsageError(
+          `the ${flags.topology} topology stores keys, not files: remove --chunk-size and --auth`,
+        );
       const members = localMembers(topology, flags);
       const count = members.length;
       const nodes: RunningNode[] = [];
@@ -520,12 +608,22 @@ export function registerNodeCommands(program: Command): void {
             },
           });
         };
-        const group = members.filter((member) => member.roles.includes("metadata"));
-        const peers = group.map((member) => `${member.id}=${member.address}`).join(",");
+        const group = topology.rolesPerNode
+          ? members.filter((member) => member.roles.includes("metadata"))
+          : members;
+        const peers = group
+          .map(
+            (member) =>
+              `${member.id}=${member.address}${member.clientAddress ? `/${member.clientAddress}` : ""}`,
+          )
+          .join(",");
         const metadata = group.map((member) => member.address).join(",");
         for (const member of members) {
           const roleArgs = !topology.rolesPerNode
-            ? ["--peers", peers]
+            ? [
+                ...["--peers", peers],
+                ...(member.clientAddress ? ["--client-listen", member.clientAddress] : []),
+              ]
             : member.roles.includes("metadata")
               ? ["--roles", "metadata", "--peers", peers]
               : ["--roles", "data", "--metadata", metadata];
@@ -542,8 +640,25 @@ export function registerNodeCommands(program: Command): void {
           ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
             "\n  npx sandstore user add root --uid 0 --save && export SANDSTORE_USER=root   # clients must prove who they are"
           : "";
-      console.log(`
-Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}
+      const header = `Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}`;
+      const clientPorts = members.flatMap((member) =>
+        member.clientAddress ? [member.clientAddress] : [],
+      );
+      const [firstClient, secondClient = firstClient] = clientPorts;
+      if (topology.serves === "keys" && firstClient !== undefined)
+        console.log(`
+${header}
+${members.map((member) => `  ${member.id}  raft ${member.address}  clients ${member.clientAddress}`).join("\n")}
+
+Try, in another terminal:
+  echo 'SET greeting hello world' | nc -N ${firstClient.replace(":", " ")}
+  echo 'GET greeting' | nc -N ${(secondClient ?? firstClient).replace(":", " ")}
+  npx sandstore kv get greeting --cluster ${clientPorts.join(",")}
+Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
+`);
+      else
+        console.log(`
+${header}
 ${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
 
 Try, in another terminal:

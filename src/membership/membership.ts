@@ -10,6 +10,11 @@ export interface NodeInfo {
   readonly id: string;
   /** Where its RPC server listens, `host:port`. */
   readonly address: string;
+  /**
+   * Where clients reach it, `host:port`, in a topology that serves them on a port of its own
+   * (kv's plaintext protocol); undefined where clients use `address`.
+   */
+  readonly clientAddress?: string;
 }
 
 /**

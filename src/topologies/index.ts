@@ -5,10 +5,12 @@
 import { ALL_ROLES } from "../membership/membership.ts";
 import { startDisaggregatedNode } from "./disaggregated.ts";
 import { startHyperconvergedNode } from "./hyperconverged.ts";
+import { startKvTopologyNode } from "./kv.ts";
 import { startSingleNode } from "./single.ts";
-import type { NodeOptions, RunningNode, TopologyDescriptor } from "./topology.ts";
+import type { TopologyDescriptor } from "./topology.ts";
 
-export type { NodeOptions, RunningNode, TopologyDescriptor };
+export type { BrokenRule, NodeOptions, RunningNode, TopologyDescriptor } from "./topology.ts";
+export { BROKEN_RULES } from "./topology.ts";
 
 export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
   single: {
@@ -18,6 +20,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     members: "one",
     defaultNodes: 1,
     replicationSettable: false,
+    serves: "files",
     start: startSingleNode,
   },
   hyperconverged: {
@@ -27,6 +30,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     members: "group",
     defaultNodes: 3,
     replicationSettable: true,
+    serves: "files",
     start: startHyperconvergedNode,
   },
   disaggregated: {
@@ -37,11 +41,18 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     members: "group",
     defaultNodes: 3,
     replicationSettable: true,
+    serves: "files",
     start: startDisaggregatedNode,
   },
-};
-
-/** Names a user may pass that are planned but not wired yet, with where they are tracked. */
-export const PLANNED_TOPOLOGIES: Record<string, string> = {
-  kv: "the key-value topology: use `sandstore kv` (issue 5)",
+  kv: {
+    summary:
+      "every node is a member of one Raft group with a key-value state machine; clients speak TitanStore's plaintext protocol",
+    roles: [],
+    rolesPerNode: false,
+    members: "group",
+    defaultNodes: 3,
+    replicationSettable: false,
+    serves: "keys",
+    start: startKvTopologyNode,
+  },
 };

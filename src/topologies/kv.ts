@@ -8,7 +8,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockDirectory } from "../common/fs.ts";
-import type { KvPeer } from "../kv/kv-peers.ts";
 import { KvServer } from "../kv/kv-server.ts";
 import { LmdbKvStateMachine } from "../kv/kv-state-machine.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -19,16 +18,27 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import { type CredentialOptions, nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
+import type { BrokenRule, NodeOptions, RunningNode } from "./topology.ts";
+
+/** Another member of a key-value cluster: where its Raft port and its client port are. */
+export interface KvMember {
+  readonly id: string;
+  /** Its Raft (internal gRPC) port, `host:port`. */
+  readonly raftAddress: string;
+  /** Its plaintext client port, `host:port`: what a NOT_LEADER reply names. */
+  readonly clientAddress: string;
+}
 
 export interface KvNodeOptions extends CredentialOptions {
   readonly id: string;
-  /** Interface both servers listen on. */
-  readonly bindHost: string;
-  readonly raftPort: number;
-  readonly clientPort: number;
+  /** `host:port` of the Raft port (gRPC: Raft and admin, for the cluster's nodes); port 0 picks one. */
+  readonly raftListen: string;
+  /** `host:port` of the plaintext client port; port 0 picks one. */
+  readonly clientListen: string;
   /** The client address this node gives out in NOT_LEADER replies. */
   readonly advertiseClientAddr: string;
-  readonly peers: readonly KvPeer[];
+  /** The other members; this node is not among them. */
+  readonly peers: readonly KvMember[];
   readonly dataDir: string;
   readonly logger: Logger;
   /** A JSON file naming peers to cut off (tests and chaos runs only). */
@@ -37,6 +47,8 @@ export interface KvNodeOptions extends CredentialOptions {
   readonly snapshotEntries?: number;
   /** Milliseconds per Raft tick (elections after 10 to 20 ticks). Default 50. */
   readonly tickMs?: number;
+  /** A rule to break on purpose; for the chaos tests only. */
+  readonly brokenRule?: BrokenRule;
 }
 
 export interface RunningKvNode {
@@ -44,6 +56,64 @@ export interface RunningKvNode {
   readonly raftAddress: string;
   readonly clientAddress: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Starts a key-value node from the options every topology takes (`sandstore node --topology
+ * kv`): `listen` is its Raft port, `clientListen` its plaintext port, and each peer names
+ * both (`NodeInfo.clientAddress`). Throws a RangeError naming what is missing.
+ */
+export async function startKvTopologyNode(o: NodeOptions): Promise<RunningNode> {
+  if (o.clientListen === undefined)
+    throw new RangeError("a key-value node needs a client address (--client-listen host:port)");
+  const peers = (o.peers ?? [])
+    .filter((peer) => peer.id !== o.id)
+    .map((peer) => {
+      if (peer.clientAddress === undefined)
+        throw new RangeError(
+          `peer ${peer.id} has no client address: a key-value peer is id=host:port/host:clientPort`,
+        );
+      return { id: peer.id, raftAddress: peer.address, clientAddress: peer.clientAddress };
+    });
+  const self = o.peers?.find((peer) => peer.id === o.id);
+  const node = await startKvNode({
+    id: o.id,
+    raftListen: o.listen,
+    clientListen: o.clientListen,
+    advertiseClientAddr: self?.clientAddress ?? advertised(o.clientListen),
+    peers,
+    dataDir: o.dataDir,
+    logger: o.logger,
+    faultFile: o.faultFile,
+    snapshotEntries: o.snapshotEntries,
+    tickMs: o.tickMs,
+    clusterToken: o.clusterToken,
+    tlsDir: o.tlsDir,
+    brokenRule: o.brokenRule,
+  });
+  return {
+    id: node.id,
+    address: node.raftAddress,
+    clientAddress: node.clientAddress,
+    // A key-value node has no decided settings to disagree with.
+    failed: new Promise<Error>(() => {}),
+    stop: () => node.stop(),
+  };
+}
+
+/** The address to give out for a listen address: a wildcard host becomes the loopback one. */
+function advertised(listen: string): string {
+  const { host, port } = splitHostPort(listen);
+  return `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+}
+
+/** Splits `host:port` (IPv6 hosts in brackets); the caller has checked its shape. */
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  return {
+    host: address.slice(0, colon).replace(/^\[(.*)\]$/, "$1"),
+    port: Number(address.slice(colon + 1)),
+  };
 }
 
 export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
@@ -54,8 +124,8 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
 
   // Membership: this node and its peers, fixed at start.
   const voters = [o.id, ...o.peers.map((p) => p.id)].sort();
-  const raftAddresses = new Map(o.peers.map((p) => [p.id, `${p.host}:${p.raftPort}`]));
-  const clientAddresses = new Map(o.peers.map((p) => [p.id, `${p.host}:${p.clientPort}`]));
+  const raftAddresses = new Map(o.peers.map((p) => [p.id, p.raftAddress]));
+  const clientAddresses = new Map(o.peers.map((p) => [p.id, p.clientAddress]));
   clientAddresses.set(o.id, o.advertiseClientAddr);
 
   // Stores: the Raft log and snapshots, the key-value state machine.
@@ -71,7 +141,7 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   const inbox: { node?: RaftNode } = {};
   const transport = new GrpcRaftTransport({
     selfId: o.id,
-    listen: `${o.bindHost}:${o.raftPort}`,
+    listen: o.raftListen,
     peers: raftAddresses,
     onMessage: (message) => inbox.node?.receive(message),
     auth,
@@ -104,13 +174,15 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
 
   // Front end.
   // The chaos tests' broken build: reads answered from local state with no read barrier, a
-  // rule the checker must catch (docs/testing.md). Never set outside those tests.
-  const brokenReads = process.env.SANDSTORE_BREAK_RULE === "reads-without-readindex";
-  if (brokenReads) o.logger.warn("SANDSTORE_BREAK_RULE: reads skip the read barrier");
+  // rule the checker must catch (docs/testing.md).
+  const brokenReads = o.brokenRule === "reads-without-readindex";
+  if (brokenReads)
+    o.logger.warn("broken rule reads-without-readindex: reads skip the read barrier");
   const replica = node;
+  const client = splitHostPort(o.clientListen);
   const server = new KvServer({
-    host: o.bindHost,
-    port: o.clientPort,
+    host: client.host,
+    port: client.port,
     replica: brokenReads
       ? {
           propose: (data) => replica.propose(data),

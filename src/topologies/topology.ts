@@ -84,13 +84,32 @@ export interface NodeOptions {
   readonly capabilityLifetimeMs?: number;
   /** Time between a data server's reports to the metadata servers, ms. Default 1,000. */
   readonly reportIntervalMs?: number;
+  /**
+   * `host:port` for a topology that serves clients on a port of its own protocol
+   * (`TopologyDescriptor.clientPort`: kv's plaintext port); required there, refused elsewhere.
+   */
+  readonly clientListen?: string;
+  /** A rule to break on purpose, to show the chaos checks catch it; for the chaos tests only. */
+  readonly brokenRule?: BrokenRule;
 }
+
+/**
+ * A rule of correctness a node breaks on purpose, so a chaos test can show that its checks
+ * catch the break (docs/testing.md): `reads-without-readindex` answers key-value reads from
+ * local state with no read barrier.
+ */
+export type BrokenRule = "reads-without-readindex";
+
+/** Every `BrokenRule`, for validating a flag. */
+export const BROKEN_RULES: readonly BrokenRule[] = ["reads-without-readindex"];
 
 /** A started node. */
 export interface RunningNode {
   readonly id: string;
   /** Where its RPC server listens, with the real port. */
   readonly address: string;
+  /** Where clients reach it when that is another port (`NodeOptions.clientListen`), real port. */
+  readonly clientAddress?: string;
   /**
    * Resolves when the node cannot go on and must be stopped (its flags disagree with the
    * cluster's decided settings); never rejects, and stays pending while the node is healthy.
@@ -120,6 +139,12 @@ export interface TopologyDescriptor {
   readonly defaultNodes: number;
   /** Whether R and W may be chosen; a topology that keeps one copy refuses them. */
   readonly replicationSettable: boolean;
+  /**
+   * What clients get: `files`, the file API (and chunks, so the file store's flags apply) on
+   * the node's one port; `keys`, key-value commands in TitanStore's plaintext protocol on a
+   * client port of its own (`--client-listen`), the node's port being for its peers only.
+   */
+  readonly serves: "files" | "keys";
   /** Starts one node of it. */
   readonly start: (options: NodeOptions) => Promise<RunningNode>;
 }

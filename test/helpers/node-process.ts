@@ -30,10 +30,10 @@ function exited(child: ChildProcess): Promise<void> {
 
 /**
  * Starts a node on `dataDir` (a fresh temporary one when omitted) and resolves once it
- * printed its address. Extra CLI flags go in `args`.
+ * printed its address. Its id is `n1` unless told. Extra CLI flags go in `args`.
  */
 export async function startNode(
-  options: { dataDir?: string; args?: string[]; port?: number } = {},
+  options: { dataDir?: string; args?: string[]; port?: number; id?: string } = {},
 ): Promise<NodeProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "sandstore-node-")));
   const child = spawn(
@@ -43,7 +43,7 @@ export async function startNode(
       CLI,
       "node",
       "--id",
-      "n1",
+      options.id ?? "n1",
       "--listen",
       `127.0.0.1:${options.port ?? 0}`,
       "--data-dir",
