@@ -9,11 +9,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { MemoryChunkStore } from "../src/chunks/memory-chunk-store.ts";
 import { ChunkGrantBook } from "../src/data/chunk-grant-book.ts";
 import { connect, type SandstoreClient } from "../src/index.ts";
 import { GrpcReplicaAccess } from "../src/transport/grpc-chunk-service.ts";
 import { clientCallMetadata } from "../src/transport/grpc-transport.ts";
 import { PLAINTEXT_CHANNELS } from "../src/transport/peer-auth.ts";
+import { tokenPeerAuth } from "../src/transport/token-peer-auth.ts";
 import { Cluster, readFile, writeFile } from "./helpers/hyperconverged-cluster.ts";
 import { runCli, waitFor } from "./helpers/node-process.ts";
 
@@ -44,6 +46,9 @@ describe("disaggregated: three metadata servers, data servers apart", () => {
       "500",
       "--repair-lost-after-ms",
       "2000",
+      // Garbage collection soon after a chunk is orphaned: the grace must outlast a capability.
+      ...["--capability-lifetime-ms", "4000", "--gc-grace-ms", "5000", "--gc-interval-ms", "1000"],
+      ...["--inventory-interval-ms", "1000"],
     ],
   });
   let client: SandstoreClient;
@@ -130,6 +135,26 @@ describe("disaggregated: three metadata servers, data servers apart", () => {
       "no grant at all: refused before any call",
     );
     assert.equal(await code(access.listChunks("n4")), "EACCES", "listings are for nodes only");
+    access.close();
+  });
+
+  test("garbage collection deletes a chunk no file refers to, on a data server, from its inventory", async () => {
+    // A chunk a node wrote that no commit refers to (a write abandoned before its commit).
+    const orphan = "ef".repeat(16);
+    const node = tokenPeerAuth({ token: cluster.token, selfId: "n1", role: "node" });
+    const access = GrpcReplicaAccess.forPeers(
+      "n1",
+      new MemoryChunkStore(),
+      new Map([["n4", cluster.addresses[3] ?? ""]]),
+      node,
+    );
+    await access.writeChunk("n4", orphan, Buffer.from("nobody's"));
+    const held = async () => (await cluster.chunkFiles(3)).some((file) => file.endsWith(orphan));
+    assert.ok(await held(), "written on n4");
+    // Past the grace period (5 s), the leader's next pass finds it in n4's inventory and
+    // deletes it; a referenced chunk stays.
+    await waitFor(async () => !(await held()), "the orphan to be collected", 60_000);
+    assert.equal((await readFile(client, "/small.txt")).toString(), "hello, data servers\n");
     access.close();
   });
 

@@ -54,6 +54,7 @@ interface NodeFlags extends CredentialFlags {
   repairIntervalMs?: number;
   repairLostAfterMs?: number;
   capabilityLifetimeMs?: number;
+  inventoryIntervalMs?: number;
   scrubIntervalMs?: number;
   scrubBytesPerSecond?: number;
   tickMs?: number;
@@ -198,6 +199,7 @@ const FILE_STORE_FLAGS: ReadonlyArray<[keyof NodeFlags, string]> = [
   ["repairIntervalMs", "--repair-interval-ms"],
   ["repairLostAfterMs", "--repair-lost-after-ms"],
   ["capabilityLifetimeMs", "--capability-lifetime-ms"],
+  ["inventoryIntervalMs", "--inventory-interval-ms"],
   ["scrubIntervalMs", "--scrub-interval-ms"],
   ["scrubBytesPerSecond", "--scrub-bytes-per-second"],
   ["diskReserveBytes", "--disk-reserve-bytes"],
@@ -356,6 +358,11 @@ export function registerNodeCommands(program: Command): void {
       positiveInteger,
     )
     .option(
+      "--inventory-interval-ms <ms>",
+      "disaggregated: time between a data server's chunk inventories to the metadata servers (default 10000)",
+      positiveInteger,
+    )
+    .option(
       "--repair-lost-after-ms <ms>",
       "how long a data node may be unreachable before its copies are made again elsewhere (default 300,000)",
       nonNegativeInteger,
@@ -469,6 +476,7 @@ export function registerNodeCommands(program: Command): void {
         repairIntervalMs: flags.repairIntervalMs,
         repairLostAfterMs: flags.repairLostAfterMs,
         capabilityLifetimeMs: flags.capabilityLifetimeMs,
+        inventoryIntervalMs: flags.inventoryIntervalMs,
         scrubIntervalMs: flags.scrubIntervalMs,
         scrubBytesPerSecond: flags.scrubBytesPerSecond,
         tickMs: flags.tickMs,

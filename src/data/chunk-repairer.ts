@@ -16,7 +16,7 @@ import type { Membership, NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot } from "../metadata/metadata-store.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import { forEachChunkSlot } from "./chunk-slot-walk.ts";
-import { type ReplicaAccess, readVerifiedChunk, rewriteCopy } from "./replica-access.ts";
+import type { ReplicaAccess } from "./replica-access.ts";
 
 /**
  * What is known of one copy: `good` (it is there, and readable or verified), `lost` (its node
@@ -253,15 +253,13 @@ export class ChunkRepairer {
           ? this.pickTargets(slot.chunkId, slot.length, plan.keep, plan.missing)
           : [];
       if (targets.length > 0) {
-        const bytes = await readVerifiedChunk(
-          this.o.replicas,
-          slot,
-          plan.good,
-          (await this.o.control.settings()).chunkSize,
-        );
-        await this.copyRate.take(bytes.length * targets.length);
+        const { chunkSize } = await this.o.control.settings();
+        // Counted before the copy, by the slot's length: the copy itself happens on the target.
+        await this.copyRate.take(slot.length * targets.length);
+        // Each target reads a good copy itself: the bytes go from node to node, not through
+        // this one (in the disaggregated topology, a metadata server).
         for (const target of targets)
-          await rewriteCopy(this.o.replicas, target, slot.chunkId, bytes);
+          await this.o.replicas.copyChunk(target, slot, plan.good, chunkSize);
       }
       return await this.o.control.recordReplicas(inodeId, slot.index, slot.chunkId, [
         ...plan.keep,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SandstoreError } from "../common/errors.ts";
+import { waitFor } from "../common/wait-for.ts";
 import { newCapabilityKey, signCapability } from "./chunk-capability.ts";
 import { ChunkGrantBook } from "./chunk-grant-book.ts";
 import { DataServerReporter } from "./data-server-reporter.ts";
@@ -58,6 +59,50 @@ test("a data server learns each metadata server's key from its reports, and asks
     ),
     /no metadata server holds/,
   );
+  await reporter.stop();
+});
+
+test("inventories go to every metadata server after a report, and a refusal is counted", async () => {
+  const events: string[] = [];
+  const key = newCapabilityKey("m1");
+  const listing = [{ id: chunk(1), size: 3, checksum: 0, writtenAtMs: 1 }];
+  const reporter = new DataServerReporter({
+    metadataServers: ["127.0.0.1:1", "127.0.0.1:2"],
+    report: (address) => ({
+      id: "d1",
+      address,
+      freeBytes: 1,
+      totalBytes: 2,
+      chunkCount: 1,
+      chunkBytes: 3,
+    }),
+    send: async (to) => {
+      events.push(`report ${to}`);
+      return { metadataId: "m1", key };
+    },
+    intervalMs: 3_600_000,
+    inventory: {
+      list: async () => listing,
+      send: async (to, chunks) => {
+        events.push(`inventory ${to} ${chunks.length}`);
+        if (to.endsWith(":2")) throw new Error("m2 refused it");
+      },
+      intervalMs: 3_600_000,
+    },
+    onError: () => {},
+  });
+  reporter.start("127.0.0.1:9");
+  await waitFor(
+    () => reporter.inventoriesTotal + reporter.inventoryFailuresTotal === 2,
+    "an inventory round",
+  );
+  const firstInventory = events.findIndex((event) => event.startsWith("inventory"));
+  assert.ok(events.slice(0, firstInventory).includes("report 127.0.0.1:1"), "a report went first");
+  assert.ok(
+    events.includes("inventory 127.0.0.1:1 1") && events.includes("inventory 127.0.0.1:2 1"),
+  );
+  assert.equal(reporter.inventoriesTotal, 1);
+  assert.equal(reporter.inventoryFailuresTotal, 1);
   await reporter.stop();
 });
 

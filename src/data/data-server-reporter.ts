@@ -5,10 +5,16 @@
  * metadata server learns of data servers only so: a new one is placed on as soon as it has
  * reported, and one that stops reporting stops being live.
  *
+ * With `inventory`, it also sends each metadata server every chunk it holds (its block
+ * report, as HDFS data nodes send), at start and then every `inventory.intervalMs`: the
+ * leader's repair and garbage collection read the last one instead of asking this server.
+ *
  * The reporter also keeps the key ring that the data service checks capabilities against
  * (`checkCapability`): a capability under a key not seen yet (a metadata server that started
  * since the last report) triggers a report round at once.
  */
+
+import type { ChunkInfo } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
 import {
@@ -51,6 +57,15 @@ export interface DataServerReporterOptions {
   readonly send: (address: string, report: DataServerReport) => Promise<ReportReply>;
   /** Time between rounds, ms: a metadata server thinks this server dead after a few missed. */
   readonly intervalMs: number;
+  /** Block reports: how to list the store and send the list, and how often. */
+  readonly inventory?: {
+    /** Every chunk the store holds. */
+    readonly list: () => Promise<ChunkInfo[]>;
+    /** Sends the list to one metadata server; rejects when it is not taken. */
+    readonly send: (address: string, chunks: readonly ChunkInfo[]) => Promise<void>;
+    /** Time between inventories, ms. */
+    readonly intervalMs: number;
+  };
   readonly now?: () => number;
   readonly onError?: (error: unknown) => void;
 }
@@ -58,6 +73,7 @@ export interface DataServerReporterOptions {
 export class DataServerReporter {
   private readonly keys = new Map<string, CapabilityKey>();
   private readonly task: PeriodicTask;
+  private readonly inventoryTask: PeriodicTask | undefined;
   private round: Promise<void> | undefined;
   /** Where this server listens, known once its server is bound (`start`). */
   private address: string | undefined;
@@ -65,21 +81,49 @@ export class DataServerReporter {
   /** Rounds of reports sent, and reports a metadata server did not answer. */
   roundsTotal = 0;
   failuresTotal = 0;
+  /** Inventories sent (one per metadata server that took it), and ones not taken. */
+  inventoriesTotal = 0;
+  inventoryFailuresTotal = 0;
 
   constructor(private readonly o: DataServerReporterOptions) {
     this.now = o.now ?? Date.now;
     this.task = new PeriodicTask(() => this.reportNow(), o.intervalMs, o.onError);
+    const inventory = o.inventory;
+    this.inventoryTask =
+      inventory &&
+      new PeriodicTask(() => this.sendInventories(inventory), inventory.intervalMs, o.onError);
   }
 
   /** Starts reporting that this server listens at `address`. */
   start(address: string): void {
     this.address = address;
     this.task.start();
+    this.inventoryTask?.start();
   }
 
   async stop(): Promise<void> {
+    await this.inventoryTask?.stop();
     await this.task.stop();
     await this.round;
+  }
+
+  /**
+   * One inventory to every metadata server. A report round goes first: a metadata server
+   * takes an inventory only from a data server that has reported.
+   */
+  private async sendInventories(inventory: NonNullable<DataServerReporterOptions["inventory"]>) {
+    await this.reportNow();
+    const chunks = await inventory.list();
+    const sent = await Promise.allSettled(
+      this.o.metadataServers.map((address) => inventory.send(address, chunks)),
+    );
+    for (const outcome of sent) {
+      if (outcome.status === "fulfilled") this.inventoriesTotal++;
+      else {
+        this.inventoryFailuresTotal++;
+        this.o.onError?.(outcome.reason);
+      }
+    }
   }
 
   /** One round of reports to every metadata server; joins the round under way, if any. */

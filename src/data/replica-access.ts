@@ -36,6 +36,20 @@ export interface ReplicaAccess {
    * `checksum` (see `verifyStoredCopy`); resolves to the copy's size in bytes.
    */
   verifyChunk(nodeId: string, chunkId: string, checksum: number): Promise<number>;
+  /**
+   * Makes node `nodeId`'s copy of the chunk `slot` names (replacing any copy it holds) from
+   * the first of `sources` that has a good one, checked against the slot's checksum (repair).
+   * Where it can, node `nodeId` reads the source itself, so the bytes do not pass through the
+   * caller. `chunkSize` (bytes, the cluster's) bounds the read: a chunk may be longer than the
+   * slot's length, which truncate shortens. Fails as the last source failed (EIO when every
+   * copy is damaged).
+   */
+  copyChunk(
+    nodeId: string,
+    slot: ChunkSlot,
+    sources: readonly string[],
+    chunkSize: number,
+  ): Promise<void>;
 }
 
 /** Bytes read per step of a verification: bounds the memory one scrub read holds. */
@@ -72,7 +86,7 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
     if (nodeId !== selfId)
       throw fsError("EAGAIN", `chunk ${chunkId}`, `node ${nodeId} is not reachable from ${selfId}`);
   };
-  return {
+  const access: ReplicaAccess = {
     localNodeId: selfId,
     async writeChunk(nodeId, chunkId, data) {
       check(nodeId, chunkId);
@@ -94,7 +108,10 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
       check(nodeId, chunkId);
       return verifyStoredCopy(store, chunkId, checksum);
     },
+    copyChunk: (nodeId, slot, sources, chunkSize) =>
+      copyThroughCaller(access, nodeId, slot, sources, chunkSize),
   };
+  return access;
 }
 
 /**
@@ -104,7 +121,7 @@ export function localReplicaAccess(selfId: string, store: ChunkStore): ReplicaAc
  */
 export async function readVerifiedChunk(
   replicas: ReplicaAccess,
-  slot: ChunkSlot,
+  slot: Pick<ChunkSlot, "chunkId" | "checksum">,
   nodeIds: readonly string[],
   chunkSize: number,
 ): Promise<Buffer> {
@@ -119,6 +136,21 @@ export async function readVerifiedChunk(
     }
   }
   throw lastError;
+}
+
+/**
+ * `ReplicaAccess.copyChunk` for an access that cannot have the target read the source itself:
+ * the caller reads a verified copy from `sources` and writes it to `nodeId`.
+ */
+export async function copyThroughCaller(
+  replicas: ReplicaAccess,
+  nodeId: string,
+  slot: ChunkSlot,
+  sources: readonly string[],
+  chunkSize: number,
+): Promise<void> {
+  const bytes = await readVerifiedChunk(replicas, slot, sources, chunkSize);
+  await rewriteCopy(replicas, nodeId, slot.chunkId, bytes);
 }
 
 /** Replaces the copy of a chunk on `nodeId` with `bytes` (a damaged copy refuses a write). */

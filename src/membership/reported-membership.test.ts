@@ -64,3 +64,20 @@ test("reports with a bad id or a metadata server's id are refused", () => {
     RangeError,
   );
 });
+
+test("a data server's inventory is kept once it has reported, and read while it is fresh", () => {
+  const clock = { now: 0 };
+  const membership = new ReportedMembership({
+    selfId: "m1",
+    metadataServers: [{ id: "m1", address: "127.0.0.1:1" }],
+    now: () => clock.now,
+  });
+  const chunks = [{ id: "0".repeat(32), size: 5, checksum: 0, writtenAtMs: 0 }];
+  assert.throws(() => membership.recordInventory("d1", chunks), /before its report/);
+  membership.report({ id: "d1", address: "127.0.0.1:11", freeBytes: 100 });
+  membership.recordInventory("d1", chunks);
+  assert.deepEqual(membership.inventoryOf("d1", 10_000), chunks);
+  assert.equal(membership.inventoryOf("d2", 10_000), undefined, "d2 never sent one");
+  clock.now = 10_001;
+  assert.equal(membership.inventoryOf("d1", 10_000), undefined, "too old: ask d1 instead");
+});

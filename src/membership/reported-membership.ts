@@ -4,7 +4,10 @@
  * data nodes register with their heartbeats. A data server is live while its reports keep
  * coming; one silent for `suspectAfterMs` is not, and placement leaves it out. A data
  * server stays a member once it has reported, so repair can count how long it has been gone.
+ * It also keeps each data server's last chunk inventory (its block report), for the leader's
+ * repair and garbage collection to read instead of asking the server.
  */
+import type { ChunkInfo } from "../chunks/chunk-store.ts";
 import { NODE_ID_PATTERN } from "../transport/peer-auth.ts";
 import type { Member, MemberSpec, Membership, NodeInfo, NodeRole } from "./membership.ts";
 
@@ -34,6 +37,7 @@ export interface ReportedMembershipOptions {
 export class ReportedMembership implements Membership {
   private readonly metadata: MemberSpec[];
   private readonly data = new Map<string, { member: Member; lastHeardMs: number }>();
+  private readonly inventories = new Map<string, { chunks: readonly ChunkInfo[]; atMs: number }>();
   private readonly now: () => number;
 
   /** Throws RangeError when `selfId` is not a metadata server or ids repeat. */
@@ -62,6 +66,24 @@ export class ReportedMembership implements Membership {
       freeBytes: report.freeBytes,
     };
     this.data.set(report.id, { member, lastHeardMs: this.now() });
+  }
+
+  /**
+   * Keeps data server `id`'s inventory, replacing the one before. Throws RangeError for a
+   * server that has not reported (its heartbeat comes first).
+   */
+  recordInventory(id: string, chunks: readonly ChunkInfo[]): void {
+    if (!this.data.has(id)) throw new RangeError(`${id} sent an inventory before its report`);
+    this.inventories.set(id, { chunks, atMs: this.now() });
+  }
+
+  /**
+   * Data server `id`'s inventory, when one came in the last `maxAgeMs`; undefined if not. The
+   * list is the one kept: read it, do not change it.
+   */
+  inventoryOf(id: string, maxAgeMs: number): readonly ChunkInfo[] | undefined {
+    const inventory = this.inventories.get(id);
+    return inventory && inventory.atMs >= this.now() - maxAgeMs ? inventory.chunks : undefined;
   }
 
   /** The address data server `id` last reported, if it has. */

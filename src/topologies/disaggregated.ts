@@ -52,6 +52,14 @@ const TOPOLOGY = "disaggregated";
  * static membership's probes.
  */
 const MISSED_REPORTS = 3;
+/**
+ * Time between a data server's chunk inventories, ms, unless told: often enough that garbage
+ * collection and repair see a listing at most seconds old, and one inventory of 100,000
+ * chunks (about 5 MB) every 10 s costs a metadata server little.
+ */
+const DEFAULT_INVENTORY_INTERVAL_MS = 10_000;
+/** Deadline of one inventory: a million chunks is about a thousand pages. */
+const INVENTORY_TIMEOUT_MS = 60_000;
 
 /** Starts one node: a metadata server when its roles include `metadata`, else a data server. */
 export function startDisaggregatedNode(options: NodeOptions): Promise<RunningNode> {
@@ -119,10 +127,13 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   const issuer = new CapabilityIssuer({ issuerId: id, lifetimeMs: capabilityLifetimeMs });
 
   // Maintenance, on the leader only, against the data servers: repair, scrub, then GC.
+  // Listings come from the data servers' block reports while those are fresh.
+  const inventoryMaxAgeMs = 3 * (options.inventoryIntervalMs ?? DEFAULT_INVENTORY_INTERVAL_MS);
   const replicas = new GrpcReplicaAccess({
     addressOf: (nodeId) => membership.addressOf(nodeId),
     auth,
     faults,
+    listings: (nodeId) => membership.inventoryOf(nodeId, inventoryMaxAgeMs),
   });
   const maintenance = leaderMaintenance({
     control,
@@ -167,6 +178,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
         membership.report(report);
         return { metadataId: id, key: issuer.key };
       },
+      onChunkInventory: (dataServerId, chunks) => membership.recordInventory(dataServerId, chunks),
     });
     addAdminService(
       grpcServer,
@@ -229,7 +241,8 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
   const membership = new StaticMembership(id, [{ id, address: options.listen, roles: ["data"] }]);
 
   // Reports: this server's address, disk and store to every metadata server, each second;
-  // the answers carry the keys that client capabilities are checked against.
+  // the answers carry the keys that client capabilities are checked against. Its chunk
+  // inventory goes to each of them every few seconds (block reports).
   const sender = new MetadataReportSender(auth);
   const reporter = new DataServerReporter({
     metadataServers,
@@ -247,6 +260,11 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     },
     send: (to, report) => sender.send(to, report),
     intervalMs: options.reportIntervalMs ?? 1000,
+    inventory: {
+      list: () => chunks.listChunks(),
+      send: (to, list) => sender.sendInventory(to, list, INVENTORY_TIMEOUT_MS),
+      intervalMs: options.inventoryIntervalMs ?? DEFAULT_INVENTORY_INTERVAL_MS,
+    },
     onError: (error) => logger.debug({ err: error }, "report to a metadata server failed"),
   });
 

@@ -85,6 +85,12 @@ export interface NodeOptions {
   /** Time between a data server's reports to the metadata servers, ms. Default 1,000. */
   readonly reportIntervalMs?: number;
   /**
+   * Time between a data server's chunk inventories (block reports) to the metadata servers,
+   * ms. Default 10,000. A metadata server reads an inventory up to three of its own intervals
+   * old, and asks a data server with none that fresh for its listing.
+   */
+  readonly inventoryIntervalMs?: number;
+  /**
    * `host:port` for a topology that serves clients on a port of its own protocol
    * (`TopologyDescriptor.clientPort`: kv's plaintext port); required there, refused elsewhere.
    */

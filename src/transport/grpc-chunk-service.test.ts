@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
+import { crc32c } from "@node-rs/crc32";
 import { MemoryChunkStore } from "../chunks/memory-chunk-store.ts";
-import { SandstoreError } from "../common/errors.ts";
+import { SandstoreError, UnavailableError } from "../common/errors.ts";
 import { checkCapability, newCapabilityKey, signCapability } from "../data/chunk-capability.ts";
 import { ChunkGrantBook } from "../data/chunk-grant-book.ts";
 import {
@@ -28,9 +29,10 @@ async function serve(
   store: MemoryChunkStore,
   token: string,
   clients?: ChunkClientAccess,
+  selfId = "b",
 ): Promise<string> {
   const server = new grpc.Server();
-  addChunkService(server, store, node("b", token), undefined, clients);
+  addChunkService(server, store, node(selfId, token), undefined, clients);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
@@ -142,4 +144,70 @@ test("a client reaches a chunk with the capability for it, and only that chunk a
     "a writer may delete its chunk",
   );
   client.close();
+});
+
+test("a node copies a chunk from another node itself: the bytes do not pass through the caller", async () => {
+  const target = new MemoryChunkStore();
+  const source = new MemoryChunkStore();
+  const damaged = new MemoryChunkStore();
+  const data = randomBytes(2 * 1024 * 1024 + 9);
+  await source.writeChunk(id(1), data);
+  await damaged.writeChunk(id(1), data);
+  damaged.damage(id(1), 1000);
+  const peers = new Map([
+    ["b", await serve(target, TOKEN)],
+    ["c", await serve(source, TOKEN, undefined, "c")],
+    ["d", await serve(damaged, TOKEN, undefined, "d")],
+  ]);
+  // The caller cannot reach the sources at all: only the target's own reads can succeed.
+  const cut = { dropsTo: (peer: string) => peer !== "b", dropsFrom: () => false, close() {} };
+  const access = GrpcReplicaAccess.forPeers(
+    "a",
+    new MemoryChunkStore(),
+    peers,
+    node("a", TOKEN),
+    cut,
+  );
+  const slot = {
+    index: 0,
+    chunkId: id(1),
+    length: data.length,
+    checksum: crc32c(data),
+    replicas: ["c", "d"],
+    version: 1,
+  };
+  await assert.rejects(
+    access.readChunk("c", id(1), 0, 1),
+    UnavailableError,
+    "the caller is cut off",
+  );
+  await access.copyChunk("b", slot, ["d", "c"], 4 * 1024 * 1024);
+  assert.deepEqual(
+    await target.readChunk(id(1), 0, data.length),
+    data,
+    "the damaged copy on d was passed over; c's was copied",
+  );
+  const other = { ...slot, chunkId: id(2) };
+  await source.writeChunk(id(2), data);
+  assert.equal(
+    await code(access.copyChunk("b", { ...other, checksum: slot.checksum ^ 1 }, ["c"], 4 << 20)),
+    "EIO",
+    "a copy that differs from the checksum metadata holds is not stored",
+  );
+  assert.equal(await code(target.readChunk(id(2), 0, 1)), "ENOENT");
+  assert.equal(
+    await code(access.copyChunk("b", other, [], 4 << 20)),
+    "EAGAIN",
+    "no source to copy from",
+  );
+  const intruder = GrpcReplicaAccess.forPeers(
+    "x",
+    new MemoryChunkStore(),
+    peers,
+    node("x", "guess-guess-guess-guess"),
+  );
+  assert.equal(await code(intruder.copyChunk("b", other, ["c"], 4 << 20)), "EACCES");
+  assert.equal(await code(target.readChunk(id(2), 0, 1)), "ENOENT", "a stranger copies nothing");
+  access.close();
+  intruder.close();
 });

@@ -11,15 +11,22 @@ import { fsError, UnavailableError } from "../common/errors.ts";
 import type { ChunkOperation } from "../data/chunk-capability.ts";
 import type { ChunkGrantBook } from "../data/chunk-grant-book.ts";
 import { MAX_DATA_PIECE } from "../data/data-plane.ts";
-import { type ReplicaAccess, verifyStoredCopy } from "../data/replica-access.ts";
+import {
+  copyThroughCaller,
+  type ReplicaAccess,
+  readVerifiedChunk,
+  verifyStoredCopy,
+} from "../data/replica-access.ts";
 import type {
   ChunkServiceClient,
+  ChunkServiceCopyChunkRequest,
   ChunkServiceListChunksResponse,
   ChunkServiceReadChunkResponse,
   ChunkServiceServer,
   ChunkServiceWriteChunkRequest,
 } from "../gen/sandstore/v1/chunk_service.ts";
 import { MAX_CHUNK_SIZE } from "../metadata/cluster-settings.ts";
+import type { ChunkSlot } from "../metadata/metadata-store.ts";
 import { BulkChunkServiceClient, BulkChunkServiceService } from "./bulk-data-codec.ts";
 import type { FaultLayer } from "./fault-file.ts";
 import { RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
@@ -53,6 +60,37 @@ export interface ChunkClientAccess {
 const CALL_TIMEOUT_MS = 30_000;
 /** Chunks per ListChunks message: bounds one message at about 64 KiB. */
 const LIST_BATCH = 1000;
+/** Sources one CopyChunk may name: R is at most this, and each is tried in turn. */
+const MAX_COPY_SOURCES = 16;
+
+/**
+ * Makes `store`'s copy of a chunk from the first of the request's sources with a good copy,
+ * reading each as node `auth` says this node is (so a cut link stays cut, and a source must
+ * prove it is the node named); replaces any copy held here. Resolves to the copy's size.
+ */
+async function copyFromSources(
+  store: ChunkStore,
+  auth: PeerAuth,
+  faults: FaultLayer | undefined,
+  request: ChunkServiceCopyChunkRequest,
+): Promise<number> {
+  const what = `chunk ${request.chunkId}`;
+  if (request.sources.length < 1 || request.sources.length > MAX_COPY_SOURCES)
+    throw fsError("EINVAL", what, `a copy names 1 to ${MAX_COPY_SOURCES} sources`);
+  if (request.length > MAX_CHUNK_SIZE)
+    throw fsError("EINVAL", what, `a chunk is at most ${MAX_CHUNK_SIZE} bytes`);
+  const addresses = new Map(request.sources.map((source) => [source.nodeId, source.address]));
+  const sources = new GrpcReplicaAccess({ addressOf: (id) => addresses.get(id), auth, faults });
+  try {
+    const slot = { chunkId: request.chunkId, checksum: request.checksum };
+    const bytes = await readVerifiedChunk(sources, slot, [...addresses.keys()], request.length);
+    // A damaged copy here refuses a write over it: it goes first.
+    await store.deleteChunk(request.chunkId);
+    return (await store.writeChunk(request.chunkId, bytes)).size;
+  } finally {
+    sources.close();
+  }
+}
 
 /**
  * Registers `ChunkService` for `store` on `server`; only nodes of the cluster may call it.
@@ -169,6 +207,14 @@ export function addChunkService(
         (error) => callback(errorToStatus(error)),
       );
     },
+    copyChunk: (call, callback) => {
+      const refused = refusal(call);
+      if (refused) return callback(refused);
+      copyFromSources(store, auth, faults, call.request).then(
+        (size) => callback(null, { size }),
+        (error) => callback(errorToStatus(error)),
+      );
+    },
     deleteChunk: (call, callback) => {
       const client = fromClient(call);
       const refused = client ? undefined : refusal(call);
@@ -201,6 +247,11 @@ export interface ReplicaRoutes {
    */
   readonly grants?: ChunkGrantBook;
   readonly faults?: FaultLayer;
+  /**
+   * Listings known without asking (data servers' block reports); a node that has none
+   * fresh is asked (`ChunkService.ListChunks`).
+   */
+  readonly listings?: (nodeId: string) => readonly ChunkInfo[] | undefined;
 }
 
 /**
@@ -351,8 +402,40 @@ export class GrpcReplicaAccess implements ReplicaAccess {
     return reply.size;
   }
 
+  /**
+   * Has node `nodeId` read a copy from `sources` itself (`ChunkService.CopyChunk`), or, when
+   * it is this node, reads one and writes it here.
+   */
+  async copyChunk(
+    nodeId: string,
+    slot: ChunkSlot,
+    sources: readonly string[],
+    chunkSize: number,
+  ): Promise<void> {
+    if (this.local && nodeId === this.localNodeId)
+      return copyThroughCaller(this, nodeId, slot, sources, chunkSize);
+    const { client, address } = this.peer(nodeId, slot.chunkId);
+    const known = sources.flatMap((id) => {
+      const at = this.routes.addressOf(id);
+      return at === undefined ? [] : [{ nodeId: id, address: at }];
+    });
+    if (known.length === 0)
+      throw fsError("EAGAIN", `chunk ${slot.chunkId}`, "no source to copy from is known");
+    await new Promise<void>((resolve, reject) =>
+      client.copyChunk(
+        { chunkId: slot.chunkId, checksum: slot.checksum, length: chunkSize, sources: known },
+        this.metadata(slot.chunkId, "write"),
+        // It reads a whole chunk from a source and writes it: two calls' worth.
+        { deadline: Date.now() + 2 * CALL_TIMEOUT_MS },
+        (error) => (error ? reject(statusToError(error, address)) : resolve()),
+      ),
+    );
+  }
+
   async listChunks(nodeId: string): Promise<ChunkInfo[]> {
     if (this.local && nodeId === this.localNodeId) return this.local.listChunks();
+    const reported = this.routes.listings?.(nodeId);
+    if (reported) return [...reported];
     const { client, address } = this.peer(nodeId, "listing");
     const stream = client.listChunks({}, this.metadata(), {
       deadline: Date.now() + CALL_TIMEOUT_MS,

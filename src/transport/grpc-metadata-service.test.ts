@@ -8,7 +8,13 @@ import { NotLeaderError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
-import { addMetadataService, RemoteControlPlane } from "./grpc-metadata-service.ts";
+import {
+  addMetadataService,
+  INVENTORY_PAGE_CHUNKS,
+  MetadataReportSender,
+  type MetadataServiceOptions,
+  RemoteControlPlane,
+} from "./grpc-metadata-service.ts";
 import { tokenPeerAuth } from "./token-peer-auth.ts";
 
 const TOKEN = "0123456789abcdef0123";
@@ -19,9 +25,18 @@ after(() => {
   for (const server of servers) server.forceShutdown();
 });
 
-async function serve(control: ControlPlane, token = TOKEN): Promise<string> {
+async function serve(
+  control: ControlPlane,
+  token = TOKEN,
+  options: MetadataServiceOptions = {},
+): Promise<string> {
   const server = new grpc.Server();
-  addMetadataService(server, control, tokenPeerAuth({ token, selfId: "m1", role: "node" }));
+  addMetadataService(
+    server,
+    control,
+    tokenPeerAuth({ token, selfId: "m1", role: "node" }),
+    options,
+  );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
@@ -165,5 +180,39 @@ test("the metadata service answers only the cluster's nodes, and a redirect is f
   assert.equal((await remote.stat("/")).id, 1);
   assert.equal(asked, 1);
   remote.close();
+  await planes.stop();
+});
+
+test("a data server's chunk inventory arrives whole, in pages, as its own; strangers are refused", async () => {
+  const planes = await memoryPlanes({ dir: await tempDir(), nodes: ["n1"], chunkSize: 4096 });
+  const received: Array<{ id: string; count: number; last: string | undefined }> = [];
+  const address = await serve(planes.control, TOKEN, {
+    onChunkInventory: (id, chunks) =>
+      received.push({ id, count: chunks.length, last: chunks.at(-1)?.id }),
+  });
+  const chunks = Array.from({ length: 2 * INVENTORY_PAGE_CHUNKS + 7 }, (_, i) => ({
+    id: i.toString(16).padStart(32, "0"),
+    size: 100,
+    checksum: 0,
+    writtenAtMs: i,
+  }));
+  const d1 = new MetadataReportSender(tokenPeerAuth({ token: TOKEN, selfId: "d1", role: "node" }));
+  await d1.sendInventory(address, chunks, 10_000);
+  assert.deepEqual(received, [{ id: "d1", count: chunks.length, last: chunks.at(-1)?.id }]);
+  await d1.sendInventory(address, [], 10_000);
+  assert.deepEqual(received.at(-1), { id: "d1", count: 0, last: undefined }, "an empty store");
+  const stranger = new MetadataReportSender(
+    tokenPeerAuth({ token: "guess-guess-guess-guess", selfId: "d2", role: "node" }),
+  );
+  assert.equal(await code(stranger.sendInventory(address, chunks, 10_000)), "EACCES");
+  const fixed = await serve(planes.control);
+  assert.equal(
+    await code(d1.sendInventory(fixed, chunks, 10_000)),
+    "ENOTSUP",
+    "a topology whose members are fixed takes no inventories",
+  );
+  assert.equal(received.length, 2, "nothing else was taken");
+  d1.close();
+  stranger.close();
   await planes.stop();
 });

@@ -5,6 +5,7 @@
  * data plane, a repairer or a server cannot tell an in-process control plane from a remote one.
  */
 import type * as grpc from "@grpc/grpc-js";
+import type { ChunkInfo } from "../chunks/chunk-store.ts";
 import { fsError, NotLeaderError, UnavailableError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
 import type {
@@ -26,6 +27,7 @@ import type { DataServerReport, ReportReply } from "../data/data-server-reporter
 import type { Caller, ClientSession, Inode, UserRecord } from "../gen/sandstore/v1/metadata.ts";
 import {
   type MetaChunkGrant,
+  type MetaChunkInventoryPage,
   MetadataServiceClient,
   type MetadataServiceServer,
   MetadataServiceService,
@@ -124,7 +126,21 @@ export interface MetadataServiceOptions {
    * members are fixed).
    */
   readonly onDataServerReport?: (report: DataServerReport) => ReportReply;
+  /**
+   * Takes data server `dataServerId`'s chunk inventory (its block report; checksums are not
+   * listed: 0); absent, inventories are refused ENOTSUP.
+   */
+  readonly onChunkInventory?: (dataServerId: string, chunks: ChunkInfo[]) => void;
 }
+
+/** Chunks per page of an inventory: bounds one message at about 64 KiB. */
+export const INVENTORY_PAGE_CHUNKS = 1000;
+/**
+ * Chunks one inventory may list: what a metadata server holds for each data server is
+ * bounded (about 150 MiB of memory at this count). 1 Mi chunks is 8 TiB at the default
+ * chunk size; a data server with more is refused, and the leader asks it for its listing.
+ */
+export const MAX_INVENTORY_CHUNKS = 1 << 20;
 
 /** True when a call presents a node's or an operator's credentials, rather than a client's. */
 function presentsPeerCredentials(call: IncomingCall): boolean {
@@ -335,6 +351,38 @@ export function addMetadataService(
       const reply = options.onDataServerReport(r);
       return { metadataId: reply.metadataId, keyId: reply.key.id, key: reply.key.secret };
     }),
+    reportChunkInventory: (call, callback) => {
+      const admission = admitPeer(auth, call, NODES_ONLY, "metadata service");
+      if (!admission.admitted) return callback(admission.status);
+      (async () => {
+        if (!options.onChunkInventory)
+          throw fsError("ENOTSUP", "", "this topology's members are fixed: no inventories");
+        const chunks: ChunkInfo[] = [];
+        for await (const page of call as AsyncIterable<MetaChunkInventoryPage>) {
+          if (page.chunks.length > INVENTORY_PAGE_CHUNKS)
+            throw fsError("EINVAL", "", `an inventory page lists at most ${INVENTORY_PAGE_CHUNKS}`);
+          if (chunks.length + page.chunks.length > MAX_INVENTORY_CHUNKS)
+            throw fsError(
+              "EINVAL",
+              "",
+              `an inventory lists at most ${MAX_INVENTORY_CHUNKS} chunks`,
+            );
+          for (const entry of page.chunks)
+            chunks.push({
+              id: entry.chunkId,
+              size: entry.size,
+              checksum: 0,
+              writtenAtMs: entry.writtenAtMs,
+            });
+        }
+        // A node reports for itself only: the inventory is its identity's.
+        options.onChunkInventory(admission.identity.id, chunks);
+        return {};
+      })().then(
+        (reply) => callback(null, reply),
+        (error: unknown) => callback(errorToStatus(error)),
+      );
+    },
   };
   server.addService(MetadataServiceService, implementation);
 }
@@ -351,7 +399,8 @@ export class MetadataReportSender {
     private readonly callTimeoutMs = 2000,
   ) {}
 
-  send(address: string, report: DataServerReport): Promise<ReportReply> {
+  /** The client of the metadata server at `address`, made on first use. */
+  private client(address: string): MetadataServiceClient {
     let client = this.clients.get(address);
     if (!client) {
       const channel = this.auth.channel();
@@ -361,7 +410,11 @@ export class MetadataReportSender {
       });
       this.clients.set(address, client);
     }
-    const sender = client;
+    return client;
+  }
+
+  send(address: string, report: DataServerReport): Promise<ReportReply> {
+    const sender = this.client(address);
     return new Promise((resolve, reject) =>
       sender.reportDataServer(
         report,
@@ -376,6 +429,30 @@ export class MetadataReportSender {
               }),
       ),
     );
+  }
+
+  /**
+   * Sends this data server's chunk inventory to the metadata server at `address`, in pages;
+   * resolves once it took the whole of it. `timeoutMs` bounds the call.
+   */
+  sendInventory(address: string, chunks: readonly ChunkInfo[], timeoutMs: number): Promise<void> {
+    const client = this.client(address);
+    return new Promise((resolve, reject) => {
+      const stream = client.reportChunkInventory(
+        this.auth.callMetadata(),
+        { deadline: Date.now() + timeoutMs },
+        (error) => (error ? reject(statusToError(error, address)) : resolve()),
+      );
+      for (let at = 0; at < chunks.length; at += INVENTORY_PAGE_CHUNKS)
+        stream.write({
+          chunks: chunks.slice(at, at + INVENTORY_PAGE_CHUNKS).map((chunk) => ({
+            chunkId: chunk.id,
+            size: chunk.size,
+            writtenAtMs: chunk.writtenAtMs,
+          })),
+        });
+      stream.end();
+    });
   }
 
   close(): void {

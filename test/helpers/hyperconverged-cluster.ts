@@ -66,6 +66,11 @@ export class Cluster {
     return this.indexes.slice(0, this.options.metadataServers ?? this.size);
   }
 
+  /** The process id of running node `i`; undefined when it is not running. */
+  pid(i: number): number | undefined {
+    return this.children.get(i)?.pid;
+  }
+
   /** Indexes of every node, running or not. */
   get indexes(): number[] {
     return Array.from({ length: this.size }, (_, i) => i);

@@ -7,7 +7,11 @@ import { MemoryChunkStore } from "../../src/chunks/memory-chunk-store.ts";
 import { fsError } from "../../src/common/errors.ts";
 import { ReplicatedControlPlane } from "../../src/control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../../src/control/two-phase-coordinator.ts";
-import { localReplicaAccess, type ReplicaAccess } from "../../src/data/replica-access.ts";
+import {
+  copyThroughCaller,
+  localReplicaAccess,
+  type ReplicaAccess,
+} from "../../src/data/replica-access.ts";
 import { ReplicatedDataPlane } from "../../src/data/replicated-data-plane.ts";
 import { ALL_ROLES } from "../../src/membership/membership.ts";
 import { StaticMembership } from "../../src/membership/static-membership.ts";
@@ -53,6 +57,9 @@ export async function memoryPlanes(options: {
     listChunks: (nodeId) => local(nodeId).listChunks(nodeId),
     verifyChunk: (nodeId, chunkId, checksum) =>
       local(nodeId).verifyChunk(nodeId, chunkId, checksum),
+    // Through the wrapped access, so a test's faults apply to a repair's reads and writes.
+    copyChunk: (nodeId, slot, sources, chunkSize) =>
+      copyThroughCaller(replicas, nodeId, slot, sources, chunkSize),
   };
   const replicas = options.wrap ? options.wrap(direct) : direct;
   const data = new ReplicatedDataPlane(

@@ -76,6 +76,26 @@ export interface ChunkServiceVerifyChunkResponse {
   size: number;
 }
 
+export interface ChunkServiceCopySource {
+  nodeId: string;
+  /** Where the source listens, host:port. */
+  address: string;
+}
+
+export interface ChunkServiceCopyChunkRequest {
+  chunkId: string;
+  /** CRC32C of the whole chunk, as the chunk's slot records it. */
+  checksum: number;
+  /** The chunk's length in bytes, as its slot records it; at most the largest chunk size. */
+  length: number;
+  /** Tried in order; 1 to 16 of them. */
+  sources: ChunkServiceCopySource[];
+}
+
+export interface ChunkServiceCopyChunkResponse {
+  size: number;
+}
+
 function createBaseChunkServiceWriteChunkRequest(): ChunkServiceWriteChunkRequest {
   return { part: undefined };
 }
@@ -639,6 +659,188 @@ export const ChunkServiceVerifyChunkResponse: MessageFns<ChunkServiceVerifyChunk
   },
 };
 
+function createBaseChunkServiceCopySource(): ChunkServiceCopySource {
+  return { nodeId: "", address: "" };
+}
+
+export const ChunkServiceCopySource: MessageFns<ChunkServiceCopySource> = {
+  encode(message: ChunkServiceCopySource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceCopySource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceCopySource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChunkServiceCopyChunkRequest(): ChunkServiceCopyChunkRequest {
+  return { chunkId: "", checksum: 0, length: 0, sources: [] };
+}
+
+export const ChunkServiceCopyChunkRequest: MessageFns<ChunkServiceCopyChunkRequest> = {
+  encode(message: ChunkServiceCopyChunkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkId !== "") {
+      writer.uint32(10).string(message.chunkId);
+    }
+    if (message.checksum !== 0) {
+      writer.uint32(16).uint32(message.checksum);
+    }
+    if (message.length !== 0) {
+      writer.uint32(24).uint64(message.length);
+    }
+    for (const v of message.sources) {
+      ChunkServiceCopySource.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceCopyChunkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceCopyChunkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checksum = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sources.push(ChunkServiceCopySource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChunkServiceCopyChunkResponse(): ChunkServiceCopyChunkResponse {
+  return { size: 0 };
+}
+
+export const ChunkServiceCopyChunkResponse: MessageFns<ChunkServiceCopyChunkResponse> = {
+  encode(message: ChunkServiceCopyChunkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkServiceCopyChunkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkServiceCopyChunkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * Chunk replicas between nodes (the data plane's fan-out, reads of remote copies, repair and
  * garbage collection). Served on a node's internal port beside RaftService. Every call must
@@ -717,6 +919,23 @@ export const ChunkServiceService = {
     responseDeserialize: (value: Buffer): ChunkServiceVerifyChunkResponse =>
       ChunkServiceVerifyChunkResponse.decode(value),
   },
+  /**
+   * Makes this node's copy of a chunk from another node's (repair, as HDFS has a data node
+   * copy a block from another): reads the whole chunk from the first source that has a good
+   * copy, checks it against the checksum metadata holds, and stores it in place of any copy
+   * held here. The bytes go from the source to this node, not through the caller. Nodes only.
+   */
+  copyChunk: {
+    path: "/sandstore.v1.ChunkService/CopyChunk" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChunkServiceCopyChunkRequest): Buffer =>
+      Buffer.from(ChunkServiceCopyChunkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChunkServiceCopyChunkRequest => ChunkServiceCopyChunkRequest.decode(value),
+    responseSerialize: (value: ChunkServiceCopyChunkResponse): Buffer =>
+      Buffer.from(ChunkServiceCopyChunkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChunkServiceCopyChunkResponse => ChunkServiceCopyChunkResponse.decode(value),
+  },
 } as const;
 
 export interface ChunkServiceServer extends UntypedServiceImplementation {
@@ -732,6 +951,13 @@ export interface ChunkServiceServer extends UntypedServiceImplementation {
    * holds (the scrub): answers its size, or fails EIO when damaged and ENOENT when missing.
    */
   verifyChunk: handleUnaryCall<ChunkServiceVerifyChunkRequest, ChunkServiceVerifyChunkResponse>;
+  /**
+   * Makes this node's copy of a chunk from another node's (repair, as HDFS has a data node
+   * copy a block from another): reads the whole chunk from the first source that has a good
+   * copy, checks it against the checksum metadata holds, and stores it in place of any copy
+   * held here. The bytes go from the source to this node, not through the caller. Nodes only.
+   */
+  copyChunk: handleUnaryCall<ChunkServiceCopyChunkRequest, ChunkServiceCopyChunkResponse>;
 }
 
 export interface ChunkServiceClient extends Client {
@@ -805,6 +1031,27 @@ export interface ChunkServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ChunkServiceVerifyChunkResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Makes this node's copy of a chunk from another node's (repair, as HDFS has a data node
+   * copy a block from another): reads the whole chunk from the first source that has a good
+   * copy, checks it against the checksum metadata holds, and stores it in place of any copy
+   * held here. The bytes go from the source to this node, not through the caller. Nodes only.
+   */
+  copyChunk(
+    request: ChunkServiceCopyChunkRequest,
+    callback: (error: ServiceError | null, response: ChunkServiceCopyChunkResponse) => void,
+  ): ClientUnaryCall;
+  copyChunk(
+    request: ChunkServiceCopyChunkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChunkServiceCopyChunkResponse) => void,
+  ): ClientUnaryCall;
+  copyChunk(
+    request: ChunkServiceCopyChunkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChunkServiceCopyChunkResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -12,6 +12,8 @@ import {
   Client,
   type ClientOptions,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -318,6 +320,16 @@ export interface MetaDataServerReply {
   metadataId: string;
   keyId: string;
   key: Buffer;
+}
+
+export interface MetaInventoryEntry {
+  chunkId: string;
+  size: number;
+  writtenAtMs: number;
+}
+
+export interface MetaChunkInventoryPage {
+  chunks: MetaInventoryEntry[];
 }
 
 function createBaseMetaEmpty(): MetaEmpty {
@@ -3456,6 +3468,120 @@ export const MetaDataServerReply: MessageFns<MetaDataServerReply> = {
   },
 };
 
+function createBaseMetaInventoryEntry(): MetaInventoryEntry {
+  return { chunkId: "", size: 0, writtenAtMs: 0 };
+}
+
+export const MetaInventoryEntry: MessageFns<MetaInventoryEntry> = {
+  encode(message: MetaInventoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunkId !== "") {
+      writer.uint32(10).string(message.chunkId);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.writtenAtMs !== 0) {
+      writer.uint32(24).uint64(message.writtenAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaInventoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaInventoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.writtenAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMetaChunkInventoryPage(): MetaChunkInventoryPage {
+  return { chunks: [] };
+}
+
+export const MetaChunkInventoryPage: MessageFns<MetaChunkInventoryPage> = {
+  encode(message: MetaChunkInventoryPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      MetaInventoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaChunkInventoryPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaChunkInventoryPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(MetaInventoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * The metadata service: the ControlPlane seam (src/control/control-plane.ts) across a
  * process boundary, so that a topology can run the namespace and the chunk map on metadata
@@ -3714,6 +3840,21 @@ export const MetadataServiceService = {
     responseSerialize: (value: MetaDataServerReply): Buffer => Buffer.from(MetaDataServerReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): MetaDataServerReply => MetaDataServerReply.decode(value),
   },
+  /**
+   * A data server's chunk inventory (its block report, as HDFS data nodes send): every chunk
+   * it holds, in pages of at most 1,000, for the leader's repair and garbage collection to
+   * read instead of asking it. The caller's identity names the data server. Nodes only.
+   */
+  reportChunkInventory: {
+    path: "/sandstore.v1.MetadataService/ReportChunkInventory" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: MetaChunkInventoryPage): Buffer =>
+      Buffer.from(MetaChunkInventoryPage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MetaChunkInventoryPage => MetaChunkInventoryPage.decode(value),
+    responseSerialize: (value: MetaEmpty): Buffer => Buffer.from(MetaEmpty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetaEmpty => MetaEmpty.decode(value),
+  },
 } as const;
 
 export interface MetadataServiceServer extends UntypedServiceImplementation {
@@ -3747,6 +3888,12 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
    * the report's id must be the certificate's.
    */
   reportDataServer: handleUnaryCall<MetaDataServerReport, MetaDataServerReply>;
+  /**
+   * A data server's chunk inventory (its block report, as HDFS data nodes send): every chunk
+   * it holds, in pages of at most 1,000, for the leader's repair and garbage collection to
+   * read instead of asking it. The caller's identity names the data server. Nodes only.
+   */
+  reportChunkInventory: handleClientStreamingCall<MetaChunkInventoryPage, MetaEmpty>;
 }
 
 export interface MetadataServiceClient extends Client {
@@ -4127,6 +4274,27 @@ export interface MetadataServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MetaDataServerReply) => void,
   ): ClientUnaryCall;
+  /**
+   * A data server's chunk inventory (its block report, as HDFS data nodes send): every chunk
+   * it holds, in pages of at most 1,000, for the leader's repair and garbage collection to
+   * read instead of asking it. The caller's identity names the data server. Nodes only.
+   */
+  reportChunkInventory(
+    callback: (error: ServiceError | null, response: MetaEmpty) => void,
+  ): ClientWritableStream<MetaChunkInventoryPage>;
+  reportChunkInventory(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MetaEmpty) => void,
+  ): ClientWritableStream<MetaChunkInventoryPage>;
+  reportChunkInventory(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaEmpty) => void,
+  ): ClientWritableStream<MetaChunkInventoryPage>;
+  reportChunkInventory(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaEmpty) => void,
+  ): ClientWritableStream<MetaChunkInventoryPage>;
 }
 
 export const MetadataServiceClient = makeGenericClientConstructor(
