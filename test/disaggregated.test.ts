@@ -250,6 +250,24 @@ describe("disaggregated: three metadata servers, data servers apart", () => {
       assert.equal((await readFile(client, `/data-server-dies-${i}.bin`)).length, 2 * CHUNK + i);
   });
 
+  test("a client that knows only a data server finds the metadata servers through it", async () => {
+    const viaData = connect([cluster.addresses[3] ?? ""]);
+    try {
+      const listed = (await viaData.status()).nodes;
+      const metadata = listed.filter((node) => node.roles.includes("metadata"));
+      assert.ok(metadata.length > 0, "the data server names the metadata servers it reports to");
+      for (const node of metadata) {
+        assert.ok(["n1", "n2", "n3"].includes(node.id), `${node.id} is a metadata server`);
+        assert.equal(node.address, cluster.addresses[Number(node.id.slice(1)) - 1]);
+      }
+      const data = randomBytes(CHUNK + 5);
+      await writeFile(viaData, "/via-a-data-server.bin", data);
+      assert.deepEqual(await readFile(viaData, "/via-a-data-server.bin"), data);
+    } finally {
+      await viaData.closeClient();
+    }
+  });
+
   test("a new data server takes new chunks", async () => {
     await cluster.startNode(7);
     await waitFor(

@@ -41,6 +41,11 @@ test("a data server learns each metadata server's key from its reports, and asks
   assert.ok(sent.includes("127.0.0.1:1 127.0.0.1:9"));
   await reporter.checkCapability(grant.capability, chunk(1), "read");
   assert.equal(reporter.failuresTotal >= 1, true, "the silent metadata server is counted");
+  assert.deepEqual(
+    reporter.metadataServersHeard(60_000),
+    [{ id: "m1", address: "127.0.0.1:1" }],
+    "only the metadata server that answered, by the id it answered with",
+  );
   // m2 starts: its first grant names a key the data server has not seen yet.
   const m2 = newCapabilityKey("m2");
   keys.set("127.0.0.1:2", m2);

@@ -17,6 +17,7 @@
 import type { ChunkInfo } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
+import type { NodeInfo } from "../membership/membership.ts";
 import {
   type CapabilityKey,
   type ChunkOperation,
@@ -72,6 +73,8 @@ export interface DataServerReporterOptions {
 
 export class DataServerReporter {
   private readonly keys = new Map<string, CapabilityKey>();
+  /** Each metadata server that answered a report: its id, and when it last answered, ms. */
+  private readonly answered = new Map<string, { id: string; atMs: number }>();
   private readonly task: PeriodicTask;
   private readonly inventoryTask: PeriodicTask | undefined;
   private round: Promise<void> | undefined;
@@ -140,7 +143,11 @@ export class DataServerReporter {
     const report = this.o.report(this.address);
     this.roundsTotal++;
     const replies = await Promise.allSettled(
-      this.o.metadataServers.map((address) => this.o.send(address, report)),
+      this.o.metadataServers.map(async (address) => {
+        const reply = await this.o.send(address, report);
+        this.answered.set(address, { id: reply.metadataId, atMs: this.now() });
+        return reply;
+      }),
     );
     for (const reply of replies) {
       if (reply.status === "fulfilled") this.addKey(reply.value.key);
@@ -149,6 +156,18 @@ export class DataServerReporter {
         this.o.onError?.(reply.reason);
       }
     }
+  }
+
+  /**
+   * The metadata servers that answered a report in the last `withinMs`, by the id each
+   * answered with, in id order: who this data server's cluster is run by.
+   */
+  metadataServersHeard(withinMs: number): NodeInfo[] {
+    const cutoff = this.now() - withinMs;
+    return [...this.answered]
+      .filter(([, heard]) => heard.atMs >= cutoff)
+      .map(([address, heard]) => ({ id: heard.id, address }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private addKey(key: CapabilityKey): void {

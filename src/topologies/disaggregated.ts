@@ -19,8 +19,8 @@ import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { CapabilityIssuer, checkGraceCoversGrants } from "../data/capability-issuer.ts";
 import { DataServerReporter } from "../data/data-server-reporter.ts";
+import { DataServerMembership } from "../membership/data-server-membership.ts";
 import { ReportedMembership } from "../membership/reported-membership.ts";
-import { StaticMembership } from "../membership/static-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
@@ -238,12 +238,12 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
 
   // The metadata, in other processes: asked for clients' namespace calls and users.
   const control = new RemoteControlPlane({ addresses: metadataServers, auth });
-  const membership = new StaticMembership(id, [{ id, address: options.listen, roles: ["data"] }]);
 
   // Reports: this server's address, disk and store to every metadata server, each second;
   // the answers carry the keys that client capabilities are checked against. Its chunk
   // inventory goes to each of them every few seconds (block reports).
   const sender = new MetadataReportSender(auth);
+  const reportIntervalMs = options.reportIntervalMs ?? 1000;
   const reporter = new DataServerReporter({
     metadataServers,
     report: (address) => {
@@ -259,13 +259,19 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
       };
     },
     send: (to, report) => sender.send(to, report),
-    intervalMs: options.reportIntervalMs ?? 1000,
+    intervalMs: reportIntervalMs,
     inventory: {
       list: () => chunks.listChunks(),
       send: (to, list) => sender.sendInventory(to, list, INVENTORY_TIMEOUT_MS),
       intervalMs: options.inventoryIntervalMs ?? DEFAULT_INVENTORY_INTERVAL_MS,
     },
     onError: (error) => logger.debug({ err: error }, "report to a metadata server failed"),
+  });
+  // Membership, for status: this server and the metadata servers that answer its reports, so
+  // a client that reaches a data server first learns where the metadata servers are.
+  const membership = new DataServerMembership({
+    self: { id, address: options.listen },
+    metadataServers: () => reporter.metadataServersHeard(MISSED_REPORTS * reportIntervalMs),
   });
 
   // Server: chunks for the metadata leader (repair, GC) and for clients holding capabilities.
