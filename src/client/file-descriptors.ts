@@ -44,9 +44,11 @@ interface DirtyRange {
 /**
  * Chunk flushes a descriptor keeps in flight at once. Each holds a chunk's bytes until the
  * cluster has it, so this bounds a writer's memory at this many chunks plus the one being
- * filled; three overlap sending with storing without queueing much behind a slow node.
+ * filled. Two overlap sending with storing: with three, `put` of 1 GiB peaked at 240 to
+ * 266 MiB resident, over SPEC's 256 MiB at times, and with two at 222 to 246 MiB, writing
+ * as fast (test/large-put.test.ts and `npm run bench:cluster`, 2026-12-02).
  */
-const MAX_FLUSHES_IN_FLIGHT = 3;
+const MAX_FLUSHES_IN_FLIGHT = 2;
 
 interface Descriptor {
   readonly path: string;
