@@ -449,9 +449,8 @@ done about it, with the profiles.
 - **Small files.** A file whose chunk slot stays within 16 KiB is held in Sandstore's metadata
   (an inline slot): a 4 KiB file is a create and a write, two Raft entries fsynced on every
   node, and no chunk copies. MooseFS stores it as a chunk on 3 chunkservers.
-- **Runtime.** Sandstore's nodes run with \`${NODE_RUNTIME_FLAGS.join(" ")}\`
-  (\`NODE_RUNTIME_FLAGS\`), the benchmark process with \`--initial-heap-size=128\`; the same
-  process drives MooseFS's mount.
+- **Runtime.** Sandstore's nodes and the benchmark process itself run with
+  \`${NODE_RUNTIME_FLAGS.join(" ")}\` (\`NODE_RUNTIME_FLAGS\`); the same process drives MooseFS's mount.
 - **Caches.** MooseFS is measured through the kernel's FUSE client with mfsmount's defaults,
   which cache attributes for a second, so its \`stat\` figure is partly the kernel's cache;
   Sandstore's \`stat\` is a linearizable read every time. A Sandstore listing returns every

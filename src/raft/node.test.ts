@@ -197,7 +197,8 @@ describe("RaftNode on real disks", () => {
     const node = new RaftNode({
       id: "torn",
       storage: new DiskStorage({ dir: solo.dir, initialConf: { voters: ["torn"], learners: [] } }),
-      transport: { send: () => {} },
+      // Alone in its group: nothing to send, nothing arrives.
+      transport: { send: () => {}, receive: () => {} },
       stateMachine: new MapStateMachine(),
       onTornTail: (file, cut) => reports.push([file, cut]),
     });

@@ -109,9 +109,15 @@ export interface RaftStorage {
  */
 const READ_RESEND_TICKS = 10;
 
-/** Carries messages to other nodes: best effort, in any order, possibly lost. */
+/** Carries messages between nodes: best effort, in any order, possibly lost. */
 export interface RaftTransport {
   send(message: Message): void;
+  /**
+   * Where to deliver the messages that arrive for this node. The node calls it once, when it
+   * starts; what arrives before is dropped, as a lost message, which Raft tolerates. So a
+   * transport is built before its node and needs no reference to it.
+   */
+  receive(deliver: (message: Message) => void): void;
 }
 
 export interface RaftNodeOptions {
@@ -207,6 +213,7 @@ export class RaftNode {
     // would run two check-quorum rounds with no answers processed between them, and depose a
     // healthy leader. Under load the clock slows instead, which only delays elections.
     this.started = true;
+    this.o.transport.receive((message) => this.receive(message));
     this.ticker = setInterval(() => {
       if (this.tickQueued) return;
       this.tickQueued = true;

@@ -23,6 +23,7 @@ const mkdir = (path: string): MetadataCommand => ({
 async function group(snapshotEntries = 10_000) {
   const root = await tempDir("sandstore-raft-repl-");
   const replicas = new Map<string, { replicator: RaftReplicator; store: MemoryMetadataStore }>();
+  const inboxes = new Map<string, (message: Message) => void>();
   const start = async (id: string) => {
     const store = new MemoryMetadataStore();
     const replicator = new RaftReplicator({
@@ -31,7 +32,8 @@ async function group(snapshotEntries = 10_000) {
       tempDir: root,
       storage: new DiskStorage({ dir: join(root, id), initialConf: { voters: ids, learners: [] } }),
       transport: {
-        send: (m: Message) => setImmediate(() => replicas.get(m.to)?.replicator.node.receive(m)),
+        send: (m: Message) => setImmediate(() => inboxes.get(m.to)?.(m)),
+        receive: (deliver) => inboxes.set(id, deliver),
       },
       addresses: (nodeId) => `${nodeId}.example:7001`,
       tickMs: 10,

@@ -135,15 +135,13 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   });
   const machine = new LmdbKvStateMachine(o.dataDir);
 
-  // Transport, with the fault layer when asked for. Messages arrive only once the node below
-  // exists: the server starts listening after it is built.
+  // Transport, with the fault layer when asked for. The node below subscribes to it when it
+  // starts (`RaftTransport.receive`).
   const faults: FaultLayer | undefined = o.faultFile ? watchFaultFile(o.faultFile) : undefined;
-  const inbox: { node?: RaftNode } = {};
   const transport = new GrpcRaftTransport({
     selfId: o.id,
     listen: o.raftListen,
     peers: raftAddresses,
-    onMessage: (message) => inbox.node?.receive(message),
     auth,
     faults,
   });
@@ -162,7 +160,6 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     onTornTail: (file, bytes) =>
       o.logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
   });
-  inbox.node = node;
   await transport.listen((server) =>
     addAdminService(
       server,
@@ -178,18 +175,17 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   const brokenReads = o.brokenRule === "reads-without-readindex";
   if (brokenReads)
     o.logger.warn("broken rule reads-without-readindex: reads skip the read barrier");
-  const replica = node;
   const client = splitHostPort(o.clientListen);
   const server = new KvServer({
     host: client.host,
     port: client.port,
     replica: brokenReads
       ? {
-          propose: (data) => replica.propose(data),
+          propose: (data) => node.propose(data),
           readBarrier: async () => {},
-          status: () => replica.status(),
+          status: () => node.status(),
         }
-      : replica,
+      : node,
     read: (key) => machine.get(key),
     clientAddressOf: (id) => clientAddresses.get(id),
     logger: o.logger,
@@ -200,14 +196,13 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     "key-value node serving",
   );
 
-  const running = node;
   return {
     id: o.id,
     raftAddress: transport.address,
     clientAddress: server.address,
     async stop() {
       await server.close();
-      await running.stop();
+      await node.stop();
       await transport.close();
       await machine.close();
       await unlock();

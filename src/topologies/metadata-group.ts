@@ -70,18 +70,15 @@ export function metadataRaft(o: MetadataRaftOptions): {
   raftTransport: GrpcRaftTransport;
 } {
   const addresses = new Map(o.group.map((node) => [node.id, node.address]));
-  // Messages that arrive before the replicator exists have no node to go to: dropped, as a
-  // lost message, which Raft tolerates.
-  let replicator: RaftReplicator | undefined;
+  // The node subscribes to its transport when it starts (`RaftTransport.receive`).
   const raftTransport = new GrpcRaftTransport({
     selfId: o.id,
     listen: o.options.listen,
     peers: addresses,
     auth: o.auth,
     faults: o.faults,
-    onMessage: (message) => replicator?.node.receive(message),
   });
-  replicator = new RaftReplicator({
+  const replicator = new RaftReplicator({
     id: o.id,
     store: o.store,
     tempDir: o.options.dataDir,

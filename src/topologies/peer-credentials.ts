@@ -52,7 +52,8 @@ export function clientChannelSecurity(tlsCa: string | undefined): ChannelSecurit
   try {
     pem = readFileSync(tlsCa);
   } catch (error) {
-    throw new Error(`cannot read the CA certificate ${tlsCa}: ${(error as Error).message}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot read the CA certificate ${tlsCa}: ${reason}`);
   }
   return tlsClientSecurity(pem);
 }

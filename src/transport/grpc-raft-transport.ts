@@ -232,8 +232,6 @@ export interface GrpcRaftTransportOptions {
   readonly listen: string;
   /** Raft address of each peer by id. */
   readonly peers: ReadonlyMap<string, string>;
-  /** Called for every message received for this node. */
-  readonly onMessage: (message: Message) => void;
   /** How this node proves itself to peers and checks the streams they open. */
   readonly auth: PeerAuth;
   readonly faults?: FaultLayer;
@@ -242,6 +240,8 @@ export interface GrpcRaftTransportOptions {
 export class GrpcRaftTransport implements RaftTransport {
   private readonly peers = new Map<string, Peer>();
   private server: grpc.Server | undefined;
+  /** The node's `receive`, once it has started (`receive`); until then arrivals are dropped. */
+  private deliver: ((message: Message) => void) | undefined;
   /** Where the server listens, with the real port. */
   address = "";
 
@@ -261,6 +261,10 @@ export class GrpcRaftTransport implements RaftTransport {
         backoffMs: 50,
       });
     }
+  }
+
+  receive(deliver: (message: Message) => void): void {
+    this.deliver = deliver;
   }
 
   /** Registers RaftService on `server` (when the node shares one server for everything). */
@@ -284,7 +288,7 @@ export class GrpcRaftTransport implements RaftTransport {
             }
             if (this.o.faults?.dropsFrom(wire.from)) continue;
             const message = fromWire(wire);
-            if (message && message.to === this.o.selfId) this.o.onMessage(message);
+            if (message && message.to === this.o.selfId) this.deliver?.(message);
           }
         });
         call.on("end", () => callback(null, {}));

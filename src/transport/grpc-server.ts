@@ -20,7 +20,7 @@ export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 /**
  * Calls in progress on one client connection (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS): one
  * connection cannot hold an unbounded number of handlers and buffers on a node. Well above
- * what the SDK keeps in flight (128 mutations, 3 flushes and 4 read pieces per descriptor),
+ * what the SDK keeps in flight (128 mutations, 2 flushes and 4 read pieces per descriptor),
  * even with many clients of one process sharing a connection, as grpc-js's channels do. A
  * stream past the limit is refused by the server's HTTP/2 layer before any handler runs.
  */

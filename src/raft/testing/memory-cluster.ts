@@ -67,6 +67,8 @@ export interface ClusterNode {
 
 export class MemoryCluster {
   readonly nodes = new Map<NodeId, ClusterNode>();
+  /** Where each node's transport delivers what arrives for it (the node's `receive`). */
+  private readonly inboxes = new Map<NodeId, (message: Message) => void>();
   /** Nodes cut off from every other node. */
   readonly isolated = new Set<NodeId>();
   /** Messages this returns true for are lost (a test's lossy network). */
@@ -89,7 +91,7 @@ export class MemoryCluster {
     if (this.isolated.has(message.from) || this.isolated.has(message.to)) return;
     if (this.drops?.(message)) return;
     // Asynchronous, like a network: never re-enter the sender's loop.
-    setImmediate(() => this.nodes.get(message.to)?.node.receive(message));
+    setImmediate(() => this.inboxes.get(message.to)?.(message));
   }
 
   /** Starts (or restarts after `stopNode`) a node from its data directory. */
@@ -105,7 +107,10 @@ export class MemoryCluster {
         initialConf: { voters: [...this.ids], learners: [] },
         segmentBytes: 1024 * 1024,
       }),
-      transport: { send: (m) => this.deliver(m) },
+      transport: {
+        send: (m) => this.deliver(m),
+        receive: (deliver) => this.inboxes.set(id, deliver),
+      },
       stateMachine: machine,
       addresses: (nodeId) => `address-of-${nodeId}`,
     });
