@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
+import { type EtcdLocation, parseEtcdLocation } from "../membership/etcd-membership.ts";
 import type { NodeRole } from "../membership/membership.ts";
 import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -237,12 +238,27 @@ function checkTopology(name: string, membership: string): TopologyDescriptor {
     throw new UsageError(
       `unknown topology "${name}"; known: ${Object.keys(TOPOLOGIES).join(", ")}`,
     );
-  if (membership !== "static") {
+  const etcd = etcdLocation(membership);
+  if (etcd && !topology.memberships.includes("etcd"))
     throw new UsageError(
-      `membership "${membership}" is not available yet; every topology uses static membership`,
+      `the ${name} topology runs on static membership only so far (etcd membership is built for hyperconverged; issue 16)`,
+    );
+  return topology;
+}
+
+/**
+ * `--membership`: `static` (undefined), or etcd's endpoints and prefix. A usage error names
+ * what is wrong.
+ */
+function etcdLocation(membership: string): EtcdLocation | undefined {
+  if (membership === "static") return undefined;
+  try {
+    return parseEtcdLocation(membership);
+  } catch (error) {
+    throw new UsageError(
+      `--membership: ${error instanceof Error ? error.message : String(error)}; or static`,
     );
   }
-  return topology;
 }
 
 /** Stops `nodes` on SIGINT or SIGTERM; a second signal exits at once. Resolves when stopped. */
@@ -311,7 +327,12 @@ export function registerNodeCommands(program: Command): void {
       ),
     )
     .option("--peers <list>", "other nodes, id=host:port,... (replicated topologies)")
-    .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
+    .addOption(
+      new Option(
+        "--membership <kind>",
+        "static, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
+      ).default("static"),
+    )
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
     .option("--gc-interval-ms <ms>", "time between garbage collection passes", nonNegativeInteger)
     .option(
@@ -466,6 +487,7 @@ export function registerNodeCommands(program: Command): void {
         peers,
         clientListen: flags.clientListen,
         brokenRule: flags.breakRule,
+        etcd: etcdLocation(flags.membership),
         roles,
         metadataServers,
         clusterToken: flags.clusterToken,
@@ -526,7 +548,12 @@ export function registerNodeCommands(program: Command): void {
     )
     .option("--data-dir <dir>", "data directory; node i keeps its data in DIR/nI", "./.sandstore")
     .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
-    .addOption(new Option("--membership <kind>", "static or etcd://host:port").default("static"))
+    .addOption(
+      new Option(
+        "--membership <kind>",
+        "static, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
+      ).default("static"),
+    )
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
     .option(
       "--tls",
@@ -592,6 +619,7 @@ export function registerNodeCommands(program: Command): void {
             ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
             ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
             ...["--auth", flags.auth],
+            ...(flags.membership === "static" ? [] : ["--membership", flags.membership]),
           ];
           const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
             stdio: ["ignore", "pipe", "inherit"],

@@ -15,7 +15,8 @@ import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
-import { ALL_ROLES } from "../membership/membership.ts";
+import { EtcdMembership } from "../membership/etcd-membership.ts";
+import { ALL_ROLES, type Membership } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
@@ -44,17 +45,38 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
-  // Membership: the fixed member list, every node with both roles, and a failure detector
-  // whose probes bring back each node's free disk space, so placement skips dead and full
-  // nodes; every node's one port serves clients and peers.
+  // Membership: the fixed member list, every node with both roles. Liveness and free disk
+  // space, so placement skips dead and full nodes, come from etcd's leases and registrations
+  // when the node is given etcd, else from a failure detector whose probes bring them back.
+  // Every node's one port serves clients and peers.
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
+  const members = peers.map((node) => ({ ...node, roles: ALL_ROLES }));
+  // Probe connections are the static membership's failure detector's; etcd needs none.
   const probeConnections = new Map(
-    peers.map((node) => [node.id, transport.connect(node.address, { callTimeoutMs: 800 })]),
+    (options.etcd ? [] : peers).map((node) => [
+      node.id,
+      transport.connect(node.address, { callTimeoutMs: 800 }),
+    ]),
   );
-  const membership = new StaticMembership(
-    id,
-    peers.map((node) => ({ ...node, roles: ALL_ROLES })),
-    {
+  let membership: Membership;
+  if (options.etcd) {
+    const etcd = new EtcdMembership({
+      self: { id, address: options.listen, roles: ALL_ROLES },
+      location: options.etcd,
+      freeBytes: () => disk.space.status().freeBytes,
+      // The Raft group is --peers: a registration of another id is not this cluster's node.
+      accept: (member) => members.some((node) => node.id === member.id),
+      onError: (error) => logger.debug({ err: error }, "etcd membership"),
+    });
+    // A node that cannot reach etcd does not start blind: it lets go of its directory.
+    await etcd.start().catch(async (error: unknown) => {
+      await disk.stop();
+      await unlock();
+      throw error;
+    });
+    membership = etcd;
+  } else {
+    membership = new StaticMembership(id, members, {
       liveness: {
         probe: async (node) => {
           const connection = probeConnections.get(node.id);
@@ -64,8 +86,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
         },
       },
       selfReport: () => ({ freeBytes: disk.space.status().freeBytes }),
-    },
-  );
+    });
+  }
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
 
   // Stores: the namespace (refusing flags that disagree with the decided settings) and this

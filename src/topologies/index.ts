@@ -21,6 +21,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     defaultNodes: 1,
     replicationSettable: false,
     serves: "files",
+    memberships: ["static"],
     start: startSingleNode,
   },
   hyperconverged: {
@@ -31,6 +32,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     defaultNodes: 3,
     replicationSettable: true,
     serves: "files",
+    memberships: ["static", "etcd"],
     start: startHyperconvergedNode,
   },
   disaggregated: {
@@ -42,6 +44,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     defaultNodes: 3,
     replicationSettable: true,
     serves: "files",
+    memberships: ["static"],
     start: startDisaggregatedNode,
   },
   kv: {
@@ -53,6 +56,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     defaultNodes: 3,
     replicationSettable: false,
     serves: "keys",
+    memberships: ["static"],
     start: startKvTopologyNode,
   },
 };

@@ -2,6 +2,7 @@
  * What every wiring file takes and returns, so that `sandstore node` and tests can start any
  * topology the same way.
  */
+import type { EtcdLocation } from "../membership/etcd-membership.ts";
 import type { NodeInfo, NodeRole } from "../membership/membership.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { AuthMode } from "../server/client-authenticator.ts";
@@ -97,6 +98,11 @@ export interface NodeOptions {
   readonly clientListen?: string;
   /** A rule to break on purpose, to show the chaos checks catch it; for the chaos tests only. */
   readonly brokenRule?: BrokenRule;
+  /**
+   * Membership on etcd (`--membership etcd://...`) instead of the static one, where the
+   * topology takes it (`TopologyDescriptor.memberships`).
+   */
+  readonly etcd?: EtcdLocation;
 }
 
 /**
@@ -151,6 +157,8 @@ export interface TopologyDescriptor {
    * client port of its own (`--client-listen`), the node's port being for its peers only.
    */
   readonly serves: "files" | "keys";
+  /** The memberships its nodes may use (`--membership`): `static` always, `etcd` where built. */
+  readonly memberships: readonly ("static" | "etcd")[];
   /** Starts one node of it. */
   readonly start: (options: NodeOptions) => Promise<RunningNode>;
 }
