@@ -76,6 +76,25 @@ describe("hyperconverged on etcd membership: three node processes and a real etc
     assert.deepEqual(await readFile(client, "/after-the-kill.bin"), after);
     assert.equal((await cluster.chunkFiles(victim)).length, before, "no chunk went to it");
   });
+
+  test("with etcd killed the cluster keeps serving on its last view, marked stale; it recovers after a restart", async () => {
+    const leader = await cluster.leader();
+    const stale = async () => {
+      const out = await runCli(["status", "--json", "--cluster", cluster.addresses[leader] ?? ""]);
+      const status = JSON.parse(out.stdout.toString());
+      return status.nodes[0]?.membershipStale === true;
+    };
+    await etcd.kill();
+    await waitFor(stale, "the leader to mark its view stale", 30_000);
+    const text = await runCli(["status", "--cluster", cluster.addresses[leader] ?? ""]);
+    assert.match(text.stdout.toString(), /membership on n\d is stale/);
+    const data = randomBytes(2 * MiB + 1);
+    await writeFile(client, "/while-etcd-is-down.bin", data);
+    assert.deepEqual(await readFile(client, "/while-etcd-is-down.bin"), data);
+    await etcd.start();
+    await waitFor(async () => !(await stale()), "the view to be current again", 30_000);
+    assert.deepEqual(await readFile(client, "/while-etcd-is-down.bin"), data);
+  });
 });
 
 test("--membership etcd is refused where it is not built, and a malformed one is named", async () => {

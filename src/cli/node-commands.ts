@@ -791,6 +791,10 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
             console.log(
               `alarm on ${n.id}: NOSPACE, ${(n.diskFreeBytes / 1048576).toFixed(1)} MiB free of ${(n.diskTotalBytes / 1048576).toFixed(1)} MiB: writes are refused until files are removed`,
             );
+          if (n.membershipStale)
+            console.log(
+              `membership on ${n.id} is stale: its membership service (etcd) cannot be reached; it keeps its last view and declares no peer dead for it`,
+            );
           const m = n.maintenance;
           if (!m?.active) continue;
           const repairState =

@@ -31,6 +31,9 @@ class SetMembership implements Membership {
   liveMembers(role?: NodeRole) {
     return this.members(role).filter((m) => this.live.has(m.id));
   }
+  isStale() {
+    return false;
+  }
   async close() {}
 }
 

@@ -36,5 +36,10 @@ export class DataServerMembership implements Membership {
     return this.members(role);
   }
 
+  /** Kept by this server from its own reports: never stale. */
+  isStale(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {}
 }

@@ -69,7 +69,7 @@ describe("etcd membership against a real etcd", () => {
     await waitFor(() => ids(n1).join() === "n1,n2", "n1 to see n2");
     assert.deepEqual(ids(n2, "metadata"), ["n1"], "roles come with the registration");
     assert.equal(n2.members().find((m) => m.id === "n1")?.freeBytes, 1000);
-    assert.equal(n1.stale, false);
+    assert.equal(n1.isStale(), false);
     await n2.close();
     open.splice(open.indexOf(n2), 1);
     await waitFor(() => ids(n1).join() === "n1", "n2's leave to be seen");
@@ -106,10 +106,10 @@ describe("etcd membership against a real etcd", () => {
     const b = await member("n5", ["data"], "/restart");
     await waitFor(() => ids(a).join() === "n4,n5", "n4 to see n5");
     await etcd.kill();
-    await waitFor(() => a.stale, "n4 to notice etcd is gone", 20_000);
+    await waitFor(() => a.isStale(), "n4 to notice etcd is gone", 20_000);
     assert.deepEqual(ids(a), ["n4", "n5"], "no peer declared dead for etcd being away");
     await etcd.start();
-    await waitFor(() => !a.stale && !b.stale, "both to reach etcd again", 30_000);
+    await waitFor(() => !a.isStale() && !b.isStale(), "both to reach etcd again", 30_000);
     // Both leases outlived the restart or were granted again: both are registered.
     const check = new Etcd3({ hosts: `http://${etcd.endpoint}` });
     try {

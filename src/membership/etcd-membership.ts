@@ -100,7 +100,7 @@ export class EtcdMembership implements Membership {
   private closed = false;
   private registered: string | undefined;
   /** True while the view may be out of date: etcd is not reachable or not watched. */
-  stale = true;
+  private stale = true;
   /** Registrations left out because they did not check out. */
   rejectedTotal = 0;
   /** Times this node registered (again) under a new lease. */
@@ -251,6 +251,10 @@ export class EtcdMembership implements Membership {
    */
   liveMembers(role?: NodeRole): Member[] {
     return this.members(role);
+  }
+
+  isStale(): boolean {
+    return this.stale;
   }
 
   /** Leaves: revokes the lease, so the others see this node gone at once, and disconnects. */

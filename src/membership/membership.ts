@@ -51,5 +51,11 @@ export interface Membership {
    * includes this node when it serves `role` (or no role is asked for).
    */
   liveMembers(role?: NodeRole): Member[];
+  /**
+   * True while the view may be out of date because its source cannot be reached (etcd away):
+   * the last view is kept, and no member is declared dead for it. Always false for a view
+   * this node keeps itself.
+   */
+  isStale(): boolean;
   close(): Promise<void>;
 }

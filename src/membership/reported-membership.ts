@@ -113,5 +113,10 @@ export class ReportedMembership implements Membership {
     );
   }
 
+  /** Kept from the reports that come here: never stale. */
+  isStale(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {}
 }

@@ -109,6 +109,11 @@ export class StaticMembership implements Membership {
     );
   }
 
+  /** A fixed list, and liveness this node probes itself: never stale. */
+  isStale(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
   }

@@ -325,6 +325,7 @@ export class NodeServer implements FileServiceApi {
         roles: [...member.roles],
         clientBytesWritten: 0,
         clientBytesRead: 0,
+        membershipStale: false,
       }));
     const other = this.o.otherClientBytes?.() ?? { written: 0, read: 0 };
     return {
@@ -348,6 +349,7 @@ export class NodeServer implements FileServiceApi {
           roles: [...this.o.roles],
           clientBytesWritten: this.clientBytesWritten + other.written,
           clientBytesRead: this.clientBytesRead + other.read,
+          membershipStale: this.o.membership.isStale(),
         },
         ...others,
       ],

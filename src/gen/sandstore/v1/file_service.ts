@@ -203,6 +203,11 @@ export interface NodeStatus {
    */
   clientBytesWritten: number;
   clientBytesRead: number;
+  /**
+   * True while the node's membership view may be out of date (etcd cannot be reached): it
+   * keeps its last view, and declares no peer dead for it.
+   */
+  membershipStale: boolean;
 }
 
 /**
@@ -1675,6 +1680,7 @@ function createBaseNodeStatus(): NodeStatus {
     roles: [],
     clientBytesWritten: 0,
     clientBytesRead: 0,
+    membershipStale: false,
   };
 }
 
@@ -1730,6 +1736,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.clientBytesRead !== 0) {
       writer.uint32(136).uint64(message.clientBytesRead);
+    }
+    if (message.membershipStale !== false) {
+      writer.uint32(144).bool(message.membershipStale);
     }
     return writer;
   },
@@ -1881,6 +1890,14 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.clientBytesRead = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.membershipStale = reader.bool();
             continue;
           }
         }
