@@ -14,11 +14,11 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { commandInstalled } from "../src/common/command-installed.ts";
 import { waitFor } from "../src/common/wait-for.ts";
 import { connect, type SandstoreClient } from "../src/index.ts";
 import { Cluster, writeFile } from "../test/helpers/hyperconverged-cluster.ts";
 import { removeDataDir, startNode } from "../test/helpers/node-process.ts";
-import { commandInstalled } from "./compare/command-installed.ts";
 
 const { values } = parseArgs({
   options: {

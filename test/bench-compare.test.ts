@@ -8,9 +8,9 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { commandInstalled } from "../bench/compare/command-installed.ts";
 import type { CompareRow } from "../bench/compare/compare-table.ts";
 import { mooseFsAvailable } from "../bench/compare/moosefs-cluster.ts";
+import { commandInstalled } from "../src/common/command-installed.ts";
 import { temporaryDirectories } from "./helpers/temp-dirs.ts";
 
 const tempDir = temporaryDirectories("sandstore-bench-compare-");

@@ -19,8 +19,8 @@ import {
   kernelPartitionsAvailable,
   NetworkNamespaces,
 } from "../../src/chaos/network-namespaces.ts";
+import { commandInstalled } from "../../src/common/command-installed.ts";
 import { waitFor } from "../../src/common/wait-for.ts";
-import { commandInstalled } from "./command-installed.ts";
 
 const run = promisify(execFile);
 const MASTER = 0;

@@ -31,12 +31,12 @@ import {
   runKvLoad,
   sandstoreDrivers,
 } from "../../src/bench/kv-load.ts";
+import { commandInstalled } from "../../src/common/command-installed.ts";
 import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import { connect } from "../../src/index.ts";
 import { Cluster } from "../../test/helpers/hyperconverged-cluster.ts";
 import { KvProcessCluster } from "../../test/helpers/kv-cluster.ts";
 import { removeDataDir, startNode } from "../../test/helpers/node-process.ts";
-import { commandInstalled } from "./command-installed.ts";
 import {
   type CompareRow,
   formatGoalsTable,

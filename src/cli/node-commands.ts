@@ -11,6 +11,7 @@ import { type Command, Option } from "commander";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { type EtcdLocation, parseEtcdLocation } from "../membership/etcd-membership.ts";
+import { LocalEtcd } from "../membership/local-etcd.ts";
 import type { NodeRole } from "../membership/membership.ts";
 import { settingsProblem } from "../metadata/cluster-settings.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
@@ -81,6 +82,12 @@ interface UpFlags {
   tls?: boolean;
   auth: AuthMode;
 }
+
+/**
+ * Where `up --membership etcd` puts its local etcd: the client port this far above
+ * `--base-port` (9001 for the default 7001), the peer port one above that.
+ */
+const LOCAL_ETCD_PORT_OFFSET = 2000;
 
 /** Metadata servers `up` allows: a Raft group of an odd size that tolerates 0, 1 or 2 losses. */
 const METADATA_GROUP_SIZES = [1, 3, 5];
@@ -551,7 +558,7 @@ export function registerNodeCommands(program: Command): void {
     .addOption(
       new Option(
         "--membership <kind>",
-        "static, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
+        "static; etcd, a local etcd started here in DIR/etcd; or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
       ).default("static"),
     )
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
@@ -561,7 +568,12 @@ export function registerNodeCommands(program: Command): void {
     )
     .addOption(authOption())
     .action(async (flags: UpFlags) => {
-      const topology = checkTopology(flags.topology, flags.membership);
+      // `--membership etcd`: a local etcd, started here, for the nodes to register in.
+      const localEtcd = flags.membership === "etcd";
+      const membership = localEtcd
+        ? `etcd://127.0.0.1:${flags.basePort + LOCAL_ETCD_PORT_OFFSET}/sandstore`
+        : flags.membership;
+      const topology = checkTopology(flags.topology, membership);
       if (topology.serves === "keys" && (flags.chunkSize !== undefined || flags.auth !== "off"))
         throw new UsageError(
           `the ${flags.topology} topology stores keys, not files: remove --chunk-size and --auth`,
@@ -579,6 +591,27 @@ export function registerNodeCommands(program: Command): void {
       const tlsDirOf = (id: string) => (flags.tls ? join(tlsRoot, id) : undefined);
       // Kept in the data directory, so a restarted cluster and `sandstore member` find it.
       const token = await localClusterToken(resolve(flags.dataDir, "token"));
+      const etcd = localEtcd
+        ? new LocalEtcd({
+            dataDir: resolve(flags.dataDir, "etcd"),
+            clientPort: flags.basePort + LOCAL_ETCD_PORT_OFFSET,
+            peerPort: flags.basePort + LOCAL_ETCD_PORT_OFFSET + 1,
+          })
+        : undefined;
+      if (etcd) {
+        try {
+          await etcd.start();
+        } catch (error) {
+          throw new UsageError(
+            `--membership etcd: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+        // However this process ends, the etcd it started ends with it.
+        process.once("exit", () => void etcd.kill());
+        console.log(
+          `etcd for the cluster's membership on ${etcd.endpoint}, data in ${resolve(flags.dataDir, "etcd")}`,
+        );
+      }
       if (topology.members === "one") {
         // One node runs in this process; a group runs each node as its own process.
         const dataDir = resolve(flags.dataDir, "n1");
@@ -619,7 +652,7 @@ export function registerNodeCommands(program: Command): void {
             ...(flags.chunkSize ? ["--chunk-size", String(flags.chunkSize)] : []),
             ...(flags.tls ? ["--tls-dir", join(tlsRoot, id)] : []),
             ...["--auth", flags.auth],
-            ...(flags.membership === "static" ? [] : ["--membership", flags.membership]),
+            ...(membership === "static" ? [] : ["--membership", membership]),
           ];
           const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, ...args], {
             stdio: ["ignore", "pipe", "inherit"],
@@ -706,6 +739,8 @@ Try, in another terminal:
 Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
 `);
       await runUntilStopped(nodes, (message) => console.log(message));
+      // The nodes have stopped (and revoked their leases): their etcd goes last.
+      await etcd?.stop();
     });
 
   withCluster(program.command("status"))

@@ -1,4 +1,4 @@
-/** Whether a program is on the PATH: how the comparison decides which peers it can run. */
+/** Whether a program is on the PATH: how the benchmarks, the tests and `sandstore up` decide what they can run. */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
