@@ -77,7 +77,10 @@ export interface EtcdMembershipOptions {
   readonly location: EtcdLocation;
   /** Lease time to live, seconds: a killed node is not live after about this. Default 5. */
   readonly ttlSeconds?: number;
-  /** This node's free disk bytes, registered again every `reportIntervalMs` when they change. */
+  /**
+   * This node's free disk bytes, read and registered again every `reportIntervalMs` when
+   * they change.
+   */
   readonly freeBytes?: () => number | undefined;
   /** Time between updates of this node's registration, ms. Default 1,000. */
   readonly reportIntervalMs?: number;
@@ -99,6 +102,11 @@ export class EtcdMembership implements Membership {
   private retryMs = RETRY_MS;
   private closed = false;
   private registered: string | undefined;
+  /**
+   * This node's free bytes as last published: what its own row says, so listing the members,
+   * which placement does on every write, costs no system call.
+   */
+  private freeBytes: number | undefined;
   /** True while the view may be out of date: etcd is not reachable or not watched. */
   private stale = true;
   /** Registrations left out because they did not check out. */
@@ -162,11 +170,12 @@ export class EtcdMembership implements Membership {
   private async publish(): Promise<void> {
     const lease = this.lease;
     if (!lease) return;
+    this.freeBytes = this.o.freeBytes?.();
     const value = JSON.stringify({
       id: this.o.self.id,
       address: this.o.self.address,
       roles: this.o.self.roles,
-      freeBytes: this.o.freeBytes?.(),
+      freeBytes: this.freeBytes,
     });
     if (value === this.registered) return;
     await lease.put(this.membersPrefix + this.o.self.id).value(value);
@@ -211,7 +220,10 @@ export class EtcdMembership implements Membership {
       this.timer = undefined;
       const step = this.lease ? this.publish() : this.register();
       step.then(
-        () => this.schedule(this.o.reportIntervalMs ?? 1000),
+        // A lost lease may have scheduled a retry meanwhile: one chain of steps, never two.
+        () => {
+          if (!this.timer) this.schedule(this.o.reportIntervalMs ?? 1000);
+        },
         (error: unknown) => {
           this.o.onError?.(error);
           this.stale = true;
@@ -236,10 +248,7 @@ export class EtcdMembership implements Membership {
   /** The last view, this node always in it, in id order; with `role`, those serving it. */
   members(role?: NodeRole): Member[] {
     const members = new Map(this.view);
-    members.set(this.o.self.id, {
-      ...this.o.self,
-      freeBytes: this.o.freeBytes?.(),
-    });
+    members.set(this.o.self.id, { ...this.o.self, freeBytes: this.freeBytes });
     return [...members.values()]
       .filter((member) => role === undefined || member.roles.includes(role))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
