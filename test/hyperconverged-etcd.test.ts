@@ -66,9 +66,10 @@ describe("hyperconverged on etcd membership: three node processes and a real etc
           cluster.addresses[leader] ?? "",
         ]);
         const status = JSON.parse(out.stdout.toString());
-        return status.nodes.length === 2;
+        const killed = status.nodes.find((n: { id: string }) => n.id === `n${victim + 1}`);
+        return killed?.memberLive === false;
       },
-      "the leader's view to lose the killed node",
+      "the leader's view to count the killed node gone",
       30_000,
     );
     const after = randomBytes(6 * MiB);
@@ -102,7 +103,10 @@ test("--membership etcd is refused where it is not built, and a malformed one is
   for (const [args, message] of [
     [["--topology", "single", "--membership", "etcd://127.0.0.1:2379"], /static membership only/],
     [
-      ["--topology", "disaggregated", "--roles", "data", "--membership", "etcd://127.0.0.1:2379"],
+      [
+        ...["--topology", "kv", "--client-listen", "127.0.0.1:0"],
+        ...["--membership", "etcd://127.0.0.1:2379"],
+      ],
       /static membership only/,
     ],
     [["--topology", "hyperconverged", "--membership", "etcd://nowhere"], /endpoint "nowhere"/],

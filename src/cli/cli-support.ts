@@ -16,6 +16,7 @@ import {
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { isErrno, NotLeaderError, SandstoreError } from "../common/errors.ts";
 import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
+import { leaderAmong } from "../transport/admin-membership.ts";
 import type { ClientCredentials } from "../transport/file-service-api.ts";
 import { AdminClient } from "../transport/grpc-admin-service.ts";
 
@@ -196,4 +197,51 @@ export function operatorClients(
     throw error;
   }
   return addresses.map((address) => new AdminClient(address, auth));
+}
+
+/** Flags of a command that asks the metadata leader's AdminService, as an operator. */
+export interface OperatorClusterFlags extends CredentialFlags {
+  cluster: string;
+}
+
+/** How long `onLeader` looks for a leader before giving up. */
+const LEADER_WAIT_MS = 10_000;
+
+/** Adds `--cluster` and an operator's credentials to `command`. */
+export function withOperatorCluster(command: Command): Command {
+  return withCredentials(
+    command.addOption(
+      new Option("--cluster <addresses>", "the metadata nodes, host:port[,host:port...]")
+        .env("SANDSTORE_CLUSTER")
+        .default("127.0.0.1:7001"),
+    ),
+    "an operator's: the token, or a TLS directory such as DIR/tls/operator",
+  );
+}
+
+/**
+ * Runs `fn` against the leader among `--cluster`'s nodes, looking for one for up to 10 s.
+ * Throws the credentials' refusal (EACCES) at once, and an Error naming the nodes when none
+ * leads.
+ */
+export async function onLeader<T>(
+  flags: OperatorClusterFlags,
+  fn: (leader: AdminClient) => Promise<T>,
+): Promise<T> {
+  const clients = operatorClients(flags.cluster, "--cluster", flags);
+  try {
+    const find = leaderAmong(clients);
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const leader = await find();
+      if (leader) return await fn(leader.client);
+      // One node's own refusal is the answer: the credentials are wrong.
+      const probe = await clients[0]?.nodeState().catch((error: unknown) => error);
+      if (probe instanceof SandstoreError && probe.code === "EACCES") throw probe;
+      if (Date.now() > deadline) throw new Error(`no node of ${flags.cluster} says it leads`);
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  } finally {
+    for (const client of clients) client.close();
+  }
 }

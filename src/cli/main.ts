@@ -6,6 +6,7 @@ import { registerBenchCommands } from "./bench-commands.ts";
 import { registerCertCommands } from "./cert-commands.ts";
 import { registerChaosCommands } from "./chaos-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
+import { registerDataServerCommands } from "./data-server-commands.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
@@ -31,6 +32,7 @@ registerKvCommands(program);
 registerBenchCommands(program);
 registerChaosCommands(program);
 registerMemberCommands(program);
+registerDataServerCommands(program);
 registerCertCommands(program);
 registerUserCommands(program);
 const exitOverrideAll = (command: Command): void => {

@@ -248,7 +248,7 @@ function checkTopology(name: string, membership: string): TopologyDescriptor {
   const etcd = etcdLocation(membership);
   if (etcd && !topology.memberships.includes("etcd"))
     throw new UsageError(
-      `the ${name} topology runs on static membership only so far (etcd membership is built for hyperconverged; issue 16)`,
+      `the ${name} topology runs on static membership only: remove --membership`,
     );
   return topology;
 }
@@ -337,7 +337,7 @@ export function registerNodeCommands(program: Command): void {
     .addOption(
       new Option(
         "--membership <kind>",
-        "static, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
+        "static, or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged, disaggregated)",
       ).default("static"),
     )
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
@@ -440,8 +440,10 @@ export function registerNodeCommands(program: Command): void {
       const roles = parseRoles(flags.roles, topology, flags.topology);
       const metadataServers = parseAddressList(flags.metadata, "--metadata");
       const dataOnly = topology.rolesPerNode && !roles.includes("metadata");
-      if (dataOnly && metadataServers.length === 0)
-        throw new UsageError("a data server needs --metadata HOST:PORT,... (the metadata servers)");
+      if (dataOnly && metadataServers.length === 0 && flags.membership === "static")
+        throw new UsageError(
+          "a data server needs --metadata HOST:PORT,... (the metadata servers), or --membership etcd://... to learn them",
+        );
       if (!dataOnly && metadataServers.length > 0)
         throw new UsageError("--metadata is for data servers; a metadata server takes --peers");
       if (
@@ -558,7 +560,7 @@ export function registerNodeCommands(program: Command): void {
     .addOption(
       new Option(
         "--membership <kind>",
-        "static; etcd, a local etcd started here in DIR/etcd; or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged)",
+        "static; etcd, a local etcd started here in DIR/etcd; or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (hyperconverged, disaggregated)",
       ).default("static"),
     )
     .option("--chunk-size <bytes>", "chunk size of a new cluster (default 8 MiB)", positiveInteger)
@@ -762,7 +764,12 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
             });
             try {
               const reply = await other.status(ask);
-              return reply.nodes.find((n) => n.id === node.id) ?? { ...node, role: "unreachable" };
+              const own = reply.nodes.find((n) => n.id === node.id);
+              // Liveness and draining as the node first asked sees them: a data server does
+              // not know the metadata's marks.
+              return own
+                ? { ...own, memberLive: node.memberLive, draining: node.draining }
+                : { ...node, role: "unreachable" };
             } catch {
               return { ...node, role: "unreachable" };
             } finally {
@@ -826,6 +833,8 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
             console.log(
               `alarm on ${n.id}: NOSPACE, ${(n.diskFreeBytes / 1048576).toFixed(1)} MiB free of ${(n.diskTotalBytes / 1048576).toFixed(1)} MiB: writes are refused until files are removed`,
             );
+          if (n.draining)
+            console.log(`${n.id} is draining: it gets no new chunk (sandstore drain)`);
           if (n.membershipStale)
             console.log(
               `membership on ${n.id} is stale: its membership service (etcd) cannot be reached; it keeps its last view and declares no peer dead for it`,

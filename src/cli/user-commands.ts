@@ -7,57 +7,19 @@
  */
 import { type Command, Option } from "commander";
 import { defaultCredentialsFile, saveCredentials } from "../client/credentials-file.ts";
-import { SandstoreError } from "../common/errors.ts";
 import type { AdminUserCredentials } from "../gen/sandstore/v1/admin.ts";
-import { leaderAmong } from "../transport/admin-membership.ts";
-import type { AdminClient } from "../transport/grpc-admin-service.ts";
 import {
-  type CredentialFlags,
   nonNegativeInteger,
-  operatorClients,
+  type OperatorClusterFlags,
+  onLeader,
   UsageError,
-  withCredentials,
+  withOperatorCluster,
 } from "./cli-support.ts";
 
-interface UserFlags extends CredentialFlags {
-  cluster: string;
+interface UserFlags extends OperatorClusterFlags {
   json?: boolean;
   save?: boolean;
   credentialsFile?: string;
-}
-
-/** How long to look for a leader before giving up. */
-const LEADER_WAIT_MS = 10_000;
-
-function withUsers(command: Command): Command {
-  return withCredentials(
-    command.addOption(
-      new Option("--cluster <addresses>", "the nodes, host:port[,host:port...]")
-        .env("SANDSTORE_CLUSTER")
-        .default("127.0.0.1:7001"),
-    ),
-    "an operator's: the token, or a TLS directory such as DIR/tls/operator",
-  );
-}
-
-/** Runs `fn` against the leader among `--cluster`'s nodes. */
-async function onLeader<T>(flags: UserFlags, fn: (leader: AdminClient) => Promise<T>): Promise<T> {
-  const clients = operatorClients(flags.cluster, "--cluster", flags);
-  try {
-    const find = leaderAmong(clients);
-    const deadline = Date.now() + LEADER_WAIT_MS;
-    for (;;) {
-      const leader = await find();
-      if (leader) return await fn(leader.client);
-      // One node's own refusal is the answer: the credentials are wrong.
-      const probe = await clients[0]?.nodeState().catch((error: unknown) => error);
-      if (probe instanceof SandstoreError && probe.code === "EACCES") throw probe;
-      if (Date.now() > deadline) throw new Error(`no node of ${flags.cluster} says it leads`);
-      await new Promise((done) => setTimeout(done, 200));
-    }
-  } finally {
-    for (const client of clients) client.close();
-  }
 }
 
 async function show(credentials: AdminUserCredentials, flags: UserFlags): Promise<void> {
@@ -101,7 +63,7 @@ export function registerUserCommands(program: Command): void {
     .command("user")
     .description("the cluster's users: add, list, remove, passwd");
 
-  withUsers(user.command("add"))
+  withOperatorCluster(user.command("add"))
     .argument("<name>", "a login name: lower-case letters, digits, _ and -")
     .requiredOption("--uid <uid>", "the user's id", nonNegativeInteger)
     .option("--gid <gid>", "the user's primary group (default: the uid)", nonNegativeInteger)
@@ -120,7 +82,7 @@ export function registerUserCommands(program: Command): void {
       },
     );
 
-  withUsers(user.command("passwd"))
+  withOperatorCluster(user.command("passwd"))
     .argument("<name>", "the user")
     .option("--save", "also keep the new credentials in the credentials file")
     .addOption(credentialsFileOption())
@@ -130,7 +92,7 @@ export function registerUserCommands(program: Command): void {
       await show(await onLeader(flags, (leader) => leader.resetSecret(name)), flags);
     });
 
-  withUsers(user.command("remove"))
+  withOperatorCluster(user.command("remove"))
     .argument("<name>", "the user")
     .description("remove a user (their files keep their uid)")
     .action(async (name: string, flags: UserFlags) => {
@@ -138,7 +100,7 @@ export function registerUserCommands(program: Command): void {
       console.log(`removed user ${name}`);
     });
 
-  withUsers(user.command("list"))
+  withOperatorCluster(user.command("list"))
     .option("--json", "machine-readable output")
     .description("every user: name, uid, gid, groups, access key id")
     .action(async (flags: UserFlags) => {

@@ -219,8 +219,12 @@ export class ReplicatedControlPlane implements ControlPlane {
     // The commit decides; refusing here saves writing R copies the commit would refuse.
     this.o.store.checkAccess(inode, caller, W_OK, path);
     const [current] = this.o.store.chunkSlots(inode.id, slotIndex, slotIndex + 1);
-    // Candidates: live data nodes with room for a whole chunk (as they last reported).
-    const live = this.o.membership.liveMembers("data");
+    // Candidates: live data nodes, not draining, with room for a whole chunk (as they last
+    // reported).
+    const draining = this.o.store.drainingNodes();
+    const live = this.o.membership
+      .liveMembers("data")
+      .filter((node) => !draining.includes(node.id));
     const roomy = live.filter(
       (node) => node.freeBytes === undefined || node.freeBytes >= settings.chunkSize,
     );
@@ -370,6 +374,23 @@ export class ReplicatedControlPlane implements ControlPlane {
       caller,
       command: { $case: "removeUser", value: { name } },
     });
+  }
+
+  /**
+   * Marks data server `nodeId` draining, or not, through the log; resolves once committed.
+   * Throws NotLeaderError, or SandstoreError EINVAL (a malformed id) or ENOSPC (too many).
+   */
+  async setDraining(nodeId: string, draining: boolean): Promise<void> {
+    await this.propose(`data server ${nodeId}`, {
+      session: undefined,
+      caller: undefined,
+      command: { $case: "setDraining", value: { nodeId, draining } },
+    });
+  }
+
+  /** The data servers marked draining, as this node has applied the log. */
+  drainingNodes(): string[] {
+    return this.o.store.drainingNodes();
   }
 
   async listUsers() {

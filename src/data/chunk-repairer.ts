@@ -6,13 +6,18 @@
  * good replica to other live nodes, and the new replica list is committed through metadata,
  * on condition that the slot still points at that chunk.
  *
+ * A data server marked draining counts for nothing: its copies are copied to other servers
+ * (they serve as sources meanwhile), then dropped from the chunk map, and garbage collection
+ * deletes them from its disk after the grace period. Each pass counts the slots that still
+ * list a draining server: `sandstore drain` reports it.
+ *
  * Bounded: copies are paced to `bytesPerSecond`, and each pass reads the namespace in pages.
  */
 import { SandstoreError } from "../common/errors.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
 import { RateLimiter } from "../common/rate-limiter.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
-import type { Membership, NodeInfo } from "../membership/membership.ts";
+import type { Member, Membership, NodeInfo } from "../membership/membership.ts";
 import type { ChunkSlot } from "../metadata/metadata-store.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import { forEachChunkSlot } from "./chunk-slot-walk.ts";
@@ -45,6 +50,8 @@ export interface ChunkRepairerOptions {
   readonly lostAfterMs: number;
   /** Copy rate limit, bytes per second. */
   readonly bytesPerSecond: number;
+  /** The data servers marked draining now (the metadata's `drainingNodes`). */
+  readonly draining: () => readonly string[];
   readonly onError?: (error: unknown) => void;
 }
 
@@ -58,6 +65,25 @@ export interface RepairProgress {
   readonly repairedTotal: number;
   readonly failuresTotal: number;
   readonly lastPassMs: number;
+  /**
+   * Each server marked draining, with the slots that still listed it at the end of the last
+   * complete pass (0 for one marked since: a pass must run before it counts).
+   */
+  readonly drainCopiesLeft: ReadonlyMap<string, number>;
+}
+
+/** What one slot needs (`ChunkRepairer.plan`). */
+interface RepairPlan {
+  /** Copies to keep, on servers not draining. */
+  readonly keep: string[];
+  /** Copies known good, any server: the sources of new copies. */
+  readonly good: string[];
+  /** Copies on draining servers: kept only while the others are fewer than `want`. */
+  readonly leaving: string[];
+  /** Copies the slot should have. */
+  readonly want: number;
+  /** New copies to make. */
+  readonly missing: number;
 }
 
 export class ChunkRepairer {
@@ -68,6 +94,7 @@ export class ChunkRepairer {
   private repairedTotal = 0;
   private failuresTotal = 0;
   private lastPassMs = 0;
+  private drainCopiesLeft = new Map<string, number>();
   /** When each unreachable node was first seen unreachable, ms. */
   private readonly unreachableSince = new Map<string, number>();
   /** Chunks being repaired now; bounded by the one pass and the one scrub running. */
@@ -99,7 +126,16 @@ export class ChunkRepairer {
       repairedTotal: this.repairedTotal,
       failuresTotal: this.failuresTotal,
       lastPassMs: this.lastPassMs,
+      drainCopiesLeft: new Map(
+        this.o.draining().map((id) => [id, this.drainCopiesLeft.get(id) ?? 0] as const),
+      ),
     };
+  }
+
+  /** Live data servers not draining: where copies may go. */
+  private homes(): Member[] {
+    const draining = this.o.draining();
+    return this.o.membership.liveMembers("data").filter((node) => !draining.includes(node.id));
   }
 
   /** One pass over every chunk slot; returns how many slots it found short of copies. */
@@ -115,20 +151,29 @@ export class ChunkRepairer {
       }
     }
     let found = 0;
+    const homes = this.homes().length;
+    const draining = this.o.draining();
+    const left = new Map<string, number>();
     const complete = await forEachChunkSlot(
       this.o.control,
       async () => !this.task.isStopped && (await this.o.control.isLeader()),
       async (inodeId, slot) => {
-        const outcome = await this.repairOne(inodeId, slot, live.length, (nodeId) =>
+        const outcome = await this.repairOne(inodeId, slot, homes, (nodeId) =>
           this.listedOrProbed(nodeId, slot.chunkId, held),
         );
         if (outcome === "repaired" || outcome === "failed") found++;
+        // A repaired slot dropped its draining copies (or kept them for want of homes: the
+        // next pass counts those).
+        if (outcome === "repaired") return;
+        for (const id of slot.replicas)
+          if (draining.includes(id)) left.set(id, (left.get(id) ?? 0) + 1);
       },
     );
     if (!complete) return found;
     this.passes++;
     this.underReplicated = found;
     this.lastPassMs = Date.now();
+    this.drainCopiesLeft = left;
     return found;
   }
 
@@ -152,12 +197,11 @@ export class ChunkRepairer {
     slot: ChunkSlot,
     states: ReadonlyMap<string, CopyState>,
   ): Promise<boolean> {
-    const live = this.o.membership.liveMembers("data");
-    this.noteReachability(live);
+    this.noteReachability(this.o.membership.liveMembers("data"));
     const outcome = await this.repairOne(
       inodeId,
       slot,
-      live.length,
+      this.homes().length,
       async (nodeId) => states.get(nodeId) ?? "unknown",
     );
     if (outcome === "enough") return slot.replicas.some((id) => states.get(id) === "good");
@@ -167,18 +211,19 @@ export class ChunkRepairer {
 
   /**
    * Plans and repairs one slot, unless a repair of its chunk is already under way (from the
-   * pass or the scrub): two at once would write the same copies and race their commits.
+   * pass, the scrub or a move): two at once would write the same copies and race their
+   * commits. `homes` is the number of live data servers not draining.
    */
   private async repairOne(
     inodeId: number,
     slot: ChunkSlot,
-    liveCount: number,
+    homes: number,
     stateOf: (nodeId: string) => Promise<CopyState>,
   ): Promise<"enough" | "repaired" | "failed" | "busy"> {
     if (this.inRepair.has(slot.chunkId)) return "busy";
     this.inRepair.add(slot.chunkId);
     try {
-      const plan = await this.plan(slot, liveCount, stateOf);
+      const plan = await this.plan(slot, homes, stateOf);
       if (!plan) return "enough";
       this.pending++;
       const repaired = await this.repairSlot(inodeId, slot, plan);
@@ -192,35 +237,36 @@ export class ChunkRepairer {
   }
 
   /**
-   * What a slot needs: the copies to keep, the good ones among them, and how many more to
-   * make; undefined when it has enough, or has no good copy to copy from. `stateOf` says what
-   * is known of the copy on a node. A copy on a node that cannot be asked counts until the node
-   * has been unreachable `lostAfterMs`.
+   * What a slot needs: the copies to keep, the good ones among them, those on draining
+   * servers, and how many more to make; undefined when it has enough, or has no good copy to
+   * copy from. `stateOf` says what is known of the copy on a node. A copy on a node that cannot
+   * be asked counts until the node has been unreachable `lostAfterMs`.
    */
   private async plan(
     slot: ChunkSlot,
-    liveCount: number,
+    homes: number,
     stateOf: (nodeId: string) => Promise<CopyState>,
-  ): Promise<{ keep: string[]; good: string[]; missing: number } | undefined> {
+  ): Promise<RepairPlan | undefined> {
     const now = Date.now();
+    const draining = this.o.draining();
     const good: string[] = [];
     const keep: string[] = [];
+    const leaving: string[] = [];
     for (const nodeId of slot.replicas) {
       const state = await stateOf(nodeId);
-      if (state === "good") {
-        good.push(nodeId);
-        keep.push(nodeId);
-      } else if (state === "unknown") {
-        const since = this.unreachableSince.get(nodeId);
-        if (since === undefined || now - since < this.o.lostAfterMs) keep.push(nodeId);
-      }
+      if (state === "good") good.push(nodeId);
+      const since = this.unreachableSince.get(nodeId);
+      const kept =
+        state === "good" ||
+        (state === "unknown" && (since === undefined || now - since < this.o.lostAfterMs));
+      if (kept) (draining.includes(nodeId) ? leaving : keep).push(nodeId);
     }
-    // R copies, or one on every live node when fewer are live.
-    const want = Math.min((await this.o.control.settings()).replicationFactor, liveCount);
+    // R copies, or one on every server that may take one when fewer are live.
+    const want = Math.min((await this.o.control.settings()).replicationFactor, homes);
     const missing = want - keep.length;
     if (missing <= 0 && keep.length === slot.replicas.length) return undefined;
     if (good.length === 0) return undefined;
-    return { keep, good, missing: Math.max(0, missing) };
+    return { keep, good, leaving, want, missing: Math.max(0, missing) };
   }
 
   /**
@@ -242,11 +288,7 @@ export class ChunkRepairer {
     }
   }
 
-  private async repairSlot(
-    inodeId: number,
-    slot: ChunkSlot,
-    plan: { keep: string[]; good: string[]; missing: number },
-  ): Promise<boolean> {
+  private async repairSlot(inodeId: number, slot: ChunkSlot, plan: RepairPlan): Promise<boolean> {
     try {
       const targets =
         plan.missing > 0
@@ -261,29 +303,56 @@ export class ChunkRepairer {
         for (const target of targets)
           await this.o.replicas.copyChunk(target, slot, plan.good, chunkSize);
       }
-      return await this.o.control.recordReplicas(inodeId, slot.index, slot.chunkId, [
-        ...plan.keep,
-        ...targets,
-      ]);
+      const replicas = [...plan.keep, ...targets];
+      // A draining server's copies go only once the others are enough.
+      if (replicas.length < plan.want || replicas.length === 0) replicas.push(...plan.leaving);
+      return await this.o.control.recordReplicas(inodeId, slot.index, slot.chunkId, replicas);
     } catch (error) {
       this.o.onError?.(error);
       return false;
     }
   }
 
-  /** `count` new homes for a chunk of `bytes`: live data nodes without a copy, with room. */
+  /**
+   * Moves one copy of a slot's chunk from server `from` to server `to` (rebalancing): `to`
+   * copies it from a good replica, then the chunk map lists `to` instead of `from`, on
+   * condition that the slot still holds the chunk; garbage collection deletes `from`'s copy
+   * later. Resolves false when the move did not happen: a repair of the chunk is under way,
+   * the slot changed, or a copy failed (passed to `onError`). Paced as repair's copies are.
+   */
+  async moveCopy(inodeId: number, slot: ChunkSlot, from: string, to: string): Promise<boolean> {
+    if (this.inRepair.has(slot.chunkId)) return false;
+    if (!slot.replicas.includes(from) || slot.replicas.includes(to)) return false;
+    this.inRepair.add(slot.chunkId);
+    try {
+      const { chunkSize } = await this.o.control.settings();
+      await this.copyRate.take(slot.length);
+      const sources = [from, ...slot.replicas.filter((id) => id !== from)];
+      await this.o.replicas.copyChunk(to, slot, sources, chunkSize);
+      const replicas = slot.replicas.map((id) => (id === from ? to : id));
+      return await this.o.control.recordReplicas(inodeId, slot.index, slot.chunkId, replicas);
+    } catch (error) {
+      this.o.onError?.(error);
+      return false;
+    } finally {
+      this.inRepair.delete(slot.chunkId);
+    }
+  }
+
+  /**
+   * `count` new homes for a chunk of `bytes`: live data nodes, not draining, without a copy,
+   * with room.
+   */
   private pickTargets(
     chunkId: string,
     bytes: number,
     keep: readonly string[],
     count: number,
   ): string[] {
-    const candidates = this.o.membership
-      .liveMembers("data")
-      .filter(
-        (node) =>
-          !keep.includes(node.id) && (node.freeBytes === undefined || node.freeBytes >= bytes),
-      );
+    const candidates = this.homes().filter(
+      (node) =>
+        !keep.includes(node.id) && (node.freeBytes === undefined || node.freeBytes >= bytes),
+    );
     return this.o.placement.place(chunkId, candidates, count).map((node) => node.id);
   }
 

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { memoryPlanes } from "../../test/helpers/memory-planes.ts";
+import { memoryPlanes, memoryRepairer } from "../../test/helpers/memory-planes.ts";
 import { temporaryDirectories } from "../../test/helpers/temp-dirs.ts";
-import { ChunkRepairer } from "./chunk-repairer.ts";
 import { ChunkScrubber } from "./chunk-scrubber.ts";
 
 const CHUNK = 64 * 1024;
@@ -13,16 +12,8 @@ const tempDir = temporaryDirectories("sandstore-scrub-");
 /** One leader's planes over three in-memory chunk stores, one per node, with repair and the scrub. */
 async function cluster() {
   const planes = await memoryPlanes({ dir: await tempDir(), nodes: NODES, chunkSize: CHUNK });
-  const { control, membership, replicas, placement, data, stores, replicator } = planes;
-  const repairer = new ChunkRepairer({
-    control,
-    membership,
-    replicas,
-    placement,
-    intervalMs: 3_600_000,
-    lostAfterMs: 300_000,
-    bytesPerSecond: 1024 * 1024 * 1024,
-  });
+  const { control, membership, replicas, data, stores, replicator } = planes;
+  const repairer = memoryRepairer(planes);
   const scrubber = new ChunkScrubber({
     control,
     membership,

@@ -12,7 +12,7 @@ test("a data server learns each metadata server's key from its reports, and asks
   const keys = new Map([["127.0.0.1:1", newCapabilityKey("m1")]]);
   const sent: string[] = [];
   const reporter = new DataServerReporter({
-    metadataServers: ["127.0.0.1:1", "127.0.0.1:2"],
+    metadataServers: () => ["127.0.0.1:1", "127.0.0.1:2"],
     report: (address) => ({
       id: "d1",
       address,
@@ -72,7 +72,7 @@ test("inventories go to every metadata server after a report, and a refusal is c
   const key = newCapabilityKey("m1");
   const listing = [{ id: chunk(1), size: 3, checksum: 0, writtenAtMs: 1 }];
   const reporter = new DataServerReporter({
-    metadataServers: ["127.0.0.1:1", "127.0.0.1:2"],
+    metadataServers: () => ["127.0.0.1:1", "127.0.0.1:2"],
     report: (address) => ({
       id: "d1",
       address,

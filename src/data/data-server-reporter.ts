@@ -50,8 +50,11 @@ export interface ReportReply {
 const MAX_KEYS = 64;
 
 export interface DataServerReporterOptions {
-  /** Metadata servers, `host:port`: each gets every report. */
-  readonly metadataServers: readonly string[];
+  /**
+   * Metadata servers, `host:port`: each gets every report. Asked again for each round, so a
+   * list that membership keeps (etcd) may grow and shrink.
+   */
+  readonly metadataServers: () => readonly string[];
   /** This server's report, taken fresh for each round, given where it listens. */
   readonly report: (address: string) => DataServerReport;
   /** Sends one report; rejects when the server cannot be reached. */
@@ -118,7 +121,7 @@ export class DataServerReporter {
     await this.reportNow();
     const chunks = await inventory.list();
     const sent = await Promise.allSettled(
-      this.o.metadataServers.map((address) => inventory.send(address, chunks)),
+      this.o.metadataServers().map((address) => inventory.send(address, chunks)),
     );
     for (const outcome of sent) {
       if (outcome.status === "fulfilled") this.inventoriesTotal++;
@@ -143,7 +146,7 @@ export class DataServerReporter {
     const report = this.o.report(this.address);
     this.roundsTotal++;
     const replies = await Promise.allSettled(
-      this.o.metadataServers.map(async (address) => {
+      this.o.metadataServers().map(async (address) => {
         const reply = await this.o.send(address, report);
         this.answered.set(address, { id: reply.metadataId, atMs: this.now() });
         return reply;

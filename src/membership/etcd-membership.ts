@@ -13,8 +13,9 @@
  * What etcd holds is input from other processes: every registration is validated, and one
  * that is malformed is left out and counted (`rejectedTotal`).
  */
+import type { IBackoff } from "cockatiel";
 import { Etcd3, type Lease, type Watcher } from "etcd3";
-import { NODE_ID_PATTERN } from "../transport/peer-auth.ts";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import {
   ALL_ROLES,
   type Member,
@@ -32,6 +33,28 @@ const MAX_REGISTRATION_BYTES = 1024;
 const RETRY_MS = 250;
 /** Longest wait between attempts to register, ms: etcd down for long is tried this often. */
 const MAX_RETRY_MS = 5000;
+/**
+ * Longest wait before the watch reconnects, ms. The client's default backs off to 30 s, which
+ * leaves a node's view stale that long after etcd is back, and its timers, which closing the
+ * client does not clear, keep a stopped node's process alive as long.
+ */
+const MAX_WATCH_BACKOFF_MS = 2000;
+
+/**
+ * The watch's reconnect delays: RETRY_MS doubling up to MAX_WATCH_BACKOFF_MS. The client asks
+ * the first one of `next()`, then each next of the one it used.
+ */
+class WatchBackoff implements IBackoff<unknown> {
+  readonly duration: number;
+
+  constructor(private readonly attempt: number) {
+    this.duration = Math.min(MAX_WATCH_BACKOFF_MS, RETRY_MS * 2 ** attempt);
+  }
+
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(this.attempt + 1, 16));
+  }
+}
 
 /** Where the members of one cluster live in etcd: its endpoints and key prefix. */
 export interface EtcdLocation {
@@ -95,7 +118,12 @@ export interface EtcdMembershipOptions {
 
 export class EtcdMembership implements Membership {
   private readonly client: Etcd3;
-  private readonly view = new Map<string, Member>();
+  /** Every member seen since start, as it last registered; bounded by MAX_MEMBERS. */
+  private readonly known = new Map<string, Member>();
+  /** The ids whose registration exists now (as of the last view, while stale). */
+  private readonly live = new Set<string>();
+  /** This node as it registers: its address is the bound one once `start` is given it. */
+  private selfSpec: MemberSpec;
   private lease: Lease | undefined;
   private watcher: Watcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -118,9 +146,13 @@ export class EtcdMembership implements Membership {
     if (!NODE_ID_PATTERN.test(o.self.id)) throw new RangeError(`bad node id ${o.self.id}`);
     if (o.self.roles.length === 0) throw new RangeError(`node ${o.self.id} has no role`);
     if (o.location.endpoints.length === 0) throw new RangeError("no etcd endpoint");
+    this.selfSpec = o.self;
     this.client = new Etcd3({
       hosts: o.location.endpoints.map((endpoint) => `http://${endpoint}`),
       dialTimeout: 2000,
+      faultHandling: {
+        watchBackoff: new WatchBackoff(0),
+      },
     });
   }
 
@@ -130,9 +162,12 @@ export class EtcdMembership implements Membership {
 
   /**
    * Registers this node, reads every member and starts watching. Resolves once the first
-   * view is read, or rejects when etcd cannot be reached: a node does not start blind.
+   * view is read, or rejects with EtcdUnreachableError when etcd cannot be reached: a node
+   * does not start blind. `address` replaces the one given at construction (a server that
+   * bound port 0 registers the port it got).
    */
-  async start(): Promise<void> {
+  async start(address?: string): Promise<void> {
+    if (address !== undefined) this.selfSpec = { ...this.selfSpec, address };
     try {
       await this.register();
       await this.watch();
@@ -172,24 +207,24 @@ export class EtcdMembership implements Membership {
     if (!lease) return;
     this.freeBytes = this.o.freeBytes?.();
     const value = JSON.stringify({
-      id: this.o.self.id,
-      address: this.o.self.address,
-      roles: this.o.self.roles,
+      id: this.selfSpec.id,
+      address: this.selfSpec.address,
+      roles: this.selfSpec.roles,
       freeBytes: this.freeBytes,
     });
     if (value === this.registered) return;
-    await lease.put(this.membersPrefix + this.o.self.id).value(value);
+    await lease.put(this.membersPrefix + this.selfSpec.id).value(value);
     this.registered = value;
   }
 
   private async watch(): Promise<void> {
     const all = await this.client.getAll().prefix(this.membersPrefix).strings();
-    this.view.clear();
+    this.live.clear();
     for (const [key, value] of Object.entries(all)) this.take(key, value);
     const watcher = await this.client.watch().prefix(this.membersPrefix).create();
     watcher.on("put", (kv) => this.take(kv.key.toString(), kv.value.toString()));
     watcher.on("delete", (kv) =>
-      this.view.delete(kv.key.toString().slice(this.membersPrefix.length)),
+      this.live.delete(kv.key.toString().slice(this.membersPrefix.length)),
     );
     watcher.on("disconnected", () => {
       this.stale = true;
@@ -206,12 +241,13 @@ export class EtcdMembership implements Membership {
   private take(key: string, value: string): void {
     const id = key.slice(this.membersPrefix.length);
     const member = parseRegistration(id, value);
-    const full = !this.view.has(id) && this.view.size >= MAX_MEMBERS;
+    const full = !this.known.has(id) && this.known.size >= MAX_MEMBERS;
     if (!member || full || this.o.accept?.(member) === false) {
       this.rejectedTotal++;
       return;
     }
-    this.view.set(id, member);
+    this.known.set(id, member);
+    this.live.add(id);
   }
 
   private schedule(ms: number): void {
@@ -242,13 +278,16 @@ export class EtcdMembership implements Membership {
   }
 
   self(): NodeInfo {
-    return { id: this.o.self.id, address: this.o.self.address };
+    return { id: this.selfSpec.id, address: this.selfSpec.address };
   }
 
-  /** The last view, this node always in it, in id order; with `role`, those serving it. */
+  /**
+   * Every member seen since start, live or gone, this node always among them, in id order;
+   * with `role`, those serving it.
+   */
   members(role?: NodeRole): Member[] {
-    const members = new Map(this.view);
-    members.set(this.o.self.id, { ...this.o.self, freeBytes: this.freeBytes });
+    const members = new Map(this.known);
+    members.set(this.selfSpec.id, { ...this.selfSpec, freeBytes: this.freeBytes });
     return [...members.values()]
       .filter((member) => role === undefined || member.roles.includes(role))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -259,7 +298,14 @@ export class EtcdMembership implements Membership {
    * view is stale, it is the last one seen: no peer is declared dead for etcd being away.
    */
   liveMembers(role?: NodeRole): Member[] {
-    return this.members(role);
+    return this.members(role).filter(
+      (member) => member.id === this.selfSpec.id || this.live.has(member.id),
+    );
+  }
+
+  /** The address member `id` last registered, if it ever has. */
+  addressOf(id: string): string | undefined {
+    return id === this.selfSpec.id ? this.selfSpec.address : this.known.get(id)?.address;
   }
 
   isStale(): boolean {

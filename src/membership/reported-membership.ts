@@ -8,7 +8,7 @@
  * repair and garbage collection to read instead of asking the server.
  */
 import type { ChunkInfo } from "../chunks/chunk-store.ts";
-import { NODE_ID_PATTERN } from "../transport/peer-auth.ts";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import type { Member, MemberSpec, Membership, NodeInfo, NodeRole } from "./membership.ts";
 
 /** What a data server tells of itself. */

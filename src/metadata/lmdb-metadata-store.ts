@@ -38,6 +38,7 @@ class LmdbTables implements NamespaceTables {
     private readonly sessions: Database<Buffer, string>,
     private readonly sessionResults: Database<Buffer, [string, number]>,
     private readonly users: Database<Buffer, string>,
+    private readonly draining: Database<number, string>,
   ) {}
 
   getInode(id: number): Inode | undefined {
@@ -147,6 +148,15 @@ class LmdbTables implements NamespaceTables {
   getCounter(name: CounterName): number | undefined {
     return this.counters.get(name);
   }
+  listDraining(): string[] {
+    return [...this.draining.getKeys()];
+  }
+  putDraining(nodeId: string): void {
+    this.draining.putSync(nodeId, 1);
+  }
+  deleteDraining(nodeId: string): void {
+    this.draining.removeSync(nodeId);
+  }
   putCounter(name: CounterName, value: number): void {
     this.counters.putSync(name, value);
   }
@@ -169,6 +179,7 @@ class LmdbTables implements NamespaceTables {
         result: { clientId: key[0], sequence: key[1], result: value },
       };
     for (const user of this.listUsers()) yield { table: "user", user };
+    for (const nodeId of this.listDraining()) yield { table: "draining", nodeId };
   }
   clear(): void {
     for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
@@ -179,6 +190,7 @@ class LmdbTables implements NamespaceTables {
     for (const key of [...this.sessions.getKeys()]) this.sessions.removeSync(key);
     for (const key of [...this.sessionResults.getKeys()]) this.sessionResults.removeSync(key);
     for (const key of [...this.users.getKeys()]) this.users.removeSync(key);
+    for (const key of [...this.draining.getKeys()]) this.draining.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
@@ -222,7 +234,7 @@ export class LmdbMetadataStore extends Namespace {
     this.discardedAfterCrash = this.syncsOnClose && discardUnlessClosedCleanly(options.path);
     this.root = open({
       path: options.path,
-      maxDbs: 9,
+      maxDbs: 10,
       mapSize: options.mapSize ?? 64 * 1024 ** 3,
       compression: false,
       noSync: this.syncsOnClose,
@@ -242,6 +254,7 @@ export class LmdbMetadataStore extends Namespace {
         ...binary,
       }),
       this.root.openDB<Buffer, string>({ name: "users", ...binary }),
+      this.root.openDB<number, string>({ name: "draining", encoding: "ordered-binary" }),
     );
     this.initialize();
   }

@@ -29,6 +29,7 @@ class MemoryTables implements NamespaceTables {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly sessionResults = new Map<string, Map<number, SessionResult>>();
   private readonly users = new Map<string, UserRecord>();
+  private readonly draining = new Map<string, true>();
   private undo: Array<() => void> | undefined;
 
   private record<K, V>(map: Map<K, V>, key: K): void {
@@ -167,6 +168,15 @@ class MemoryTables implements NamespaceTables {
   listUsers() {
     return [...this.users.values()].sort((a, b) => utf8Order(a.name, b.name));
   }
+  listDraining() {
+    return [...this.draining.keys()].sort(utf8Order);
+  }
+  putDraining(nodeId: string) {
+    this.set(this.draining, nodeId, true);
+  }
+  deleteDraining(nodeId: string) {
+    this.delete(this.draining, nodeId);
+  }
   getCounter(name: CounterName) {
     return this.counters.get(name);
   }
@@ -186,6 +196,7 @@ class MemoryTables implements NamespaceTables {
     for (const results of this.sessionResults.values())
       for (const result of results.values()) yield { table: "sessionResult", result };
     for (const user of this.listUsers()) yield { table: "user", user };
+    for (const nodeId of this.listDraining()) yield { table: "draining", nodeId };
   }
   clear() {
     for (const [id] of this.inodes) this.deleteInode(id);
@@ -199,6 +210,7 @@ class MemoryTables implements NamespaceTables {
     for (const clientId of [...this.sessionResults.keys()])
       this.deleteSessionResults(clientId, Infinity);
     for (const name of [...this.users.keys()]) this.deleteUser(name);
+    for (const nodeId of [...this.draining.keys()]) this.deleteDraining(nodeId);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

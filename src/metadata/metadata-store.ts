@@ -130,6 +130,12 @@ export interface MetadataStore {
   /** Every user, in name order. */
   listUsers(): UserRecord[];
 
+  /**
+   * The data servers marked draining (`SetDrainingCommand`), in id order: placement puts no
+   * new chunk on them, and repair moves their copies to others.
+   */
+  drainingNodes(): string[];
+
   /** The slots of file `inodeId` with index in [firstSlot, endSlot), in order; holes absent. */
   chunkSlots(inodeId: number, firstSlot: number, endSlot: number): ChunkSlot[];
 

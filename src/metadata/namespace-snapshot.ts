@@ -24,6 +24,7 @@ const COUNTER = 5;
 const SESSION = 6;
 const SESSION_RESULT = 7;
 const USER = 8;
+const DRAINING = 9;
 
 function withId(id: number, rest: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(8 + rest.length);
@@ -70,6 +71,10 @@ export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
     case "user":
       table = USER;
       payload = UserRecord.encode(record.user).finish();
+      break;
+    case "draining":
+      table = DRAINING;
+      payload = Buffer.from(record.nodeId, "utf8");
       break;
   }
   const out = Buffer.allocUnsafe(5 + payload.length);
@@ -132,6 +137,9 @@ export function decodeNamespaceRecords(bytes: Buffer): {
         break;
       case USER:
         records.push({ table: "user", user: UserRecord.decode(payload) });
+        break;
+      case DRAINING:
+        records.push({ table: "draining", nodeId: Buffer.from(payload).toString("utf8") });
         break;
       default:
         throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);

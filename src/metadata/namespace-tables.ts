@@ -25,7 +25,8 @@ export type NamespaceRecord =
   | { readonly table: "counter"; readonly name: CounterName; readonly value: number }
   | { readonly table: "session"; readonly session: SessionRecord }
   | { readonly table: "sessionResult"; readonly result: SessionResult }
-  | { readonly table: "user"; readonly user: UserRecord };
+  | { readonly table: "user"; readonly user: UserRecord }
+  | { readonly table: "draining"; readonly nodeId: string };
 
 /** Named counters kept with the state. */
 export type CounterName =
@@ -94,6 +95,11 @@ export interface NamespaceTables {
   deleteUser(name: string): void;
   /** Every user, in name order. */
   listUsers(): Iterable<UserRecord>;
+
+  /** Data servers marked draining, in id order (byte order of the UTF-8 ids). */
+  listDraining(): string[];
+  putDraining(nodeId: string): void;
+  deleteDraining(nodeId: string): void;
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;

@@ -618,6 +618,12 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
   fc
     .constantFrom("ann", "bo")
     .map((name): MetadataCommand["command"] => ({ $case: "removeUser", value: { name } })),
+  fc
+    .tuple(fc.constantFrom("d1", "d2", "bad id"), fc.boolean())
+    .map(([nodeId, draining]): MetadataCommand["command"] => ({
+      $case: "setDraining",
+      value: { nodeId, draining },
+    })),
 );
 
 /** Who sends a command: root (none), the owner of the files root makes, or someone else. */
@@ -688,6 +694,7 @@ test("property: memory and lmdb stores agree on every result and state; replay i
       assert.deepEqual(single, batched);
       assert.deepEqual(dump(lmdb), dump(memory));
       assert.deepEqual(lmdb.counts(), memory.counts());
+      assert.deepEqual(lmdb.drainingNodes(), memory.drainingNodes());
       const before = dump(lmdb);
       assert.equal(lmdb.apply(entries).length, 0);
       assert.deepEqual(dump(lmdb), before);

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
 import { type Errno, isErrno, SandstoreError } from "../common/errors.ts";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
@@ -87,6 +88,12 @@ export const MAX_USERS = 1000;
 export const USER_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
 /** Supplementary groups a user may have (Linux's NGROUPS_MAX is 65,536; NFS's AUTH_SYS 16). */
 export const MAX_USER_GROUPS = 32;
+/**
+ * Most data servers marked draining at once: a drain moves every copy a server holds, so a
+ * handful at a time is what a cluster can carry; the limit bounds the list every placement
+ * reads.
+ */
+export const MAX_DRAINING = 64;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -196,6 +203,10 @@ export abstract class Namespace implements MetadataStore {
 
   listUsers(): UserRecord[] {
     return [...this.tables.listUsers()];
+  }
+
+  drainingNodes(): string[] {
+    return this.tables.listDraining();
   }
 
   /** Runs a read as `caller`, turning a rejection into a SandstoreError. */
@@ -313,6 +324,7 @@ export abstract class Namespace implements MetadataStore {
         else if (r.table === "counter") t.putCounter(r.name, r.value);
         else if (r.table === "session") t.putSession(r.session);
         else if (r.table === "user") t.putUser(r.user);
+        else if (r.table === "draining") t.putDraining(r.nodeId);
         else t.putSessionResult(r.result);
       }
       t.putCounter("applied", index);
@@ -439,6 +451,9 @@ export abstract class Namespace implements MetadataStore {
       case "removeUser":
         this.removeUser(c.value.name);
         return undefined;
+      case "setDraining":
+        this.setDraining(c.value.nodeId, c.value.draining);
+        break;
       case "configureCluster":
         this.configureCluster(c.value);
         return undefined;
@@ -841,6 +856,24 @@ export abstract class Namespace implements MetadataStore {
       ? { ...existing, accessKeyId: user.accessKeyId, secretHash: user.secretHash, salt: user.salt }
       : user;
     this.tables.putUser(stored);
+  }
+
+  /**
+   * Marks a data server draining or not: root only (EPERM); EINVAL for a malformed id, ENOSPC
+   * past MAX_DRAINING. Marking twice, or clearing a server not marked, changes nothing.
+   */
+  private setDraining(nodeId: string, draining: boolean): void {
+    if (!isRoot(this.caller)) reject("EPERM", "");
+    const where = `data server ${nodeId}`;
+    if (!NODE_ID_PATTERN.test(nodeId)) reject("EINVAL", where);
+    const marked = this.tables.listDraining();
+    if (!draining) {
+      if (marked.includes(nodeId)) this.tables.deleteDraining(nodeId);
+      return;
+    }
+    if (marked.includes(nodeId)) return;
+    if (marked.length >= MAX_DRAINING) reject("ENOSPC", where);
+    this.tables.putDraining(nodeId);
   }
 
   private removeUser(name: string): void {

@@ -65,6 +65,8 @@ export interface NodeServerOptions {
    * and deletes may release its reserve. Absent: the disk is not watched (memory stores).
    */
   readonly space?: DiskSpace;
+  /** The data servers the metadata marks draining, on a node that holds the metadata. */
+  readonly drainingNodes?: () => readonly string[];
 }
 
 /** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
@@ -304,6 +306,8 @@ export class NodeServer implements FileServiceApi {
     const self = this.o.membership.self();
     const usage = this.o.chunkUsage();
     const disk = this.o.space?.status();
+    const draining = new Set(this.o.drainingNodes?.() ?? []);
+    const liveIds = new Set(this.o.membership.liveMembers().map((member) => member.id));
     // This node's own figures; the other members only by name, for a client to ask them.
     const others = this.o.membership
       .members()
@@ -326,6 +330,8 @@ export class NodeServer implements FileServiceApi {
         clientBytesWritten: 0,
         clientBytesRead: 0,
         membershipStale: false,
+        memberLive: liveIds.has(member.id),
+        draining: draining.has(member.id),
       }));
     const other = this.o.otherClientBytes?.() ?? { written: 0, read: 0 };
     return {
@@ -350,6 +356,8 @@ export class NodeServer implements FileServiceApi {
           clientBytesWritten: this.clientBytesWritten + other.written,
           clientBytesRead: this.clientBytesRead + other.read,
           membershipStale: this.o.membership.isStale(),
+          memberLive: true,
+          draining: draining.has(self.id),
         },
         ...others,
       ],

@@ -20,6 +20,7 @@ import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { CapabilityIssuer, checkGraceCoversGrants } from "../data/capability-issuer.ts";
 import { DataServerReporter } from "../data/data-server-reporter.ts";
 import { DataServerMembership } from "../membership/data-server-membership.ts";
+import type { Membership } from "../membership/membership.ts";
 import { ReportedMembership } from "../membership/reported-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
@@ -38,7 +39,9 @@ import {
   RemoteControlPlane,
 } from "../transport/grpc-metadata-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { dataServerAdmin } from "./data-server-admin-handlers.ts";
 import { startDiskGuard } from "./disk-guard.ts";
+import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
@@ -84,12 +87,33 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   const unlock = await lockDirectory(options.dataDir);
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
-  // Membership: the metadata group as given, and the data servers that report to it.
-  const membership = new ReportedMembership({
+  // Membership: the metadata group as given, and the data servers that report to it. On etcd,
+  // which data servers exist and live is etcd's registrations and leases; the reports still
+  // bring their keys' requests and their inventories.
+  const reported = new ReportedMembership({
     selfId: id,
     metadataServers: peers,
     suspectAfterMs: MISSED_REPORTS * reportIntervalMs,
   });
+  const etcd = options.etcd
+    ? etcdRegistration({
+        options,
+        self: { id, address: options.listen, roles: ["metadata"] },
+        disk,
+        // The metadata group is --peers; any other id is a data server's, with that role only.
+        accept: (member) =>
+          member.roles.length === 1 &&
+          (member.roles[0] === "metadata") === peers.some((node) => node.id === member.id),
+        logger,
+      })
+    : undefined;
+  if (etcd)
+    await startRegistration(etcd, async () => {
+      await disk.stop();
+      await unlock();
+    });
+  const membership: Membership = etcd ?? reported;
+  const addressOf = (nodeId: string) => etcd?.addressOf(nodeId) ?? reported.addressOf(nodeId);
 
   // Store: the namespace and the chunk map (refusing flags that disagree with the decided
   // settings); a Raft group of the metadata servers over gRPC.
@@ -130,10 +154,10 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   // Listings come from the data servers' block reports while those are fresh.
   const inventoryMaxAgeMs = 3 * (options.inventoryIntervalMs ?? DEFAULT_INVENTORY_INTERVAL_MS);
   const replicas = new GrpcReplicaAccess({
-    addressOf: (nodeId) => membership.addressOf(nodeId),
+    addressOf,
     auth,
     faults,
-    listings: (nodeId) => membership.inventoryOf(nodeId, inventoryMaxAgeMs),
+    listings: (nodeId) => reported.inventoryOf(nodeId, inventoryMaxAgeMs),
   });
   const maintenance = leaderMaintenance({
     control,
@@ -147,6 +171,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     isWriteInFlight: (chunkId) => issuer.isWriteInFlight(chunkId),
     // Clients read the data servers themselves: no read here finds a damaged copy.
     readRepairsTotal: () => 0,
+    draining: () => control.drainingNodes(),
   });
 
   // Server: clients' namespace calls and, for the five calls of the chunk path, their intents
@@ -164,6 +189,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     membership,
     chunkUsage: () => ({ chunks: 0, bytes: 0 }),
     maintenance: () => maintenance.status(),
+    drainingNodes: () => control.drainingNodes(),
   });
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
@@ -172,13 +198,13 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
       clients: {
         identify: (call, path) => authenticator.identify(call, path),
         issuer,
-        addressOf: (nodeId) => membership.addressOf(nodeId),
+        addressOf,
       },
       onDataServerReport: (report) => {
-        membership.report(report);
+        reported.report(report);
         return { metadataId: id, key: issuer.key };
       },
-      onChunkInventory: (dataServerId, chunks) => membership.recordInventory(dataServerId, chunks),
+      onChunkInventory: (dataServerId, chunks) => reported.recordInventory(dataServerId, chunks),
     });
     addAdminService(
       grpcServer,
@@ -188,6 +214,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
         machine: store,
         peers: peers.map((node) => node.id),
         users: userAdmin(control),
+        dataServers: dataServerAdmin(control, membership, maintenance),
       }),
       auth,
     );
@@ -211,7 +238,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
       await replicator.stop();
       await raftTransport.close();
       replicas.close();
-      await membership.close();
+      await etcd?.close();
+      await reported.close();
       await store.close();
       await disk.stop();
       await unlock();
@@ -222,9 +250,11 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
 
 async function startDataServer(options: NodeOptions): Promise<RunningNode> {
   const { id, logger } = options;
-  const metadataServers = options.metadataServers ?? [];
-  if (metadataServers.length === 0)
-    throw new RangeError("a data server needs the metadata servers' addresses (--metadata)");
+  const given = options.metadataServers ?? [];
+  if (given.length === 0 && !options.etcd)
+    throw new RangeError(
+      "a data server needs the metadata servers' addresses (--metadata) or etcd membership",
+    );
   const auth = nodePeerAuth(id, TOPOLOGY, options);
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
@@ -235,6 +265,22 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
+
+  // Membership on etcd: this server registers there (metadata servers read its liveness and
+  // free bytes from its lease and registration) and learns the metadata servers from it.
+  const etcd = options.etcd
+    ? etcdRegistration({
+        options,
+        self: { id, address: options.listen, roles: ["data"] },
+        disk,
+        accept: (member) => member.roles.length === 1,
+        logger,
+      })
+    : undefined;
+  // The metadata servers: those given, and on etcd those registered and live.
+  const metadataServers = (): string[] => [
+    ...new Set([...given, ...(etcd?.liveMembers("metadata").map((node) => node.address) ?? [])]),
+  ];
 
   // The metadata, in other processes: asked for clients' namespace calls and users.
   const control = new RemoteControlPlane({ addresses: metadataServers, auth });
@@ -267,12 +313,15 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     },
     onError: (error) => logger.debug({ err: error }, "report to a metadata server failed"),
   });
-  // Membership, for status: this server and the metadata servers that answer its reports, so
-  // a client that reaches a data server first learns where the metadata servers are.
-  const membership = new DataServerMembership({
-    self: { id, address: options.listen },
-    metadataServers: () => reporter.metadataServersHeard(MISSED_REPORTS * reportIntervalMs),
-  });
+  // Membership, for status: this server and the metadata servers that answer its reports (or,
+  // on etcd, every member registered), so a client that reaches a data server first learns
+  // where the metadata servers are.
+  const membership: Membership =
+    etcd ??
+    new DataServerMembership({
+      self: { id, address: options.listen },
+      metadataServers: () => reporter.metadataServersHeard(MISSED_REPORTS * reportIntervalMs),
+    });
 
   // Server: chunks for the metadata leader (repair, GC) and for clients holding capabilities.
   const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
@@ -300,8 +349,21 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     });
   });
   const { address } = listener;
+  if (etcd)
+    await startRegistration(
+      etcd,
+      async () => {
+        await listener.close();
+        control.close();
+        sender.close();
+        await chunks.close();
+        await disk.stop();
+        await unlock();
+      },
+      address,
+    );
   reporter.start(address);
-  logger.info({ address, metadataServers }, "data server serving");
+  logger.info({ address, metadataServers: metadataServers() }, "data server serving");
   // A data server takes its settings from the metadata as it goes; it has no flags to refuse.
   const neverFails = deferred<Error>();
 

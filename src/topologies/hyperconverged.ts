@@ -15,7 +15,6 @@ import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
-import { EtcdMembership } from "../membership/etcd-membership.ts";
 import { ALL_ROLES, type Membership } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
@@ -27,7 +26,9 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { addChunkService, GrpcReplicaAccess } from "../transport/grpc-chunk-service.ts";
 import { addMetadataService } from "../transport/grpc-metadata-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
+import { dataServerAdmin } from "./data-server-admin-handlers.ts";
 import { startDiskGuard } from "./disk-guard.ts";
+import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
@@ -60,19 +61,17 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   );
   let membership: Membership;
   if (options.etcd) {
-    const etcd = new EtcdMembership({
+    const etcd = etcdRegistration({
+      options,
       self: { id, address: options.listen, roles: ALL_ROLES },
-      location: options.etcd,
-      freeBytes: () => disk.space.status().freeBytes,
+      disk,
       // The Raft group is --peers: a registration of another id is not this cluster's node.
       accept: (member) => members.some((node) => node.id === member.id),
-      onError: (error) => logger.debug({ err: error }, "etcd membership"),
+      logger,
     });
-    // A node that cannot reach etcd does not start blind: it lets go of its directory.
-    await etcd.start().catch(async (error: unknown) => {
+    await startRegistration(etcd, async () => {
       await disk.stop();
       await unlock();
-      throw error;
     });
     membership = etcd;
   } else {
@@ -145,6 +144,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     logger,
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
     readRepairsTotal: () => data.readRepairsTotal,
+    draining: () => control.drainingNodes(),
   });
 
   // Server: clients, authenticated as `--auth` says, and, behind the trust boundary, the other
@@ -163,6 +163,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     membership,
     chunkUsage: () => chunks.usage(),
     maintenance: () => maintenance.status(),
+    drainingNodes: () => control.drainingNodes(),
   });
   const listener = await transport.listen(options.listen, server, (grpcServer) => {
     raftTransport.register(grpcServer);
@@ -178,6 +179,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
         machine: store,
         peers: peers.map((node) => node.id),
         users: userAdmin(control),
+        dataServers: dataServerAdmin(control, membership, maintenance),
       }),
       auth,
     );

@@ -44,7 +44,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     defaultNodes: 3,
     replicationSettable: true,
     serves: "files",
-    memberships: ["static"],
+    memberships: ["static", "etcd"],
     start: startDisaggregatedNode,
   },
   kv: {

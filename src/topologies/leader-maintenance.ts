@@ -1,10 +1,16 @@
 /**
  * The maintenance wiring shared by the replicated file topologies: on the metadata leader,
- * repair to R copies, a paced scrub that hands damaged copies to repair, and garbage
- * collection, all against the data nodes through one replica access; and their progress as
- * status reports it.
+ * repair to R copies (draining servers' copies moved off them), a paced scrub that hands
+ * damaged copies to repair, garbage collection, and rebalancing steps when an operator asks,
+ * all against the data nodes through one replica access; and their progress as status
+ * reports it.
  */
 import type { ControlPlane } from "../control/control-plane.ts";
+import {
+  ChunkRebalancer,
+  type RebalanceStepRequest,
+  type RebalanceStepResult,
+} from "../data/chunk-rebalancer.ts";
 import { ChunkRepairer } from "../data/chunk-repairer.ts";
 import { ChunkScrubber } from "../data/chunk-scrubber.ts";
 import { GarbageCollector } from "../data/garbage-collector.ts";
@@ -27,6 +33,8 @@ export interface LeaderMaintenanceOptions {
   readonly isWriteInFlight: (chunkId: string) => boolean;
   /** Copies rewritten by reads that found them damaged, where reads run on this node. */
   readonly readRepairsTotal: () => number;
+  /** The data servers the metadata marks draining. */
+  readonly draining: () => readonly string[];
 }
 
 /** Started maintenance: stop it, and ask its progress. */
@@ -34,6 +42,13 @@ export interface LeaderMaintenance {
   start(): void;
   stop(): Promise<void>;
   status(): Promise<MaintenanceStatus>;
+  /**
+   * Each draining server with the slots still listing it after the last complete repair
+   * pass, and how many passes have completed.
+   */
+  drainStatus(): { draining: ReadonlyMap<string, number>; repairPasses: number };
+  /** One rebalancing step (`ChunkRebalancer.step`). */
+  rebalanceStep(request: RebalanceStepRequest): Promise<RebalanceStepResult>;
 }
 
 export function leaderMaintenance(o: LeaderMaintenanceOptions): LeaderMaintenance {
@@ -46,7 +61,14 @@ export function leaderMaintenance(o: LeaderMaintenanceOptions): LeaderMaintenanc
     intervalMs: options.repairIntervalMs ?? 10_000,
     lostAfterMs: options.repairLostAfterMs ?? 300_000,
     bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
+    draining: o.draining,
     onError: (error) => logger.warn({ err: error }, "repair step failed"),
+  });
+  const rebalancer = new ChunkRebalancer({
+    control,
+    membership,
+    draining: o.draining,
+    moveCopy: (inodeId, slot, from, to) => repairer.moveCopy(inodeId, slot, from, to),
   });
   const scrubber = new ChunkScrubber({
     control,
@@ -82,6 +104,11 @@ export function leaderMaintenance(o: LeaderMaintenanceOptions): LeaderMaintenanc
       await repairer.stop();
       await gc.stop();
     },
+    drainStatus() {
+      const progress = repairer.progress();
+      return { draining: progress.drainCopiesLeft, repairPasses: progress.passes };
+    },
+    rebalanceStep: (request) => rebalancer.step(request),
     async status() {
       const repair = repairer.progress();
       const scrub = scrubber.progress();

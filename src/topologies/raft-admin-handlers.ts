@@ -7,6 +7,7 @@ import type { ConfChange, RaftNode } from "../raft/node.ts";
 import { translateRaftError } from "../replication/raft-replicator.ts";
 import type {
   AdminHandlers,
+  DataServerAdmin,
   MembershipChangeKind,
   UserAdmin,
 } from "../transport/grpc-admin-service.ts";
@@ -27,6 +28,8 @@ export interface RaftAdminOptions {
   readonly peers: readonly string[];
   /** The metadata's users, on the file-store topologies. */
   readonly users?: UserAdmin;
+  /** Draining and rebalancing, on the replicated file-store topologies. */
+  readonly dataServers?: DataServerAdmin;
 }
 
 export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
@@ -61,5 +64,6 @@ export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
       }
     },
     users: o.users,
+    dataServers: o.dataServers,
   };
 }

@@ -16,7 +16,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { NODE_ID_PATTERN, type PeerRole } from "./peer-auth.ts";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
+import type { PeerRole } from "./peer-auth.ts";
 import { TLS_FILES } from "./tls-peer-auth.ts";
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;

@@ -1,13 +1,18 @@
 /**
  * `AdminService` over gRPC: a node's consensus state (with its state hash), leadership
- * transfer and membership changes, served beside RaftService, and a client for it. Operators
- * and the chaos harness use it the same way on every topology.
+ * transfer and membership changes, users, and draining and rebalancing data servers, served
+ * beside RaftService, and a client for it. Operators and the chaos harness use it the same
+ * way on every topology.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { fsError } from "../common/errors.ts";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import {
   type AdminAddUserRequest,
+  type AdminDrainStatusResponse,
   type AdminNodeStateResponse,
+  type AdminRebalanceStepRequest,
+  type AdminRebalanceStepResponse,
   AdminServiceClient,
   type AdminServiceServer,
   AdminServiceService,
@@ -20,7 +25,10 @@ import { type IncomingCall, NODES_AND_OPERATORS, type PeerAuth } from "./peer-au
 
 export type {
   AdminAddUserRequest,
+  AdminDrainStatusResponse,
   AdminNodeStateResponse as AdminNodeState,
+  AdminRebalanceStepRequest,
+  AdminRebalanceStepResponse,
   AdminUser,
   AdminUserCredentials,
 };
@@ -54,7 +62,30 @@ export interface AdminHandlers {
   changeMembership(change: MembershipChange): Promise<void>;
   /** The metadata's users, on topologies that have them (absent: ENOTSUP). */
   users?: UserAdmin;
+  /** Draining and rebalancing, on topologies with replicated data servers (absent: ENOTSUP). */
+  dataServers?: DataServerAdmin;
 }
+
+/**
+ * Draining and rebalancing data servers, as the metadata leader does them. Requests come
+ * validated: a well-formed node id, positive byte counts, a tolerance of 1 to 100 percent.
+ */
+export interface DataServerAdmin {
+  /**
+   * Marks `nodeId` draining (or not) through the metadata log; resolves once committed.
+   * Rejects NotLeaderError, or EINVAL when marking a node that is no data server.
+   */
+  drain(nodeId: string, draining: boolean): Promise<void>;
+  /** What the last complete repair pass found of each draining server. */
+  drainStatus(): Promise<AdminDrainStatusResponse>;
+  /** One paced rebalancing step. Rejects EAGAIN when this node stops leading meanwhile. */
+  rebalanceStep(request: AdminRebalanceStepRequest): Promise<AdminRebalanceStepResponse>;
+}
+
+/** Tolerance of a rebalance step that names none, percent of the mean. */
+export const DEFAULT_REBALANCE_TOLERANCE_PERCENT = 10;
+/** Deadline of a rebalance step: the CLI sizes its steps to take a fraction of this. */
+export const REBALANCE_STEP_TIMEOUT_MS = 120_000;
 
 /** User management, as the metadata service does it (see `ControlPlane`). */
 export interface UserAdmin {
@@ -78,22 +109,43 @@ export function addAdminService(
     const admission = admitPeer(auth, call, NODES_AND_OPERATORS, "admin service");
     return admission.admitted ? undefined : admission.status;
   };
-  /** Runs a user call for a caller past the boundary, on a topology that has users. */
-  const userCall = <Res>(
+  /**
+   * Runs a call for a caller past the boundary on a part of the handlers the topology may
+   * lack (`missing` says so: ENOTSUP).
+   */
+  const partCall = <Part, Res>(
     call: IncomingCall,
     callback: grpc.sendUnaryData<Res>,
-    run: (users: UserAdmin) => Promise<Res>,
+    part: Part | undefined,
+    missing: string,
+    run: (part: Part) => Promise<Res>,
   ): void => {
     const refused = refusal(call);
-    const users = handlers.users;
     if (refused) callback(refused);
-    else if (!users) callback(errorToStatus(fsError("ENOTSUP", "", "this topology has no users")));
+    else if (!part) callback(errorToStatus(fsError("ENOTSUP", "", missing)));
     else
-      run(users).then(
+      run(part).then(
         (response) => callback(null, response),
         (error: unknown) => callback(errorToStatus(error)),
       );
   };
+  const userCall = <Res>(
+    call: IncomingCall,
+    callback: grpc.sendUnaryData<Res>,
+    run: (users: UserAdmin) => Promise<Res>,
+  ) => partCall(call, callback, handlers.users, "this topology has no users", run);
+  const dataServerCall = <Res>(
+    call: IncomingCall,
+    callback: grpc.sendUnaryData<Res>,
+    run: (dataServers: DataServerAdmin) => Promise<Res>,
+  ) =>
+    partCall(
+      call,
+      callback,
+      handlers.dataServers,
+      "this topology has no replicated data servers to drain or rebalance",
+      run,
+    );
   const implementation: AdminServiceServer = {
     nodeState: (call, callback) => {
       const refused = refusal(call);
@@ -134,6 +186,29 @@ export function addAdminService(
       }),
     listUsers: (call, callback) =>
       userCall(call, callback, async (users) => ({ users: await users.list() })),
+    drain: (call, callback) =>
+      dataServerCall(call, callback, async (dataServers) => {
+        const { nodeId, draining } = call.request;
+        if (!NODE_ID_PATTERN.test(nodeId))
+          throw fsError("EINVAL", "", `"${nodeId}" is not a node id (${NODE_ID_PATTERN})`);
+        await dataServers.drain(nodeId, draining);
+        return {};
+      }),
+    drainStatus: (call, callback) =>
+      dataServerCall(call, callback, (dataServers) => dataServers.drainStatus()),
+    rebalanceStep: (call, callback) =>
+      dataServerCall(call, callback, async (dataServers) => {
+        const { maxBytes, bytesPerSecond, tolerancePercent } = call.request;
+        if (maxBytes <= 0 || bytesPerSecond <= 0)
+          throw fsError("EINVAL", "", "a rebalance step needs max bytes and a pace above 0");
+        if (tolerancePercent > 100)
+          throw fsError("EINVAL", "", `tolerance ${tolerancePercent}% is above 100%`);
+        return dataServers.rebalanceStep({
+          maxBytes,
+          bytesPerSecond,
+          tolerancePercent: tolerancePercent || DEFAULT_REBALANCE_TOLERANCE_PERCENT,
+        });
+      }),
   };
   server.addService(AdminServiceService, implementation);
 }
@@ -223,6 +298,28 @@ export class AdminClient {
     return reply.users;
   }
 
+  /** Asks the node, which must lead, to mark data server `nodeId` draining, or not. */
+  async drain(nodeId: string, draining: boolean): Promise<void> {
+    await this.unary((metadata, options, done) =>
+      this.client.drain({ nodeId, draining }, metadata, options, done),
+    );
+  }
+
+  /** The node's (the leader's) repair findings of each draining server. */
+  drainStatus(): Promise<AdminDrainStatusResponse> {
+    return this.unary((metadata, options, done) =>
+      this.client.drainStatus({}, metadata, options, done),
+    );
+  }
+
+  /** One rebalancing step on the node, which must lead; its deadline is the step's. */
+  rebalanceStep(request: AdminRebalanceStepRequest): Promise<AdminRebalanceStepResponse> {
+    return this.unary(
+      (metadata, options, done) => this.client.rebalanceStep(request, metadata, options, done),
+      REBALANCE_STEP_TIMEOUT_MS,
+    );
+  }
+
   /** One unary call with this client's credentials and deadline, errors typed. */
   private unary<Res>(
     start: (
@@ -230,9 +327,10 @@ export class AdminClient {
       options: Partial<grpc.CallOptions>,
       done: (error: grpc.ServiceError | null, response: Res) => void,
     ) => void,
+    timeoutMs = CALL_TIMEOUT_MS * 3,
   ): Promise<Res> {
     return new Promise((resolve, reject) =>
-      start(this.metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS * 3 }, (error, response) =>
+      start(this.metadata(), { deadline: Date.now() + timeoutMs }, (error, response) =>
         error ? reject(statusToError(error, this.address)) : resolve(response),
       ),
     );

@@ -463,8 +463,12 @@ export class MetadataReportSender {
 
 /** Options of `RemoteControlPlane`. */
 export interface RemoteControlPlaneOptions {
-  /** Metadata servers, `host:port`; calls go to the first and follow NOT_LEADER hints. */
-  readonly addresses: readonly string[];
+  /**
+   * Metadata servers, `host:port`; calls go to the first and follow NOT_LEADER hints. A
+   * function is asked again whenever a call finds none of the ones it knew answering (a data
+   * server that learns the metadata servers from etcd membership).
+   */
+  readonly addresses: readonly string[] | (() => readonly string[]);
   /**
    * How calls prove who makes them: a node's `PeerAuth`, or a client's channel security with
    * its credentials' metadata (`clientCallMetadata`), for the calls open to clients.
@@ -494,14 +498,17 @@ type Unary<Req, Res> = (
  */
 export class RemoteControlPlane implements ControlPlane {
   private readonly clients = new Map<string, MetadataServiceClient>();
-  private current: string;
+  private current: string | undefined;
   private decided: ClusterSettings | undefined;
 
-  /** Throws RangeError without an address. */
+  /** Throws RangeError when given a list without an address. */
   constructor(private readonly o: RemoteControlPlaneOptions) {
-    const [first] = o.addresses;
-    if (first === undefined) throw new RangeError("a remote control plane needs an address");
-    this.current = first;
+    if (typeof o.addresses !== "function" && o.addresses.length === 0)
+      throw new RangeError("a remote control plane needs an address");
+  }
+
+  private addresses(): readonly string[] {
+    return typeof this.o.addresses === "function" ? this.o.addresses() : this.o.addresses;
   }
 
   async settings(): Promise<ClusterSettings> {
@@ -776,7 +783,11 @@ export class RemoteControlPlane implements ControlPlane {
     let redirects = 0;
     let unanswered = 0;
     for (;;) {
-      const address = this.current;
+      const addresses = this.addresses();
+      const address = this.current ?? addresses[0];
+      if (address === undefined)
+        throw new UnavailableError("EAGAIN", "", "no metadata server is known yet");
+      this.current = address;
       try {
         return await new Promise<Res>((resolve, reject) => {
           method(this.client(address))(
@@ -793,12 +804,14 @@ export class RemoteControlPlane implements ControlPlane {
           this.current = error.leaderAddress;
           continue;
         }
-        if (error instanceof UnavailableError && unanswered < this.o.addresses.length - 1) {
+        if (error instanceof UnavailableError && unanswered < addresses.length - 1) {
           unanswered++;
-          const at = this.o.addresses.indexOf(address);
-          this.current = this.o.addresses[(at + 1) % this.o.addresses.length] ?? address;
+          const at = addresses.indexOf(address);
+          this.current = addresses[(at + 1) % addresses.length] ?? address;
           continue;
         }
+        // None answered: the next call starts from the list as it is then.
+        if (error instanceof UnavailableError) this.current = undefined;
         throw error;
       }
     }

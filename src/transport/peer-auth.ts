@@ -108,9 +108,6 @@ export const ROLE_HEADER = "sandstore-peer-role";
 export const NODES_ONLY: readonly PeerRole[] = ["node"];
 export const NODES_AND_OPERATORS: readonly PeerRole[] = ["node", "operator"];
 
-/** Node ids: what a certificate's common name and a Raft message's `from` may hold. */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /** A mutable counter pair behind `PeerAuthCounters`, for implementations. */
 export class CounterPair implements PeerAuthCounters {
   refusedCallsTotal = 0;

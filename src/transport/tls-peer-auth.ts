@@ -12,17 +12,18 @@
  *
  * Certificates are read once, at start: rotating them is a rolling restart (docs/security.md).
  */
+
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import {
   type ChannelSecurity,
   type ChannelSetup,
   CounterPair,
   type IncomingCall,
-  NODE_ID_PATTERN,
   type PeerAuth,
   PeerAuthError,
   type PeerIdentity,

@@ -4,12 +4,12 @@
  * token is compared in constant time and never logged or echoed.
  */
 import * as grpc from "@grpc/grpc-js";
+import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import { secretsEqual } from "../common/secrets.ts";
 import {
   CounterPair,
   type IncomingCall,
   NODE_ID_HEADER,
-  NODE_ID_PATTERN,
   type PeerAuth,
   PeerAuthError,
   type PeerIdentity,

@@ -32,6 +32,11 @@ export interface ClusterOptions {
    * others its data servers. Absent: hyperconverged.
    */
   readonly metadataServers?: number;
+  /**
+   * `--membership` of every node (`etcd://...`); absent: static. On etcd, data servers are
+   * not told the metadata servers: they learn them from etcd.
+   */
+  readonly membership?: string;
   /** Extra `sandstore node` flags for every node. */
   readonly nodeArgs?: readonly string[];
   /** Mutual TLS between the nodes and TLS for clients, with certificates made at start. */
@@ -151,7 +156,10 @@ export class Cluster {
         ? ["--topology", "hyperconverged", "--peers", peers]
         : i < m
           ? ["--topology", "disaggregated", "--roles", "metadata", "--peers", peers]
-          : ["--topology", "disaggregated", "--roles", "data", "--metadata", group.join(",")];
+          : [
+              ...["--topology", "disaggregated", "--roles", "data"],
+              ...(this.options.membership ? [] : ["--metadata", group.join(",")]),
+            ];
     const child = spawn(
       process.execPath,
       [
@@ -168,6 +176,7 @@ export class Cluster {
         "--fault-file",
         this.faultFile(i),
         "--quiet",
+        ...(this.options.membership ? ["--membership", this.options.membership] : []),
         ...(this.options.tls ? ["--tls-dir", this.tlsDir(`n${i + 1}`)] : []),
         ...(this.options.nodeArgs ?? []),
         ...extraArgs,

@@ -7,6 +7,7 @@ import { MemoryChunkStore } from "../../src/chunks/memory-chunk-store.ts";
 import { fsError } from "../../src/common/errors.ts";
 import { ReplicatedControlPlane } from "../../src/control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../../src/control/two-phase-coordinator.ts";
+import { ChunkRepairer } from "../../src/data/chunk-repairer.ts";
 import {
   copyThroughCaller,
   localReplicaAccess,
@@ -24,6 +25,8 @@ export async function memoryPlanes(options: {
   dir: string;
   nodes: readonly string[];
   chunkSize: number;
+  /** R; default one copy on every node. */
+  replicationFactor?: number;
   wrap?: (access: ReplicaAccess) => ReplicaAccess;
 }) {
   const store = new MemoryMetadataStore();
@@ -34,7 +37,7 @@ export async function memoryPlanes(options: {
     options.nodes.map((id, i) => ({ id, address: `127.0.0.1:${i + 1}`, roles: ALL_ROLES })),
   );
   const placement = new SortedPlacement();
-  const replicationFactor = options.nodes.length;
+  const replicationFactor = options.replicationFactor ?? options.nodes.length;
   const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
   await control.bootstrap({
     chunkSize: options.chunkSize,
@@ -79,4 +82,21 @@ export async function memoryPlanes(options: {
     data,
     stop: () => replicator.stop(),
   };
+}
+
+/**
+ * A repairer over `planes` for tests that call its passes themselves: no timer of its own
+ * fires within a test, its copies are not paced, and no copy counts as lost for being away.
+ */
+export function memoryRepairer(planes: Awaited<ReturnType<typeof memoryPlanes>>): ChunkRepairer {
+  return new ChunkRepairer({
+    control: planes.control,
+    membership: planes.membership,
+    replicas: planes.replicas,
+    placement: planes.placement,
+    intervalMs: 3_600_000,
+    lostAfterMs: 300_000,
+    bytesPerSecond: 1024 * 1024 * 1024,
+    draining: () => planes.control.drainingNodes(),
+  });
 }

@@ -23,6 +23,54 @@ export const protobufPackage = "sandstore.v1";
 
 export const protobufFileName = "sandstore/v1/admin.proto";
 
+export interface AdminDrainRequest {
+  nodeId: string;
+  draining: boolean;
+}
+
+export interface AdminDrainResponse {
+}
+
+export interface AdminDrainStatusRequest {
+}
+
+export interface AdminDrainedServer {
+  nodeId: string;
+  /** Chunk slots that still list a copy on it. */
+  copiesLeft: number;
+}
+
+export interface AdminDrainStatusResponse {
+  /** Every server marked draining, with what the last complete repair pass found. */
+  draining: AdminDrainedServer[];
+  /** Complete repair passes on this leader; a pass numbered after the drain was asked counts. */
+  repairPasses: number;
+}
+
+export interface AdminRebalanceStepRequest {
+  /** Most bytes of copies this step moves; at least one chunk's. */
+  maxBytes: number;
+  /** Pace of the copies, bytes per second. */
+  bytesPerSecond: number;
+  /** Spread, in percent of the mean, at which the servers count as even. Default 10. */
+  tolerancePercent: number;
+}
+
+export interface AdminServerBytes {
+  nodeId: string;
+  bytes: number;
+}
+
+export interface AdminRebalanceStepResponse {
+  /** Copies moved, and their bytes. */
+  moved: number;
+  movedBytes: number;
+  /** Bytes each live, not draining data server holds after the step, by the chunk map. */
+  servers: AdminServerBytes[];
+  /** True when the servers are within the tolerance, or no move can bring them closer. */
+  balanced: boolean;
+}
+
 export interface AdminAddUserRequest {
   name: string;
   uid: number;
@@ -106,6 +154,451 @@ export interface AdminChangeMembershipRequest {
 
 export interface AdminChangeMembershipResponse {
 }
+
+function createBaseAdminDrainRequest(): AdminDrainRequest {
+  return { nodeId: "", draining: false };
+}
+
+export const AdminDrainRequest: MessageFns<AdminDrainRequest> = {
+  encode(message: AdminDrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.draining !== false) {
+      writer.uint32(16).bool(message.draining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminDrainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminDrainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminDrainResponse(): AdminDrainResponse {
+  return {};
+}
+
+export const AdminDrainResponse: MessageFns<AdminDrainResponse> = {
+  encode(_: AdminDrainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminDrainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminDrainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminDrainStatusRequest(): AdminDrainStatusRequest {
+  return {};
+}
+
+export const AdminDrainStatusRequest: MessageFns<AdminDrainStatusRequest> = {
+  encode(_: AdminDrainStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminDrainStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminDrainStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminDrainedServer(): AdminDrainedServer {
+  return { nodeId: "", copiesLeft: 0 };
+}
+
+export const AdminDrainedServer: MessageFns<AdminDrainedServer> = {
+  encode(message: AdminDrainedServer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.copiesLeft !== 0) {
+      writer.uint32(16).uint64(message.copiesLeft);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminDrainedServer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminDrainedServer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.copiesLeft = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminDrainStatusResponse(): AdminDrainStatusResponse {
+  return { draining: [], repairPasses: 0 };
+}
+
+export const AdminDrainStatusResponse: MessageFns<AdminDrainStatusResponse> = {
+  encode(message: AdminDrainStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.draining) {
+      AdminDrainedServer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.repairPasses !== 0) {
+      writer.uint32(16).uint64(message.repairPasses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminDrainStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminDrainStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.draining.push(AdminDrainedServer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.repairPasses = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminRebalanceStepRequest(): AdminRebalanceStepRequest {
+  return { maxBytes: 0, bytesPerSecond: 0, tolerancePercent: 0 };
+}
+
+export const AdminRebalanceStepRequest: MessageFns<AdminRebalanceStepRequest> = {
+  encode(message: AdminRebalanceStepRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxBytes !== 0) {
+      writer.uint32(8).uint64(message.maxBytes);
+    }
+    if (message.bytesPerSecond !== 0) {
+      writer.uint32(16).uint64(message.bytesPerSecond);
+    }
+    if (message.tolerancePercent !== 0) {
+      writer.uint32(24).uint32(message.tolerancePercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminRebalanceStepRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminRebalanceStepRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytesPerSecond = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tolerancePercent = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminServerBytes(): AdminServerBytes {
+  return { nodeId: "", bytes: 0 };
+}
+
+export const AdminServerBytes: MessageFns<AdminServerBytes> = {
+  encode(message: AdminServerBytes, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminServerBytes {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminServerBytes();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseAdminRebalanceStepResponse(): AdminRebalanceStepResponse {
+  return { moved: 0, movedBytes: 0, servers: [], balanced: false };
+}
+
+export const AdminRebalanceStepResponse: MessageFns<AdminRebalanceStepResponse> = {
+  encode(message: AdminRebalanceStepResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.moved !== 0) {
+      writer.uint32(8).uint64(message.moved);
+    }
+    if (message.movedBytes !== 0) {
+      writer.uint32(16).uint64(message.movedBytes);
+    }
+    for (const v of message.servers) {
+      AdminServerBytes.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.balanced !== false) {
+      writer.uint32(32).bool(message.balanced);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminRebalanceStepResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminRebalanceStepResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.moved = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.movedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.servers.push(AdminServerBytes.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.balanced = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
 
 function createBaseAdminAddUserRequest(): AdminAddUserRequest {
   return { name: "", uid: 0, gid: 0, groups: [] };
@@ -1076,6 +1569,48 @@ export const AdminServiceService = {
       Buffer.from(AdminListUsersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AdminListUsersResponse => AdminListUsersResponse.decode(value),
   },
+  /**
+   * Data servers (file-store topologies with replication). Asks this node, which must lead.
+   * Drain marks a data server draining (or, with `draining` false, not) through the metadata
+   * log, and answers once committed. Errors: NOT_LEADER, EINVAL (a malformed id, or no data
+   * server of that id), ENOTSUP.
+   */
+  drain: {
+    path: "/sandstore.v1.AdminService/Drain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminDrainRequest): Buffer => Buffer.from(AdminDrainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminDrainRequest => AdminDrainRequest.decode(value),
+    responseSerialize: (value: AdminDrainResponse): Buffer => Buffer.from(AdminDrainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminDrainResponse => AdminDrainResponse.decode(value),
+  },
+  /** What the leader's repair found of each draining server in its last complete pass. */
+  drainStatus: {
+    path: "/sandstore.v1.AdminService/DrainStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminDrainStatusRequest): Buffer =>
+      Buffer.from(AdminDrainStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminDrainStatusRequest => AdminDrainStatusRequest.decode(value),
+    responseSerialize: (value: AdminDrainStatusResponse): Buffer =>
+      Buffer.from(AdminDrainStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminDrainStatusResponse => AdminDrainStatusResponse.decode(value),
+  },
+  /**
+   * One paced step of rebalancing: moves chunk copies from the data servers holding the most
+   * bytes to those holding the fewest, up to `max_bytes`, and says how even they are now.
+   */
+  rebalanceStep: {
+    path: "/sandstore.v1.AdminService/RebalanceStep" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdminRebalanceStepRequest): Buffer =>
+      Buffer.from(AdminRebalanceStepRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdminRebalanceStepRequest => AdminRebalanceStepRequest.decode(value),
+    responseSerialize: (value: AdminRebalanceStepResponse): Buffer =>
+      Buffer.from(AdminRebalanceStepResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AdminRebalanceStepResponse => AdminRebalanceStepResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -1099,6 +1634,20 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   resetSecret: handleUnaryCall<AdminResetSecretRequest, AdminUserCredentials>;
   removeUser: handleUnaryCall<AdminRemoveUserRequest, AdminRemoveUserResponse>;
   listUsers: handleUnaryCall<AdminListUsersRequest, AdminListUsersResponse>;
+  /**
+   * Data servers (file-store topologies with replication). Asks this node, which must lead.
+   * Drain marks a data server draining (or, with `draining` false, not) through the metadata
+   * log, and answers once committed. Errors: NOT_LEADER, EINVAL (a malformed id, or no data
+   * server of that id), ENOTSUP.
+   */
+  drain: handleUnaryCall<AdminDrainRequest, AdminDrainResponse>;
+  /** What the leader's repair found of each draining server in its last complete pass. */
+  drainStatus: handleUnaryCall<AdminDrainStatusRequest, AdminDrainStatusResponse>;
+  /**
+   * One paced step of rebalancing: moves chunk copies from the data servers holding the most
+   * bytes to those holding the fewest, up to `max_bytes`, and says how even they are now.
+   */
+  rebalanceStep: handleUnaryCall<AdminRebalanceStepRequest, AdminRebalanceStepResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -1219,6 +1768,62 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AdminListUsersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Data servers (file-store topologies with replication). Asks this node, which must lead.
+   * Drain marks a data server draining (or, with `draining` false, not) through the metadata
+   * log, and answers once committed. Errors: NOT_LEADER, EINVAL (a malformed id, or no data
+   * server of that id), ENOTSUP.
+   */
+  drain(
+    request: AdminDrainRequest,
+    callback: (error: ServiceError | null, response: AdminDrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: AdminDrainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminDrainResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: AdminDrainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminDrainResponse) => void,
+  ): ClientUnaryCall;
+  /** What the leader's repair found of each draining server in its last complete pass. */
+  drainStatus(
+    request: AdminDrainStatusRequest,
+    callback: (error: ServiceError | null, response: AdminDrainStatusResponse) => void,
+  ): ClientUnaryCall;
+  drainStatus(
+    request: AdminDrainStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminDrainStatusResponse) => void,
+  ): ClientUnaryCall;
+  drainStatus(
+    request: AdminDrainStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminDrainStatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * One paced step of rebalancing: moves chunk copies from the data servers holding the most
+   * bytes to those holding the fewest, up to `max_bytes`, and says how even they are now.
+   */
+  rebalanceStep(
+    request: AdminRebalanceStepRequest,
+    callback: (error: ServiceError | null, response: AdminRebalanceStepResponse) => void,
+  ): ClientUnaryCall;
+  rebalanceStep(
+    request: AdminRebalanceStepRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AdminRebalanceStepResponse) => void,
+  ): ClientUnaryCall;
+  rebalanceStep(
+    request: AdminRebalanceStepRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AdminRebalanceStepResponse) => void,
   ): ClientUnaryCall;
 }
 

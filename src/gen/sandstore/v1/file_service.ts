@@ -208,6 +208,13 @@ export interface NodeStatus {
    * keeps its last view, and declares no peer dead for it.
    */
   membershipStale: boolean;
+  /**
+   * Whether the answering node's membership counts this node live (a lease in etcd, recent
+   * reports, answered probes); a node's own row says true.
+   */
+  memberLive: boolean;
+  /** Marked draining: no new chunk goes to it, and repair moves its copies elsewhere. */
+  draining: boolean;
 }
 
 /**
@@ -1681,6 +1688,8 @@ function createBaseNodeStatus(): NodeStatus {
     clientBytesWritten: 0,
     clientBytesRead: 0,
     membershipStale: false,
+    memberLive: false,
+    draining: false,
   };
 }
 
@@ -1739,6 +1748,12 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.membershipStale !== false) {
       writer.uint32(144).bool(message.membershipStale);
+    }
+    if (message.memberLive !== false) {
+      writer.uint32(152).bool(message.memberLive);
+    }
+    if (message.draining !== false) {
+      writer.uint32(160).bool(message.draining);
     }
     return writer;
   },
@@ -1898,6 +1913,22 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.membershipStale = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.memberLive = reader.bool();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.draining = reader.bool();
             continue;
           }
         }

@@ -224,6 +224,16 @@ export interface ConfigureClusterCommand {
   writeQuorum: number;
 }
 
+/**
+ * Marks a data server draining (HDFS's decommissioning), or no longer: no new chunk is placed
+ * on a draining server, and repair copies each chunk it holds to the others, then drops its
+ * copy from the chunk map. Root only; the node id must be well formed (EINVAL).
+ */
+export interface SetDrainingCommand {
+  nodeId: string;
+  draining: boolean;
+}
+
 export interface MetadataCommand {
   command?:
     | { $case: "create"; value: CreateCommand }
@@ -238,6 +248,7 @@ export interface MetadataCommand {
     | { $case: "putUser"; value: PutUserCommand }
     | { $case: "removeUser"; value: RemoveUserCommand }
     | { $case: "configureCluster"; value: ConfigureClusterCommand }
+    | { $case: "setDraining"; value: SetDrainingCommand }
     | undefined;
   /** The user the command is applied for; absent: root. */
   caller?:
@@ -1885,6 +1896,63 @@ export const ConfigureClusterCommand: MessageFns<ConfigureClusterCommand> = {
   },
 };
 
+function createBaseSetDrainingCommand(): SetDrainingCommand {
+  return { nodeId: "", draining: false };
+}
+
+export const SetDrainingCommand: MessageFns<SetDrainingCommand> = {
+  encode(message: SetDrainingCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.draining !== false) {
+      writer.uint32(16).bool(message.draining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDrainingCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDrainingCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMetadataCommand(): MetadataCommand {
   return { command: undefined, caller: undefined, session: undefined };
 }
@@ -1927,6 +1995,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         break;
       case "configureCluster":
         ConfigureClusterCommand.encode(message.command.value, writer.uint32(98).fork()).join();
+        break;
+      case "setDraining":
+        SetDrainingCommand.encode(message.command.value, writer.uint32(106).fork()).join();
         break;
     }
     if (message.caller !== undefined) {
@@ -2048,6 +2119,14 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
               $case: "configureCluster",
               value: ConfigureClusterCommand.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.command = { $case: "setDraining", value: SetDrainingCommand.decode(reader, reader.uint32()) };
             continue;
           }
           case 14: {
