@@ -30,7 +30,8 @@ interface NodeRow {
 
 describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
   const etcd = new EtcdServer();
-  // n1..n3 metadata servers; n4..n6 data servers at first; n7, n8 added later.
+  // n1..n3 metadata servers; n4..n6 data servers at first; n7, n8 added later; n9 a metadata
+  // server that joins the group.
   let cluster: Cluster;
   let client: SandstoreClient;
   let proxy: TcpProxy;
@@ -40,7 +41,7 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
     const [host = "", port = "0"] = etcd.endpoint.split(":");
     proxy = new TcpProxy({ host, port: Number(port) });
     cluster = new Cluster({
-      size: 8,
+      size: 9,
       metadataServers: 3,
       membership: `etcd://${etcd.endpoint}${PREFIX}`,
       nodeArgs: [
@@ -210,5 +211,31 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
       "n8 to register again",
       30_000,
     );
+  });
+
+  test("a metadata server no --peers names joins through etcd: member add learns its address there", async () => {
+    const group = cluster.addresses.slice(0, 3).map((a, i) => `n${i + 1}=${a}`);
+    await cluster.startNode(8, [
+      ...["--roles", "metadata", "--join"],
+      ...["--peers", [...group, `n9=${cluster.addresses[8]}`].join(",")],
+    ]);
+    const everyMetadataServer = [...cluster.addresses.slice(0, 3), cluster.addresses[8]].join(",");
+    const member = (...args: string[]) =>
+      runCli(["member", ...args, "--nodes", everyMetadataServer], {
+        SANDSTORE_CLUSTER_TOKEN: cluster.token,
+      });
+    const added = await member("add", "n9");
+    assert.equal(added.code, 0, added.stderr);
+    assert.match((await member("list")).stdout.toString(), /voters: n1 n2 n3 n9;/);
+    // The old leader killed: whichever of the four leads (n9 included) places chunks on the
+    // data servers it knows from etcd, with the keys their reports brought.
+    const leader = await cluster.leader();
+    await cluster.kill(leader);
+    await waitFor(
+      async () => (await member("list")).stdout.toString().includes("voters: n1 n2 n3 n9"),
+      "a new leader among the four",
+    );
+    await write("/after-n9-joined.bin", 3 * CHUNK + 1);
+    await readAll();
   });
 });

@@ -237,7 +237,7 @@ function removeMember(address: string, forger: Forger): Promise<grpc.status> {
   const client = new AdminServiceClient(address, forger.credentials);
   return new Promise((resolve) =>
     client.changeMembership(
-      { change: "remove", nodeId: "n1" },
+      { change: "remove", nodeId: "n1", address: "" },
       forger.metadata(),
       { deadline: Date.now() + 5000 },
       (error) => {

@@ -13,6 +13,7 @@ import {
   type CredentialFlags,
   operatorClients,
   positiveInteger,
+  UsageError,
   withCredentials,
 } from "./cli-support.ts";
 
@@ -84,11 +85,17 @@ export function registerMemberCommands(program: Command): void {
     });
 
   withMembers(member.command("add"))
-    .argument("<id>", "a configured peer to add (its node must be running)")
+    .argument("<id>", "the member to add (its node must be running; a new one with --join)")
+    .option(
+      "--address <host:port>",
+      "where a node that is not in the members' --peers listens (file topologies; on etcd membership its registration says)",
+    )
     .description("add a member as a learner and promote it to voter once it has caught up")
-    .action(async (id: string, flags: MemberFlags) => {
+    .action(async (id: string, flags: MemberFlags & { address?: string }) => {
+      if (flags.address !== undefined && !/^.+:\d{1,5}$/.test(flags.address))
+        throw new UsageError(`--address "${flags.address}" is not host:port`);
       await withAdmins(flags, (clients) =>
-        addVoter(leaderAmong(clients), id, flags.timeout * 1000),
+        addVoter(leaderAmong(clients), id, flags.timeout * 1000, flags.address),
       );
       console.log(`added ${id} as a voter`);
     });

@@ -44,6 +44,7 @@ interface NodeFlags extends CredentialFlags {
   dataDir: string;
   topology: string;
   peers?: string;
+  join?: boolean;
   membership: string;
   chunkSize?: number;
   gcIntervalMs?: number;
@@ -334,6 +335,10 @@ export function registerNodeCommands(program: Command): void {
       ),
     )
     .option("--peers <list>", "other nodes, id=host:port,... (replicated topologies)")
+    .option(
+      "--join",
+      "at first start, join the running metadata group of --peers instead of forming one: wait for sandstore member add",
+    )
     .addOption(
       new Option(
         "--membership <kind>",
@@ -444,6 +449,10 @@ export function registerNodeCommands(program: Command): void {
         throw new UsageError(
           "a data server needs --metadata HOST:PORT,... (the metadata servers), or --membership etcd://... to learn them",
         );
+      if (flags.join && (dataOnly || topology.members === "one" || topology.serves === "keys"))
+        throw new UsageError(
+          "--join is for a metadata server or hyperconverged node joining its metadata group",
+        );
       if (!dataOnly && metadataServers.length > 0)
         throw new UsageError("--metadata is for data servers; a metadata server takes --peers");
       if (
@@ -497,6 +506,7 @@ export function registerNodeCommands(program: Command): void {
         clientListen: flags.clientListen,
         brokenRule: flags.breakRule,
         etcd: etcdLocation(flags.membership),
+        join: flags.join,
         roles,
         metadataServers,
         clusterToken: flags.clusterToken,

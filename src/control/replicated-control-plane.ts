@@ -388,6 +388,23 @@ export class ReplicatedControlPlane implements ControlPlane {
     });
   }
 
+  /**
+   * Records where metadata group member `nodeId` listens, through the log; resolves once
+   * committed. Throws NotLeaderError, or SandstoreError EINVAL or ENOSPC.
+   */
+  async recordMemberAddress(nodeId: string, address: string): Promise<void> {
+    await this.propose(`member ${nodeId}`, {
+      session: undefined,
+      caller: undefined,
+      command: { $case: "setMemberAddress", value: { nodeId, address } },
+    });
+  }
+
+  /** Where member `nodeId` listens, as the applied log recorded it. */
+  memberAddress(nodeId: string): string | undefined {
+    return this.o.store.memberAddress(nodeId);
+  }
+
   /** The data servers marked draining, as this node has applied the log. */
   drainingNodes(): string[] {
     return this.o.store.drainingNodes();

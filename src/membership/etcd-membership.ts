@@ -109,7 +109,9 @@ export interface EtcdMembershipOptions {
   readonly reportIntervalMs?: number;
   /**
    * Which registrations belong in this node's view; default all. A topology whose members are
-   * fixed otherwise (the hyperconverged Raft group of `--peers`) takes only those.
+   * fixed otherwise (the hyperconverged Raft group of `--peers`) takes only those. Asked each
+   * time the view is read, so a member the topology accepts later (one added to the group)
+   * is in it from then on; `addressOf` answers for every registration.
    */
   readonly accept?: (member: Member) => boolean;
   /** Failures to reach etcd, for the log; the membership goes on either way. */
@@ -137,7 +139,7 @@ export class EtcdMembership implements Membership {
   private freeBytes: number | undefined;
   /** True while the view may be out of date: etcd is not reachable or not watched. */
   private stale = true;
-  /** Registrations left out because they did not check out. */
+  /** Registrations left out because they did not check out, or the view was full. */
   rejectedTotal = 0;
   /** Times this node registered (again) under a new lease. */
   registrationsTotal = 0;
@@ -242,7 +244,7 @@ export class EtcdMembership implements Membership {
     const id = key.slice(this.membersPrefix.length);
     const member = parseRegistration(id, value);
     const full = !this.known.has(id) && this.known.size >= MAX_MEMBERS;
-    if (!member || full || this.o.accept?.(member) === false) {
+    if (!member || full) {
       this.rejectedTotal++;
       return;
     }
@@ -289,6 +291,7 @@ export class EtcdMembership implements Membership {
     const members = new Map(this.known);
     members.set(this.selfSpec.id, { ...this.selfSpec, freeBytes: this.freeBytes });
     return [...members.values()]
+      .filter((member) => member.id === this.selfSpec.id || (this.o.accept?.(member) ?? true))
       .filter((member) => role === undefined || member.roles.includes(role))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }

@@ -39,6 +39,7 @@ class LmdbTables implements NamespaceTables {
     private readonly sessionResults: Database<Buffer, [string, number]>,
     private readonly users: Database<Buffer, string>,
     private readonly draining: Database<number, string>,
+    private readonly memberAddresses: Database<string, string>,
   ) {}
 
   getInode(id: number): Inode | undefined {
@@ -157,6 +158,15 @@ class LmdbTables implements NamespaceTables {
   deleteDraining(nodeId: string): void {
     this.draining.removeSync(nodeId);
   }
+  listMemberAddresses(): Array<{ nodeId: string; address: string }> {
+    return [...this.memberAddresses.getRange()].map(({ key, value }) => ({
+      nodeId: key,
+      address: value,
+    }));
+  }
+  putMemberAddress(nodeId: string, address: string): void {
+    this.memberAddresses.putSync(nodeId, address);
+  }
   putCounter(name: CounterName, value: number): void {
     this.counters.putSync(name, value);
   }
@@ -180,6 +190,7 @@ class LmdbTables implements NamespaceTables {
       };
     for (const user of this.listUsers()) yield { table: "user", user };
     for (const nodeId of this.listDraining()) yield { table: "draining", nodeId };
+    for (const member of this.listMemberAddresses()) yield { table: "memberAddress", ...member };
   }
   clear(): void {
     for (const key of [...this.inodes.getKeys()]) this.inodes.removeSync(key);
@@ -191,6 +202,7 @@ class LmdbTables implements NamespaceTables {
     for (const key of [...this.sessionResults.getKeys()]) this.sessionResults.removeSync(key);
     for (const key of [...this.users.getKeys()]) this.users.removeSync(key);
     for (const key of [...this.draining.getKeys()]) this.draining.removeSync(key);
+    for (const key of [...this.memberAddresses.getKeys()]) this.memberAddresses.removeSync(key);
   }
   transaction<T>(fn: () => T): T {
     return this.root.transactionSync(fn);
@@ -234,7 +246,7 @@ export class LmdbMetadataStore extends Namespace {
     this.discardedAfterCrash = this.syncsOnClose && discardUnlessClosedCleanly(options.path);
     this.root = open({
       path: options.path,
-      maxDbs: 10,
+      maxDbs: 11,
       mapSize: options.mapSize ?? 64 * 1024 ** 3,
       compression: false,
       noSync: this.syncsOnClose,
@@ -255,6 +267,7 @@ export class LmdbMetadataStore extends Namespace {
       }),
       this.root.openDB<Buffer, string>({ name: "users", ...binary }),
       this.root.openDB<number, string>({ name: "draining", encoding: "ordered-binary" }),
+      this.root.openDB<string, string>({ name: "member-addresses", encoding: "string" }),
     );
     this.initialize();
   }

@@ -30,6 +30,7 @@ class MemoryTables implements NamespaceTables {
   private readonly sessionResults = new Map<string, Map<number, SessionResult>>();
   private readonly users = new Map<string, UserRecord>();
   private readonly draining = new Map<string, true>();
+  private readonly memberAddresses = new Map<string, string>();
   private undo: Array<() => void> | undefined;
 
   private record<K, V>(map: Map<K, V>, key: K): void {
@@ -177,6 +178,14 @@ class MemoryTables implements NamespaceTables {
   deleteDraining(nodeId: string) {
     this.delete(this.draining, nodeId);
   }
+  listMemberAddresses() {
+    return [...this.memberAddresses]
+      .sort((a, b) => utf8Order(a[0], b[0]))
+      .map(([nodeId, address]) => ({ nodeId, address }));
+  }
+  putMemberAddress(nodeId: string, address: string) {
+    this.set(this.memberAddresses, nodeId, address);
+  }
   getCounter(name: CounterName) {
     return this.counters.get(name);
   }
@@ -197,6 +206,7 @@ class MemoryTables implements NamespaceTables {
       for (const result of results.values()) yield { table: "sessionResult", result };
     for (const user of this.listUsers()) yield { table: "user", user };
     for (const nodeId of this.listDraining()) yield { table: "draining", nodeId };
+    for (const member of this.listMemberAddresses()) yield { table: "memberAddress", ...member };
   }
   clear() {
     for (const [id] of this.inodes) this.deleteInode(id);
@@ -211,6 +221,8 @@ class MemoryTables implements NamespaceTables {
       this.deleteSessionResults(clientId, Infinity);
     for (const name of [...this.users.keys()]) this.deleteUser(name);
     for (const nodeId of [...this.draining.keys()]) this.deleteDraining(nodeId);
+    for (const nodeId of [...this.memberAddresses.keys()])
+      this.delete(this.memberAddresses, nodeId);
   }
   transaction<T>(fn: () => T): T {
     if (this.undo) return fn();

@@ -136,6 +136,15 @@ export interface MetadataStore {
    */
   drainingNodes(): string[];
 
+  /**
+   * Where metadata group member `nodeId` listens, as `SetMemberAddressCommand` recorded it:
+   * the members added with an address that the nodes' `--peers` do not name.
+   */
+  memberAddress(nodeId: string): string | undefined;
+
+  /** Every recorded member address, in id order. */
+  memberAddresses(): Array<{ nodeId: string; address: string }>;
+
   /** The slots of file `inodeId` with index in [firstSlot, endSlot), in order; holes absent. */
   chunkSlots(inodeId: number, firstSlot: number, endSlot: number): ChunkSlot[];
 

@@ -25,6 +25,7 @@ const SESSION = 6;
 const SESSION_RESULT = 7;
 const USER = 8;
 const DRAINING = 9;
+const MEMBER_ADDRESS = 10;
 
 function withId(id: number, rest: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(8 + rest.length);
@@ -75,6 +76,10 @@ export function encodeNamespaceRecord(record: NamespaceRecord): Buffer {
     case "draining":
       table = DRAINING;
       payload = Buffer.from(record.nodeId, "utf8");
+      break;
+    case "memberAddress":
+      table = MEMBER_ADDRESS;
+      payload = Buffer.from(JSON.stringify([record.nodeId, record.address]), "utf8");
       break;
   }
   const out = Buffer.allocUnsafe(5 + payload.length);
@@ -141,10 +146,28 @@ export function decodeNamespaceRecords(bytes: Buffer): {
       case DRAINING:
         records.push({ table: "draining", nodeId: Buffer.from(payload).toString("utf8") });
         break;
+      case MEMBER_ADDRESS: {
+        const [nodeId, address] = parseMemberAddress(Buffer.from(payload).toString("utf8"), at);
+        records.push({ table: "memberAddress", nodeId, address });
+        break;
+      }
       default:
         throw new Error(`namespace snapshot: unknown record table ${table} at byte ${at}`);
     }
     at += 5 + length;
   }
   return { records, used: at };
+}
+
+/** A member address record's payload, `[id, address]` as JSON; throws naming the offset. */
+function parseMemberAddress(text: string, at: number): [string, string] {
+  const parsed: unknown = JSON.parse(text);
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== "string" ||
+    typeof parsed[1] !== "string"
+  )
+    throw new Error(`namespace snapshot: malformed member address record at byte ${at}`);
+  return [parsed[0], parsed[1]];
 }

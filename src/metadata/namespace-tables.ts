@@ -26,7 +26,8 @@ export type NamespaceRecord =
   | { readonly table: "session"; readonly session: SessionRecord }
   | { readonly table: "sessionResult"; readonly result: SessionResult }
   | { readonly table: "user"; readonly user: UserRecord }
-  | { readonly table: "draining"; readonly nodeId: string };
+  | { readonly table: "draining"; readonly nodeId: string }
+  | { readonly table: "memberAddress"; readonly nodeId: string; readonly address: string };
 
 /** Named counters kept with the state. */
 export type CounterName =
@@ -100,6 +101,10 @@ export interface NamespaceTables {
   listDraining(): string[];
   putDraining(nodeId: string): void;
   deleteDraining(nodeId: string): void;
+
+  /** Addresses recorded for members of the metadata group, by id, in id order. */
+  listMemberAddresses(): Array<{ nodeId: string; address: string }>;
+  putMemberAddress(nodeId: string, address: string): void;
 
   getCounter(name: CounterName): number | undefined;
   putCounter(name: CounterName, value: number): void;

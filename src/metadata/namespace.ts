@@ -94,6 +94,13 @@ export const MAX_USER_GROUPS = 32;
  * reads.
  */
 export const MAX_DRAINING = 64;
+/**
+ * Most member addresses recorded: a Raft group is 3 or 5 members, and members replaced over
+ * the years stay recorded, so a few dozen is plenty; the lookup walks them.
+ */
+export const MAX_MEMBER_ADDRESSES = 64;
+/** `host:port`, as a member address is recorded; at most 255 characters. */
+const HOST_PORT_PATTERN = /^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]{1,253}):\d{1,5}$/;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -207,6 +214,14 @@ export abstract class Namespace implements MetadataStore {
 
   drainingNodes(): string[] {
     return this.tables.listDraining();
+  }
+
+  memberAddress(nodeId: string): string | undefined {
+    return this.tables.listMemberAddresses().find((member) => member.nodeId === nodeId)?.address;
+  }
+
+  memberAddresses(): Array<{ nodeId: string; address: string }> {
+    return this.tables.listMemberAddresses();
   }
 
   /** Runs a read as `caller`, turning a rejection into a SandstoreError. */
@@ -325,6 +340,7 @@ export abstract class Namespace implements MetadataStore {
         else if (r.table === "session") t.putSession(r.session);
         else if (r.table === "user") t.putUser(r.user);
         else if (r.table === "draining") t.putDraining(r.nodeId);
+        else if (r.table === "memberAddress") t.putMemberAddress(r.nodeId, r.address);
         else t.putSessionResult(r.result);
       }
       t.putCounter("applied", index);
@@ -453,6 +469,9 @@ export abstract class Namespace implements MetadataStore {
         return undefined;
       case "setDraining":
         this.setDraining(c.value.nodeId, c.value.draining);
+        break;
+      case "setMemberAddress":
+        this.setMemberAddress(c.value.nodeId, c.value.address);
         break;
       case "configureCluster":
         this.configureCluster(c.value);
@@ -874,6 +893,20 @@ export abstract class Namespace implements MetadataStore {
     if (marked.includes(nodeId)) return;
     if (marked.length >= MAX_DRAINING) reject("ENOSPC", where);
     this.tables.putDraining(nodeId);
+  }
+
+  /**
+   * Records where metadata group member `nodeId` listens, replacing what was recorded: root
+   * only (EPERM); EINVAL for a malformed id or address, ENOSPC past MAX_MEMBER_ADDRESSES.
+   */
+  private setMemberAddress(nodeId: string, address: string): void {
+    if (!isRoot(this.caller)) reject("EPERM", "");
+    const where = `member ${nodeId}`;
+    if (!NODE_ID_PATTERN.test(nodeId) || !HOST_PORT_PATTERN.test(address)) reject("EINVAL", where);
+    const recorded = this.tables.listMemberAddresses();
+    if (!recorded.some((m) => m.nodeId === nodeId) && recorded.length >= MAX_MEMBER_ADDRESSES)
+      reject("ENOSPC", where);
+    this.tables.putMemberAddress(nodeId, address);
   }
 
   private removeUser(name: string): void {

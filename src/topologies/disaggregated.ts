@@ -90,6 +90,9 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   // Membership: the metadata group as given, and the data servers that report to it. On etcd,
   // which data servers exist and live is etcd's registrations and leases; the reports still
   // bring their keys' requests and their inventories.
+  // Metadata servers added since start (`sandstore member add`) have their addresses recorded
+  // in the metadata, which is read once the store is open.
+  let recordedAddress: (nodeId: string) => string | undefined = () => undefined;
   const reported = new ReportedMembership({
     selfId: id,
     metadataServers: peers,
@@ -100,10 +103,13 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
         options,
         self: { id, address: options.listen, roles: ["metadata"] },
         disk,
-        // The metadata group is --peers; any other id is a data server's, with that role only.
+        // The metadata group is --peers and the members added to it; any other id is a data
+        // server's, with that role only.
         accept: (member) =>
           member.roles.length === 1 &&
-          (member.roles[0] === "metadata") === peers.some((node) => node.id === member.id),
+          (member.roles[0] === "metadata") ===
+            (peers.some((node) => node.id === member.id) ||
+              recordedAddress(member.id) !== undefined),
         logger,
       })
     : undefined;
@@ -113,7 +119,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
       await unlock();
     });
   const membership: Membership = etcd ?? reported;
-  const addressOf = (nodeId: string) => etcd?.addressOf(nodeId) ?? reported.addressOf(nodeId);
+  const addressOf = (nodeId: string) =>
+    reported.addressOf(nodeId) ?? recordedAddress(nodeId) ?? etcd?.addressOf(nodeId);
 
   // Store: the namespace and the chunk map (refusing flags that disagree with the decided
   // settings); a Raft group of the metadata servers over gRPC.
@@ -121,6 +128,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     await disk.stop();
     await unlock();
   });
+  recordedAddress = (nodeId) => store.memberAddress(nodeId);
   const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
   const { replicator, raftTransport } = metadataRaft({
     id,
@@ -130,6 +138,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     auth,
     faults,
     logger,
+    addressOf: (nodeId) => etcd?.addressOf(nodeId),
   });
 
   // Placement and control: chunks go to live data servers with room, R copies, committed at W.
@@ -213,6 +222,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
         node: () => replicator.node,
         machine: store,
         peers: peers.map((node) => node.id),
+        addressOf,
+        recordAddress: (nodeId, address) => control.recordMemberAddress(nodeId, address),
         users: userAdmin(control),
         dataServers: dataServerAdmin(control, membership, maintenance),
       }),

@@ -15,6 +15,7 @@ import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
+import type { EtcdMembership } from "../membership/etcd-membership.ts";
 import { ALL_ROLES, type Membership } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
@@ -59,14 +60,20 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       transport.connect(node.address, { callTimeoutMs: 800 }),
     ]),
   );
+  // Members added since start with `sandstore member add` have their addresses recorded in
+  // the metadata, which is read once the store is open.
+  let recordedAddress: (nodeId: string) => string | undefined = () => undefined;
   let membership: Membership;
+  let etcd: EtcdMembership | undefined;
   if (options.etcd) {
-    const etcd = etcdRegistration({
+    etcd = etcdRegistration({
       options,
       self: { id, address: options.listen, roles: ALL_ROLES },
       disk,
-      // The Raft group is --peers: a registration of another id is not this cluster's node.
-      accept: (member) => members.some((node) => node.id === member.id),
+      // The Raft group is --peers and the members added to it: a registration of another id
+      // is not this cluster's node (yet).
+      accept: (member) =>
+        members.some((node) => node.id === member.id) || recordedAddress(member.id) !== undefined,
       logger,
     });
     await startRegistration(etcd, async () => {
@@ -88,6 +95,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     });
   }
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
+  const addressOf = (nodeId: string) =>
+    addresses.get(nodeId) ?? recordedAddress(nodeId) ?? etcd?.addressOf(nodeId);
 
   // Stores: the namespace (refusing flags that disagree with the decided settings) and this
   // node's chunks.
@@ -99,6 +108,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
+  recordedAddress = (nodeId) => store.memberAddress(nodeId);
 
   // Replicator: a Raft group of all nodes over gRPC.
   // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.
@@ -111,6 +121,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     auth,
     faults,
     logger,
+    addressOf: (nodeId) => etcd?.addressOf(nodeId),
   });
 
   // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
@@ -127,7 +138,12 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     },
     onError: (error) => logger.warn({ err: error }, "bootstrap step failed"),
   });
-  const replicas = GrpcReplicaAccess.forPeers(id, chunks, addresses, auth, faults);
+  const replicas = new GrpcReplicaAccess({
+    local: { id, store: chunks },
+    addressOf,
+    auth,
+    faults,
+  });
   const coordinator = new TwoPhaseCoordinator(control, replicas);
   const data = new ReplicatedDataPlane(control, coordinator, replicas, (error) =>
     logger.warn({ err: error }, "read repair failed"),
@@ -178,6 +194,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
         node: () => replicator.node,
         machine: store,
         peers: peers.map((node) => node.id),
+        addressOf,
+        recordAddress: (nodeId, address) => control.recordMemberAddress(nodeId, address),
         users: userAdmin(control),
         dataServers: dataServerAdmin(control, membership, maintenance),
       }),

@@ -141,7 +141,7 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   const transport = new GrpcRaftTransport({
     selfId: o.id,
     listen: o.raftListen,
-    peers: raftAddresses,
+    addressOf: (id) => raftAddresses.get(id),
     auth,
     faults,
   });

@@ -53,8 +53,13 @@ export async function openGroupStore(
 export interface MetadataRaftOptions {
   /** This node, one of `group`. */
   readonly id: string;
-  /** The metadata group: its voters at first start. */
+  /** The metadata group as `--peers` gives it: its voters at first start, unless joining. */
   readonly group: readonly NodeInfo[];
+  /**
+   * Where a member not in `group` listens (one added later, with its address recorded in the
+   * metadata or registered in membership); undefined while unknown.
+   */
+  readonly addressOf?: (id: string) => string | undefined;
   readonly store: LmdbMetadataStore;
   /** The node's flags: listen address, data directory, tick, snapshot interval. */
   readonly options: NodeOptions;
@@ -70,11 +75,13 @@ export function metadataRaft(o: MetadataRaftOptions): {
   raftTransport: GrpcRaftTransport;
 } {
   const addresses = new Map(o.group.map((node) => [node.id, node.address]));
+  const addressOf = (id: string) =>
+    addresses.get(id) ?? o.store.memberAddress(id) ?? o.addressOf?.(id);
   // The node subscribes to its transport when it starts (`RaftTransport.receive`).
   const raftTransport = new GrpcRaftTransport({
     selfId: o.id,
     listen: o.options.listen,
-    peers: addresses,
+    addressOf,
     auth: o.auth,
     faults: o.faults,
   });
@@ -84,10 +91,15 @@ export function metadataRaft(o: MetadataRaftOptions): {
     tempDir: o.options.dataDir,
     storage: new DiskStorage({
       dir: join(o.options.dataDir, "raft"),
-      initialConf: { voters: o.group.map((n) => n.id), learners: [] },
+      // A joining node starts with the group it joins as the configuration, itself outside
+      // it: it never campaigns, and waits for the leader to add it (`sandstore member add`).
+      initialConf: {
+        voters: o.group.map((n) => n.id).filter((id) => !(o.options.join && id === o.id)),
+        learners: [],
+      },
     }),
     transport: raftTransport,
-    addresses: (nodeId) => addresses.get(nodeId) ?? "",
+    addresses: (nodeId) => addressOf(nodeId) ?? "",
     tickMs: o.options.tickMs ?? 50,
     snapshotEntries: o.options.snapshotEntries ?? 10_000,
     onTornTail: (file, bytes) =>

@@ -103,6 +103,12 @@ export interface NodeOptions {
    * topology takes it (`TopologyDescriptor.memberships`).
    */
   readonly etcd?: EtcdLocation;
+  /**
+   * Joins a running metadata group instead of forming one (`--join`): the node starts outside
+   * the configuration `peers` gives, and takes part once `sandstore member add` adds it.
+   * Only at its first start: later starts read the configuration from its Raft log.
+   */
+  readonly join?: boolean;
 }
 
 /**

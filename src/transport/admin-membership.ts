@@ -28,12 +28,16 @@ export function leaderAmong(clients: readonly AdminClient[]): LeaderFinder {
   };
 }
 
-/** Applies one step to `nodeId` through the leader; throws naming the last error at the deadline. */
+/**
+ * Applies one step to `nodeId` through the leader; throws naming the last error at the
+ * deadline. `address`: where a node that is not a configured peer listens (add-learner).
+ */
 export async function changeMembership(
   findLeader: LeaderFinder,
   change: MembershipChangeKind,
   nodeId: string,
   timeoutMs: number,
+  address?: string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = "no leader answered";
@@ -41,7 +45,7 @@ export async function changeMembership(
     const leader = await findLeader();
     if (leader) {
       try {
-        await leader.client.changeMembership({ change, nodeId });
+        await leader.client.changeMembership({ change, nodeId, address });
         return;
       } catch (error) {
         // A bad node id or token stays bad: only elections and refusals are worth waiting out.
@@ -55,12 +59,16 @@ export async function changeMembership(
   throw new Error(`${change} ${nodeId} did not complete in ${timeoutMs} ms: ${String(last)}`);
 }
 
-/** Makes `nodeId` a voter: added as a learner, promoted once it has caught up. */
+/**
+ * Makes `nodeId` a voter: added as a learner (at `address`, for a node that is not a
+ * configured peer), promoted once it has caught up.
+ */
 export async function addVoter(
   findLeader: LeaderFinder,
   nodeId: string,
   timeoutMs: number,
+  address?: string,
 ): Promise<void> {
-  await changeMembership(findLeader, "add-learner", nodeId, timeoutMs);
+  await changeMembership(findLeader, "add-learner", nodeId, timeoutMs, address);
   await changeMembership(findLeader, "promote", nodeId, timeoutMs);
 }

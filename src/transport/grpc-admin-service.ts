@@ -41,6 +41,8 @@ export type MembershipChangeKind = (typeof MEMBERSHIP_CHANGES)[number];
 export interface MembershipChange {
   readonly change: MembershipChangeKind;
   readonly nodeId: string;
+  /** Where a node that is not a configured peer listens, `host:port`, for `add-learner`. */
+  readonly address?: string;
 }
 
 /** Deadline of one admin call. */
@@ -164,14 +166,19 @@ export function addAdminService(
     changeMembership: (call, callback) => {
       const refused = refusal(call);
       if (refused) return callback(refused);
-      const { change, nodeId } = call.request;
+      const { change, nodeId, address } = call.request;
       if (!(MEMBERSHIP_CHANGES as readonly string[]).includes(change)) {
         const choices = MEMBERSHIP_CHANGES.join(", ");
         return callback(
           errorToStatus(fsError("EINVAL", "", `unknown membership change "${change}": ${choices}`)),
         );
       }
-      handlers.changeMembership({ change: change as MembershipChangeKind, nodeId }).then(
+      const request = {
+        change: change as MembershipChangeKind,
+        nodeId,
+        address: address || undefined,
+      };
+      handlers.changeMembership(request).then(
         () => callback(null, {}),
         (error: unknown) => callback(errorToStatus(error)),
       );
@@ -263,7 +270,7 @@ export class AdminClient {
   changeMembership(change: MembershipChange, timeoutMs = CALL_TIMEOUT_MS * 3): Promise<void> {
     return new Promise((resolve, reject) =>
       this.client.changeMembership(
-        change,
+        { ...change, address: change.address ?? "" },
         this.metadata(),
         { deadline: Date.now() + timeoutMs },
         (error) => (error ? reject(statusToError(error, this.address)) : resolve()),

@@ -230,8 +230,12 @@ export interface GrpcRaftTransportOptions {
   readonly selfId: string;
   /** Where to listen, `host:port` (port 0 picks one). */
   readonly listen: string;
-  /** Raft address of each peer by id. */
-  readonly peers: ReadonlyMap<string, string>;
+  /**
+   * Raft address of a peer by id, or undefined for one not known (a message to it is
+   * dropped, as to an unreachable peer). Asked on the first message to each peer: a member
+   * added after start is reached once its address is known.
+   */
+  readonly addressOf: (id: string) => string | undefined;
   /** How this node proves itself to peers and checks the streams they open. */
   readonly auth: PeerAuth;
   readonly faults?: FaultLayer;
@@ -245,22 +249,28 @@ export class GrpcRaftTransport implements RaftTransport {
   /** Where the server listens, with the real port. */
   address = "";
 
-  constructor(private readonly o: GrpcRaftTransportOptions) {
-    for (const [id, address] of o.peers) {
-      if (id === o.selfId) continue;
-      const channel = o.auth.channel(id);
-      this.peers.set(id, {
-        client: new RaftServiceClient(address, channel.credentials, {
-          ...CHANNEL_OPTIONS,
-          ...channel.options,
-        }),
-        stream: undefined,
-        queue: [],
-        flushScheduled: false,
-        retryAt: 0,
-        backoffMs: 50,
-      });
-    }
+  constructor(private readonly o: GrpcRaftTransportOptions) {}
+
+  /** The connection to peer `id`, made on first use; undefined while its address is unknown. */
+  private peer(id: string): Peer | undefined {
+    const known = this.peers.get(id);
+    if (known || id === this.o.selfId) return known;
+    const address = this.o.addressOf(id);
+    if (address === undefined || address === "") return undefined;
+    const channel = this.o.auth.channel(id);
+    const peer: Peer = {
+      client: new RaftServiceClient(address, channel.credentials, {
+        ...CHANNEL_OPTIONS,
+        ...channel.options,
+      }),
+      stream: undefined,
+      queue: [],
+      flushScheduled: false,
+      retryAt: 0,
+      backoffMs: 50,
+    };
+    this.peers.set(id, peer);
+    return peer;
   }
 
   receive(deliver: (message: Message) => void): void {
@@ -316,8 +326,9 @@ export class GrpcRaftTransport implements RaftTransport {
   }
 
   send(message: Message): void {
-    const peer = this.peers.get(message.to);
-    if (!peer || this.o.faults?.dropsTo(message.to)) return;
+    if (this.o.faults?.dropsTo(message.to)) return;
+    const peer = this.peer(message.to);
+    if (!peer) return;
     if (peer.queue.length >= MAX_QUEUED_PER_PEER) return; // Raft resends what matters
     peer.queue.push(toWire(message));
     if (!peer.flushScheduled) {

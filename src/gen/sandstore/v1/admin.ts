@@ -150,6 +150,12 @@ export interface AdminChangeMembershipRequest {
   /** add-learner, promote or remove. */
   change: string;
   nodeId: string;
+  /**
+   * Where a node that is not a configured peer listens, host:port: recorded in the metadata
+   * log before it is added as a learner. Empty: a configured peer's address, or the one its
+   * membership registration gives (etcd).
+   */
+  address: string;
 }
 
 export interface AdminChangeMembershipResponse {
@@ -1380,7 +1386,7 @@ export const AdminTransferLeadershipResponse: MessageFns<AdminTransferLeadership
 };
 
 function createBaseAdminChangeMembershipRequest(): AdminChangeMembershipRequest {
-  return { change: "", nodeId: "" };
+  return { change: "", nodeId: "", address: "" };
 }
 
 export const AdminChangeMembershipRequest: MessageFns<AdminChangeMembershipRequest> = {
@@ -1390,6 +1396,9 @@ export const AdminChangeMembershipRequest: MessageFns<AdminChangeMembershipReque
     }
     if (message.nodeId !== "") {
       writer.uint32(18).string(message.nodeId);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
     }
     return writer;
   },
@@ -1421,6 +1430,14 @@ export const AdminChangeMembershipRequest: MessageFns<AdminChangeMembershipReque
             }
 
             message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
             continue;
           }
         }
@@ -1507,7 +1524,8 @@ export const AdminServiceService = {
    * Asks this node, which must lead, to change the Raft group's membership by one step, and
    * answers once the change is applied here. A node is added as a learner, then promoted to
    * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
-   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   * (a node with no known address, or a malformed one), EAGAIN (another change is pending,
+   * or not caught up), ETIMEDOUT.
    */
   changeMembership: {
     path: "/sandstore.v1.AdminService/ChangeMembership" as const,
@@ -1621,7 +1639,8 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * Asks this node, which must lead, to change the Raft group's membership by one step, and
    * answers once the change is applied here. A node is added as a learner, then promoted to
    * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
-   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   * (a node with no known address, or a malformed one), EAGAIN (another change is pending,
+   * or not caught up), ETIMEDOUT.
    */
   changeMembership: handleUnaryCall<AdminChangeMembershipRequest, AdminChangeMembershipResponse>;
   /**
@@ -1686,7 +1705,8 @@ export interface AdminServiceClient extends Client {
    * Asks this node, which must lead, to change the Raft group's membership by one step, and
    * answers once the change is applied here. A node is added as a learner, then promoted to
    * voter once it has caught up (refused with EAGAIN until then). Errors: NOT_LEADER, EINVAL
-   * (not a configured peer), EAGAIN (another change is pending, or not caught up), ETIMEDOUT.
+   * (a node with no known address, or a malformed one), EAGAIN (another change is pending,
+   * or not caught up), ETIMEDOUT.
    */
   changeMembership(
     request: AdminChangeMembershipRequest,

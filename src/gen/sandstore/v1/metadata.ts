@@ -234,6 +234,17 @@ export interface SetDrainingCommand {
   draining: boolean;
 }
 
+/**
+ * Records where a member of the metadata group that is not in the nodes' `--peers` listens
+ * (`sandstore member add ID --address`), so that every member, and every later leader, can
+ * reach it; committed before the member is added to the Raft configuration. Root only;
+ * EINVAL for a malformed id or address, ENOSPC past the limit of recorded addresses.
+ */
+export interface SetMemberAddressCommand {
+  nodeId: string;
+  address: string;
+}
+
 export interface MetadataCommand {
   command?:
     | { $case: "create"; value: CreateCommand }
@@ -249,6 +260,7 @@ export interface MetadataCommand {
     | { $case: "removeUser"; value: RemoveUserCommand }
     | { $case: "configureCluster"; value: ConfigureClusterCommand }
     | { $case: "setDraining"; value: SetDrainingCommand }
+    | { $case: "setMemberAddress"; value: SetMemberAddressCommand }
     | undefined;
   /** The user the command is applied for; absent: root. */
   caller?:
@@ -1953,6 +1965,63 @@ export const SetDrainingCommand: MessageFns<SetDrainingCommand> = {
   },
 };
 
+function createBaseSetMemberAddressCommand(): SetMemberAddressCommand {
+  return { nodeId: "", address: "" };
+}
+
+export const SetMemberAddressCommand: MessageFns<SetMemberAddressCommand> = {
+  encode(message: SetMemberAddressCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetMemberAddressCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetMemberAddressCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseMetadataCommand(): MetadataCommand {
   return { command: undefined, caller: undefined, session: undefined };
 }
@@ -1998,6 +2067,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
         break;
       case "setDraining":
         SetDrainingCommand.encode(message.command.value, writer.uint32(106).fork()).join();
+        break;
+      case "setMemberAddress":
+        SetMemberAddressCommand.encode(message.command.value, writer.uint32(130).fork()).join();
         break;
     }
     if (message.caller !== undefined) {
@@ -2127,6 +2199,17 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             }
 
             message.command = { $case: "setDraining", value: SetDrainingCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.command = {
+              $case: "setMemberAddress",
+              value: SetMemberAddressCommand.decode(reader, reader.uint32()),
+            };
             continue;
           }
           case 14: {
