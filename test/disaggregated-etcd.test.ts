@@ -10,11 +10,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { TcpProxy } from "../src/chaos/tcp-proxy.ts";
 import { connect, type SandstoreClient } from "../src/index.ts";
 import { EtcdServer } from "./helpers/etcd-server.ts";
 import { Cluster, readFile, writeFile } from "./helpers/hyperconverged-cluster.ts";
 import { runCli, waitFor } from "./helpers/node-process.ts";
-import { TcpProxy } from "./helpers/tcp-proxy.ts";
 
 const MiB = 1024 * 1024;
 const CHUNK = MiB;

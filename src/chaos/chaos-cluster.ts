@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../common/free-ports.ts";
 import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
+import { LocalEtcd } from "../membership/local-etcd.ts";
 import { pick } from "../raft/core/random.ts";
 import { type BrokenRule, TOPOLOGIES, type TopologyDescriptor } from "../topologies/index.ts";
 import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
@@ -24,6 +25,7 @@ import {
   type MembershipChangeKind,
 } from "../transport/grpc-admin-service.ts";
 import { NetworkNamespaces } from "./network-namespaces.ts";
+import { TcpProxy } from "./tcp-proxy.ts";
 
 const CLI = resolve(import.meta.dirname, "../../bin/sandstore.js");
 /** How long a node may take to start listening. */
@@ -84,7 +86,16 @@ export interface ChaosClusterOptions {
    * file; `netns` (root only), every node in its own network namespace cut by nftables.
    */
   readonly network?: "loopback" | "netns";
+  /**
+   * Membership of the file topologies: `static` (default), or `etcd`, a local etcd the
+   * harness starts, which each node reaches through a proxy of its own (so etcd can be cut
+   * off from one node). Loopback only: the proxies listen on 127.0.0.1.
+   */
+  readonly membership?: "static" | "etcd";
 }
+
+/** Key prefix of a chaos cluster's members in its etcd. */
+const ETCD_PREFIX = "/chaos";
 
 /** An exit the harness did not cause. */
 export interface UnexpectedExit {
@@ -103,6 +114,8 @@ export interface UnexpectedExit {
 const liveChildren = new Set<ChildProcess>();
 /** Network namespaces made and not yet removed, for the same reason. */
 const liveNamespaces = new Set<NetworkNamespaces>();
+/** The etcds of clusters not yet stopped, for the same reason. */
+const liveEtcds = new Set<LocalEtcd>();
 let exitHookInstalled = false;
 
 function killChildrenOnExit(): void {
@@ -111,6 +124,7 @@ function killChildrenOnExit(): void {
   process.once("exit", () => {
     for (const child of liveChildren) child.kill("SIGKILL");
     for (const namespaces of liveNamespaces) namespaces.destroyNow();
+    for (const etcd of liveEtcds) etcd.killNow();
   });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () =>
@@ -140,6 +154,10 @@ export class ChaosCluster {
   private readonly topology: TopologyDescriptor;
   /** Whether the group's members hold chunks too (hyperconverged), for corruptions to damage. */
   readonly groupHoldsChunks: boolean;
+  /** The cluster's etcd, on etcd membership, and each node's way to it. */
+  private etcd: LocalEtcd | undefined;
+  private readonly etcdProxies: TcpProxy[] = [];
+  private readonly etcdEndpoints: string[] = [];
 
   constructor(readonly o: ChaosClusterOptions) {
     if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 9)
@@ -153,6 +171,15 @@ export class ChaosCluster {
     const dataServers = this.topology.rolesPerNode ? DATA_SERVERS : 0;
     this.allIds = [...this.ids, ...Array.from({ length: dataServers }, (_, i) => `d${i + 1}`)];
     if (o.network === "netns") this.namespaces = new NetworkNamespaces(this.allIds);
+    if (o.membership === "etcd" && (this.topology.serves !== "files" || o.network === "netns"))
+      throw new RangeError(
+        "etcd membership runs with the file topologies, on loopback (the proxies to etcd listen on 127.0.0.1)",
+      );
+  }
+
+  /** True when the nodes keep their membership in the harness's etcd. */
+  get onEtcd(): boolean {
+    return this.o.membership === "etcd";
   }
 
   /** The address node `i` listens on. */
@@ -194,7 +221,49 @@ export class ChaosCluster {
       await this.namespaces.create();
     }
     await this.healAll();
+    if (this.onEtcd) await this.startEtcd();
     await Promise.all(this.allIds.map((_, i) => this.startNode(i)));
+  }
+
+  /** Starts the cluster's etcd and a proxy to it per node. */
+  private async startEtcd(): Promise<void> {
+    killChildrenOnExit();
+    const [clientPort = 0, peerPort = 0] = await freePorts(2);
+    const etcd = new LocalEtcd({ dataDir: join(this.o.root, "etcd"), clientPort, peerPort });
+    this.etcd = etcd;
+    liveEtcds.add(etcd);
+    await etcd.start();
+    for (const _ of this.allIds) {
+      const proxy = new TcpProxy({ host: "127.0.0.1", port: clientPort });
+      this.etcdProxies.push(proxy);
+      this.etcdEndpoints.push(await proxy.start());
+    }
+  }
+
+  /** SIGKILL of the etcd; `restartEtcd` brings it back on the same data. */
+  async killEtcd(): Promise<void> {
+    await this.etcd?.kill();
+  }
+
+  async restartEtcd(): Promise<void> {
+    if (this.etcd && !this.etcd.running) await this.etcd.start();
+  }
+
+  pauseEtcd(): void {
+    this.etcd?.pause();
+  }
+
+  /** Cuts node `i` off from etcd alone: its proxy resets and refuses connections. */
+  cutEtcdFrom(i: number): void {
+    this.etcdProxies[i]?.cut();
+  }
+
+  /** Ends every etcd fault: running, not paused, reachable from every node. */
+  async healEtcd(): Promise<void> {
+    if (!this.etcd) return;
+    this.etcd.resume();
+    await this.restartEtcd();
+    for (const proxy of this.etcdProxies) proxy.heal();
   }
 
   private nodeArgs(i: number): string[] {
@@ -203,6 +272,7 @@ export class ChaosCluster {
       ...["node", "--topology", this.o.topology, "--id", this.allIds[i] ?? "", "--quiet"],
       ...["--listen", address(i), "--data-dir", this.dataDir(i), "--cluster-token", this.token],
       ...["--fault-file", join(this.o.root, `faults-${this.allIds[i]}.json`)],
+      ...(this.onEtcd ? ["--membership", `etcd://${this.etcdEndpoints[i]}${ETCD_PREFIX}`] : []),
     ];
     if (i >= this.ids.length) {
       const metadata = this.ids.map((_, j) => address(j)).join(",");
@@ -459,6 +529,11 @@ export class ChaosCluster {
     await Promise.all([...this.children.keys()].map((i) => this.kill(i)));
     for (const admin of this.admins.values()) admin.close();
     this.admins.clear();
+    for (const proxy of this.etcdProxies) await proxy.stop();
+    if (this.etcd) {
+      await this.etcd.kill();
+      liveEtcds.delete(this.etcd);
+    }
     if (this.namespaces) {
       await this.namespaces.destroy();
       liveNamespaces.delete(this.namespaces);

@@ -13,14 +13,29 @@
  * - transfer: leadership transfer from the leader to a random other node.
  * - membership: a node removed from the Raft group, then added back as a learner and
  *   promoted once it has caught up.
+ * - etcd: on a cluster whose membership is in etcd, etcd killed (and restarted), paused, or
+ *   cut off from one node (the leader or another), through the proxy each node reaches it by.
+ *   Nodes keep their last view meanwhile; a node cut off alone loses its lease in the others'
+ *   views, so no new chunk goes to it until it registers again.
  */
 import { pick } from "../raft/core/random.ts";
 import type { Faults } from "../transport/fault-file.ts";
 import type { ChaosCluster, Corruption, CorruptionTarget } from "./chaos-cluster.ts";
 import type { History } from "./history.ts";
 
-export const NEMESES = ["kill", "pause", "partition", "corrupt", "transfer", "membership"] as const;
+export const NEMESES = [
+  "kill",
+  "pause",
+  "partition",
+  "corrupt",
+  "transfer",
+  "membership",
+  "etcd",
+] as const;
 export type NemesisKind = (typeof NEMESES)[number];
+
+/** Every nemesis but `etcd`: what a cluster on static membership can be given. */
+export const STATIC_NEMESES: readonly NemesisKind[] = NEMESES.filter((kind) => kind !== "etcd");
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -145,6 +160,24 @@ async function applyFault(
       history.endFault(record);
       return;
     }
+    case "etcd": {
+      const shape = pick(random, ["kill", "pause", "cut"] as const);
+      const what =
+        shape === "kill"
+          ? "kill -9 etcd, restart it"
+          : shape === "pause"
+            ? "SIGSTOP etcd"
+            : `cut etcd off from ${name(target)}`;
+      const record = history.fault(kind, what);
+      if (shape === "kill") await cluster.killEtcd();
+      else if (shape === "pause") cluster.pauseEtcd();
+      else cluster.cutEtcdFrom(target);
+      // Longer than a lease (5 s) now and then, so leases do expire in some runs.
+      await sleep(holdMs * 2);
+      await cluster.healEtcd();
+      history.endFault(record);
+      return;
+    }
     case "transfer": {
       if (leader === undefined) {
         history.endFault(history.fault(kind, "transfer: no leader to ask"));
@@ -223,6 +256,7 @@ async function rejoinFresh(cluster: ChaosCluster, i: number): Promise<void> {
  */
 export async function healEverything(cluster: ChaosCluster): Promise<void> {
   await cluster.healAll();
+  await cluster.healEtcd();
   for (let i = 0; i < cluster.allIds.length; i++) {
     cluster.resume(i);
     if (!cluster.isRunning(i)) await cluster.startNode(i);

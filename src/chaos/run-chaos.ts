@@ -28,6 +28,7 @@ export interface ChaosOptions {
   /** Seconds of workload under faults. */
   readonly timeS: number;
   readonly seed: number;
+  /** The faults; with `etcd` among them, the nodes keep their membership in an etcd. */
   readonly nemeses: readonly NemesisKind[];
   readonly workload: Workload;
   /** Concurrent clients. Default 5. */
@@ -93,12 +94,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     chunkSize: CHUNK_SIZE,
     brokenRule: o.brokenRule,
     network: o.network,
+    membership: o.nemeses.includes("etcd") ? "etcd" : "static",
   });
   const history = new History();
   const checks: Check[] = [];
   try {
     log(
-      `starting ${cluster.allIds.length} ${o.topology} nodes (${cluster.allIds.join(" ")}) under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}`,
+      `starting ${cluster.allIds.length} ${o.topology} nodes (${cluster.allIds.join(" ")}) under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}${cluster.onEtcd ? ", membership in etcd" : ""}`,
     );
     await cluster.start();
     await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
@@ -287,7 +289,7 @@ async function writeResults(
   const md = [
     `# Chaos run: ${ok ? "PASS" : "FAIL"}`,
     "",
-    `${o.topology}, ${o.nodes} nodes, ${o.workload} workload, ${o.timeS} s, seed ${o.seed}, nemeses ${o.nemeses.join(", ")}, partitions by ${o.network === "netns" ? "nftables in network namespaces" : "fault files"}.`,
+    `${o.topology}, ${o.nodes} nodes, ${o.workload} workload, ${o.timeS} s, seed ${o.seed}, nemeses ${o.nemeses.join(", ")}, partitions by ${o.network === "netns" ? "nftables in network namespaces" : "fault files"}, membership ${o.nemeses.includes("etcd") ? "in etcd" : "static"}.`,
     `Replay: \`npm run chaos -- --topology ${o.topology} --nodes ${o.nodes} --time ${o.timeS} --seed ${o.seed} --nemesis ${o.nemeses.join(",")} --workload ${o.workload}${o.network === "netns" ? " --network netns" : ""}\` (the fault schedule replays; process timing does not).`,
     "",
     `Operations: ${counts.ok} ok, ${counts.fail} failed (did not happen), ${counts.unknown} unknown outcome. Faults: ${history.faults.length}.`,

@@ -4,7 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { CHAOS_TOPOLOGIES } from "../chaos/chaos-cluster.ts";
-import { NEMESES, type NemesisKind } from "../chaos/nemesis.ts";
+import { NEMESES, type NemesisKind, STATIC_NEMESES } from "../chaos/nemesis.ts";
 import { kernelPartitionsAvailable } from "../chaos/network-namespaces.ts";
 import { runChaos, type Workload, workloadOf } from "../chaos/run-chaos.ts";
 import { positiveInteger, UsageError } from "./cli-support.ts";
@@ -47,7 +47,11 @@ export function registerChaosCommands(program: Command): void {
       "seed of the fault schedule and the workload (default: random)",
       positiveInteger,
     )
-    .option("--nemesis <list>", `faults to apply, of ${NEMESES.join(",")}`, NEMESES.join(","))
+    .option(
+      "--nemesis <list>",
+      `faults to apply, of ${NEMESES.join(",")} (etcd: the file topologies, their membership then in an etcd started for the run)`,
+      STATIC_NEMESES.join(","),
+    )
     .addOption(
       new Option(
         "--workload <name>",
@@ -74,13 +78,20 @@ export function registerChaosCommands(program: Command): void {
         throw new UsageError(
           "--network netns needs root, ip (iproute2) and nft (nftables): run as root with both installed",
         );
+      const nemeses = nemesisList(flags.nemesis);
+      if (nemeses.includes("etcd") && workloadOf(flags.topology) !== "files")
+        throw new UsageError(
+          `the etcd nemesis needs a file topology; ${flags.topology} has no etcd membership`,
+        );
+      if (nemeses.includes("etcd") && flags.network === "netns")
+        throw new UsageError("the etcd nemesis runs on --network loopback");
       const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
       const verdict = await runChaos({
         topology: flags.topology,
         nodes: Number(flags.nodes),
         timeS: flags.time,
         seed,
-        nemeses: nemesisList(flags.nemesis),
+        nemeses,
         workload,
         clients: flags.clients,
         resultsDir: flags.resultsDir,

@@ -81,6 +81,26 @@ export class LocalEtcd {
     }
   }
 
+  /** True while its process runs (paused or not). */
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** SIGSTOP: it holds its connections and answers nothing, as a stalled machine would. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
+  /** SIGKILL now, without waiting: for a process that is exiting. */
+  killNow(): void {
+    this.child?.kill("SIGKILL");
+  }
+
   /** SIGKILL: no chance to answer anything more. Resolves once it has exited. */
   kill(): Promise<void> {
     return this.signal("SIGKILL");
@@ -101,6 +121,8 @@ export class LocalEtcd {
         : child.once("exit", resolve),
     );
     child.kill(signal);
+    // A paused process takes no signal but SIGKILL until it runs again.
+    child.kill("SIGCONT");
     await exited;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * A TCP proxy on 127.0.0.1 for tests: one process reaches a server through it, and `cut`
+ * A TCP proxy on 127.0.0.1 for tests and chaos runs: one process reaches a server through it, and `cut`
  * severs that path alone (every connection reset, new ones refused) until `heal`, as a
  * partition between that process and the server would. `tc netem` does not work here.
  */
