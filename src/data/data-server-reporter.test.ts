@@ -25,7 +25,11 @@ test("a data server learns each metadata server's key from its reports, and asks
       sent.push(`${to} ${report.address}`);
       const key = keys.get(to);
       if (!key) throw new Error(`${to} is down`);
-      return { metadataId: key.id.split(".")[0] ?? "", key };
+      return {
+        metadataId: key.id.split(".")[0] ?? "",
+        key,
+        metadataServers: ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
+      };
     },
     intervalMs: 3_600_000,
   });
@@ -45,6 +49,11 @@ test("a data server learns each metadata server's key from its reports, and asks
     reporter.metadataServersHeard(60_000),
     [{ id: "m1", address: "127.0.0.1:1" }],
     "only the metadata server that answered, by the id it answered with",
+  );
+  assert.deepEqual(
+    reporter.metadataServersListed(),
+    ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"],
+    "the group as the answer lists it, a server added since included",
   );
   // m2 starts: its first grant names a key the data server has not seen yet.
   const m2 = newCapabilityKey("m2");
@@ -83,7 +92,7 @@ test("inventories go to every metadata server after a report, and a refusal is c
     }),
     send: async (to) => {
       events.push(`report ${to}`);
-      return { metadataId: "m1", key };
+      return { metadataId: "m1", key, metadataServers: [] };
     },
     intervalMs: 3_600_000,
     inventory: {

@@ -37,11 +37,21 @@ export interface DataServerReport {
   readonly chunkBytes: number;
 }
 
-/** What a metadata server answers a report with: who it is, and its capability key. */
+/**
+ * What a metadata server answers a report with: who it is, its capability key, and where the
+ * metadata group's members listen, as it knows them.
+ */
 export interface ReportReply {
   readonly metadataId: string;
   readonly key: CapabilityKey;
+  readonly metadataServers: readonly string[];
 }
+
+/**
+ * Most metadata server addresses taken from one answer: a group has 1 to 9 members, and one
+ * answer listing more than this is not taken.
+ */
+const MAX_GROUP_ADDRESSES = 16;
 
 /**
  * Keys kept per data server: one per metadata server start. Bounds the ring; the oldest goes
@@ -78,6 +88,8 @@ export class DataServerReporter {
   private readonly keys = new Map<string, CapabilityKey>();
   /** Each metadata server that answered a report: its id, and when it last answered, ms. */
   private readonly answered = new Map<string, { id: string; atMs: number }>();
+  /** The metadata group as each answering server last listed it. */
+  private readonly groups = new Map<string, readonly string[]>();
   private readonly task: PeriodicTask;
   private readonly inventoryTask: PeriodicTask | undefined;
   private round: Promise<void> | undefined;
@@ -149,6 +161,9 @@ export class DataServerReporter {
       this.o.metadataServers().map(async (address) => {
         const reply = await this.o.send(address, report);
         this.answered.set(address, { id: reply.metadataId, atMs: this.now() });
+        const group = reply.metadataServers;
+        if (group.length <= MAX_GROUP_ADDRESSES && group.every((a) => /^.{1,253}:\d{1,5}$/.test(a)))
+          this.groups.set(address, group);
         return reply;
       }),
     );
@@ -171,6 +186,14 @@ export class DataServerReporter {
       .filter(([, heard]) => heard.atMs >= cutoff)
       .map(([address, heard]) => ({ id: heard.id, address }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * The metadata servers the answers list, in the order first seen: a data server reports to
+   * these too, beyond the ones it was given.
+   */
+  metadataServersListed(): string[] {
+    return [...new Set([...this.groups.values()].flat())];
   }
 
   private addKey(key: CapabilityKey): void {

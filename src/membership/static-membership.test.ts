@@ -127,3 +127,28 @@ test("members have roles and report capacity: a role picks its members, a probe 
   );
   await m.close();
 });
+
+test("members that joined since start are taken in, live, at each round; repeats and roleless ones are not", async () => {
+  const joined = [
+    { id: "n4", address: "h:4", roles: ALL_ROLES },
+    { id: "n1", address: "h:1", roles: ALL_ROLES },
+    { id: "n5", address: "h:5", roles: [] },
+  ];
+  const m = new StaticMembership("n1", [{ id: "n1", address: "h:1", roles: ALL_ROLES }], {
+    joined: () => joined,
+  });
+  assert.deepEqual(
+    m.members().map((n) => n.id),
+    ["n1"],
+    "not before a round",
+  );
+  await m.probeAll();
+  assert.deepEqual(
+    m.liveMembers().map((n) => `${n.id}@${n.address}`),
+    ["n1@h:1", "n4@h:4"],
+  );
+  joined[0] = { id: "n4", address: "h:44", roles: ALL_ROLES };
+  m.takeJoined();
+  assert.equal(m.members().find((n) => n.id === "n4")?.address, "h:44", "a new address is taken");
+  await m.close();
+});

@@ -1,5 +1,6 @@
 /**
- * The `static` Membership: a fixed list of members given at start. With a `probe`, it is also
+ * The `static` Membership: a list of members given at start, and the members that joined the
+ * group since (`joined`, taken in at each round of probes). With a `probe`, it is also
  * a failure detector and a capacity report: each other member is probed every `intervalMs`,
  * and one that has not answered for `suspectAfterMs` is not live (placement then leaves it
  * out); an answer carries the free bytes of the member's disk. Members start live.
@@ -30,6 +31,12 @@ export interface StaticMembershipOptions {
    * members, which placement does on every write, then costs no system call.
    */
   readonly selfReport?: () => ProbeReport;
+  /**
+   * Members that joined since start (added to the group with their addresses recorded in the
+   * metadata): asked at each round of probes, and added to the list, live, from then on.
+   * Malformed or repeated ones are passed over.
+   */
+  readonly joined?: () => readonly MemberSpec[];
 }
 
 export class StaticMembership implements Membership {
@@ -69,6 +76,7 @@ export class StaticMembership implements Membership {
 
   /** Probes every other member once (the timer does this on its own; tests call it). */
   async probeAll(): Promise<void> {
+    this.takeJoined();
     const probe = this.liveness?.probe;
     if (!probe) return;
     const own = this.options.selfReport?.().freeBytes;
@@ -84,6 +92,20 @@ export class StaticMembership implements Membership {
           if (report.freeBytes !== undefined) this.freeBytes.set(node.id, report.freeBytes);
         }),
     );
+  }
+
+  /** Adds the members `joined` names that the list lacks, or whose address changed. */
+  takeJoined(): void {
+    for (const node of this.options.joined?.() ?? []) {
+      if (node.roles.length === 0) continue;
+      const known = this.nodes.find((member) => member.id === node.id);
+      if (known && known.address === node.address) continue;
+      if (known && node.id === this.selfId) continue;
+      this.nodes = [...this.nodes.filter((member) => member.id !== node.id), node].sort((a, b) =>
+        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
+      if (!known) this.lastHeard.set(node.id, this.now());
+    }
   }
 
   /** Records this node's real address once its server is bound (it may have asked for port 0). */

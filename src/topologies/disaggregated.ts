@@ -211,7 +211,11 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
       },
       onDataServerReport: (report) => {
         reported.report(report);
-        return { metadataId: id, key: issuer.key };
+        const group = [
+          ...peers.map((node) => node.address),
+          ...store.memberAddresses().map((member) => member.address),
+        ];
+        return { metadataId: id, key: issuer.key, metadataServers: [...new Set(group)] };
       },
       onChunkInventory: (dataServerId, chunks) => reported.recordInventory(dataServerId, chunks),
     });
@@ -288,9 +292,14 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
         logger,
       })
     : undefined;
-  // The metadata servers: those given, and on etcd those registered and live.
+  // The metadata servers: those given, those their answers list (a server added to the group
+  // since), and on etcd those registered and live.
   const metadataServers = (): string[] => [
-    ...new Set([...given, ...(etcd?.liveMembers("metadata").map((node) => node.address) ?? [])]),
+    ...new Set([
+      ...given,
+      ...reporter.metadataServersListed(),
+      ...(etcd?.liveMembers("metadata").map((node) => node.address) ?? []),
+    ]),
   ];
 
   // The metadata, in other processes: asked for clients' namespace calls and users.

@@ -16,7 +16,12 @@ import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
 import { TwoPhaseCoordinator } from "../control/two-phase-coordinator.ts";
 import { ReplicatedDataPlane } from "../data/replicated-data-plane.ts";
 import type { EtcdMembership } from "../membership/etcd-membership.ts";
-import { ALL_ROLES, type Membership } from "../membership/membership.ts";
+import {
+  ALL_ROLES,
+  type MemberSpec,
+  type Membership,
+  type NodeInfo,
+} from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
@@ -53,16 +58,21 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Every node's one port serves clients and peers.
   const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
   const members = peers.map((node) => ({ ...node, roles: ALL_ROLES }));
-  // Probe connections are the static membership's failure detector's; etcd needs none.
-  const probeConnections = new Map(
-    (options.etcd ? [] : peers).map((node) => [
-      node.id,
-      transport.connect(node.address, { callTimeoutMs: 800 }),
-    ]),
-  );
+  // Probe connections are the static membership's failure detector's, made as members are
+  // first probed (a member added since start among them); etcd needs none.
+  const probeConnections = new Map<string, ReturnType<typeof transport.connect>>();
+  const probeConnection = (node: NodeInfo) => {
+    let connection = probeConnections.get(node.id);
+    if (!connection) {
+      connection = transport.connect(node.address, { callTimeoutMs: 800 });
+      probeConnections.set(node.id, connection);
+    }
+    return connection;
+  };
   // Members added since start with `sandstore member add` have their addresses recorded in
   // the metadata, which is read once the store is open.
   let recordedAddress: (nodeId: string) => string | undefined = () => undefined;
+  let joinedMembers: () => MemberSpec[] = () => [];
   let membership: Membership;
   let etcd: EtcdMembership | undefined;
   if (options.etcd) {
@@ -85,13 +95,13 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     membership = new StaticMembership(id, members, {
       liveness: {
         probe: async (node) => {
-          const connection = probeConnections.get(node.id);
-          if (!connection) throw new Error(`no connection to ${node.id}`);
-          const reply = await connection.status();
+          const reply = await probeConnection(node).status();
           return { freeBytes: reply.nodes[0]?.diskFreeBytes };
         },
       },
       selfReport: () => ({ freeBytes: disk.space.status().freeBytes }),
+      // Nodes added with `sandstore member add`, once the store that records them is open.
+      joined: () => joinedMembers(),
     });
   }
   const addresses = new Map(peers.map((node) => [node.id, node.address]));
@@ -109,6 +119,10 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
   recordedAddress = (nodeId) => store.memberAddress(nodeId);
+  joinedMembers = () =>
+    store
+      .memberAddresses()
+      .map(({ nodeId, address }) => ({ id: nodeId, address, roles: ALL_ROLES }));
 
   // Replicator: a Raft group of all nodes over gRPC.
   // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.

@@ -349,7 +349,12 @@ export function addMetadataService(
       if (r.id !== identity.id)
         throw fsError("EACCES", "", `node ${identity.id} reported for ${r.id}`);
       const reply = options.onDataServerReport(r);
-      return { metadataId: reply.metadataId, keyId: reply.key.id, key: reply.key.secret };
+      return {
+        metadataId: reply.metadataId,
+        keyId: reply.key.id,
+        key: reply.key.secret,
+        metadataServers: [...reply.metadataServers],
+      };
     }),
     reportChunkInventory: (call, callback) => {
       const admission = admitPeer(auth, call, NODES_ONLY, "metadata service");
@@ -426,6 +431,7 @@ export class MetadataReportSender {
             : resolve({
                 metadataId: reply.metadataId,
                 key: { id: reply.keyId, secret: Buffer.from(reply.key) },
+                metadataServers: reply.metadataServers,
               }),
       ),
     );

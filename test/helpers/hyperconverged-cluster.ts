@@ -33,6 +33,11 @@ export interface ClusterOptions {
    */
   readonly metadataServers?: number;
   /**
+   * Disaggregated: nodes past the first `metadataServers` started as metadata servers that
+   * join the group (`--join`, `--peers` the group and themselves) instead of data servers.
+   */
+  readonly joiningMetadataServers?: readonly number[];
+  /**
    * `--membership` of every node (`etcd://...`); absent: static. On etcd, data servers are
    * not told the metadata servers: they learn them from etcd.
    */
@@ -151,15 +156,21 @@ export class Cluster {
     const m = this.options.metadataServers;
     const group = m === undefined ? this.addresses : this.addresses.slice(0, m);
     const peers = group.map((a, j) => `n${j + 1}=${a}`).join(",");
+    const joining = this.options.joiningMetadataServers?.includes(i) ?? false;
     const roleArgs =
       m === undefined
         ? ["--topology", "hyperconverged", "--peers", peers]
-        : i < m
-          ? ["--topology", "disaggregated", "--roles", "metadata", "--peers", peers]
-          : [
-              ...["--topology", "disaggregated", "--roles", "data"],
-              ...(this.options.membership ? [] : ["--metadata", group.join(",")]),
-            ];
+        : joining
+          ? [
+              ...["--topology", "disaggregated", "--roles", "metadata", "--join"],
+              ...["--peers", `${peers},n${i + 1}=${this.addresses[i]}`],
+            ]
+          : i < m
+            ? ["--topology", "disaggregated", "--roles", "metadata", "--peers", peers]
+            : [
+                ...["--topology", "disaggregated", "--roles", "data"],
+                ...(this.options.membership ? [] : ["--metadata", group.join(",")]),
+              ];
     const child = spawn(
       process.execPath,
       [

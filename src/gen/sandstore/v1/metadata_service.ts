@@ -320,6 +320,12 @@ export interface MetaDataServerReply {
   metadataId: string;
   keyId: string;
   key: Buffer;
+  /**
+   * Where every member of the metadata group listens, as the answering server knows them (its
+   * --peers, and the members added since): a data server reports to each of them too, so a
+   * metadata server added to the group gets reports without restarting the data servers.
+   */
+  metadataServers: string[];
 }
 
 export interface MetaInventoryEntry {
@@ -3401,7 +3407,7 @@ export const MetaDataServerReport: MessageFns<MetaDataServerReport> = {
 };
 
 function createBaseMetaDataServerReply(): MetaDataServerReply {
-  return { metadataId: "", keyId: "", key: Buffer.alloc(0) };
+  return { metadataId: "", keyId: "", key: Buffer.alloc(0), metadataServers: [] };
 }
 
 export const MetaDataServerReply: MessageFns<MetaDataServerReply> = {
@@ -3414,6 +3420,9 @@ export const MetaDataServerReply: MessageFns<MetaDataServerReply> = {
     }
     if (message.key.length !== 0) {
       writer.uint32(26).bytes(message.key);
+    }
+    for (const v of message.metadataServers) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -3453,6 +3462,14 @@ export const MetaDataServerReply: MessageFns<MetaDataServerReply> = {
             }
 
             message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.metadataServers.push(reader.string());
             continue;
           }
         }
