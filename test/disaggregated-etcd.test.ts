@@ -87,6 +87,29 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
   const readAll = async () => {
     for (const [path, data] of files) assert.deepEqual(await readFile(client, path), data, path);
   };
+  /**
+   * Reads every file over and over until `during` settles, each read checked: files stay
+   * readable throughout a rebalance or a drain, not only after. Resolves to `during`'s value
+   * and the rounds read.
+   */
+  const readingThroughout = async <T>(
+    during: Promise<T>,
+  ): Promise<{ value: T; rounds: number }> => {
+    let done = false;
+    let rounds = 0;
+    const reading = (async () => {
+      while (!done) {
+        await readAll();
+        rounds++;
+      }
+    })();
+    try {
+      return { value: await during, rounds };
+    } finally {
+      done = true;
+      await reading;
+    }
+  };
   /** Chunks of every file written: none is held inline, each slot is one chunk. */
   const chunks = () => [...files.values()].reduce((n, d) => n + Math.ceil(d.length / CHUNK), 0);
 
@@ -137,15 +160,9 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
     const total = 3 * chunks();
     const mean = total / 5;
     assert.ok(spread(await counts()) > 0.2 * mean + 1, "the new servers hold less at first");
-    const run = await admin([
-      "rebalance",
-      "--rate-mib",
-      "64",
-      "--step-mib",
-      "4",
-      "--tolerance",
-      "20",
-    ]);
+    const { value: run } = await readingThroughout(
+      admin(["rebalance", "--rate-mib", "64", "--step-mib", "4", "--tolerance", "20"]),
+    );
     assert.equal(run.code, 0, run.stderr);
     const moved = /balanced after moving (\d+) copies/.exec(run.stdout.toString());
     assert.ok(moved && Number(moved[1]) > 0, run.stdout.toString());
@@ -162,7 +179,7 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
   });
 
   test("a drained data server's copies move to the others, then it leaves; every chunk keeps R copies", async () => {
-    const drained = await admin(["drain", "n4", "--timeout", "120"]);
+    const { value: drained } = await readingThroughout(admin(["drain", "n4", "--timeout", "120"]));
     assert.equal(drained.code, 0, drained.stderr);
     assert.match(drained.stdout.toString(), /n4 is drained/);
     assert.ok((await status()).find((n) => n.id === "n4")?.draining, "status says it drains");
