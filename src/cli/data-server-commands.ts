@@ -32,7 +32,10 @@ interface RebalanceFlags extends OperatorClusterFlags {
 
 /** Time between looks at a drain's progress. */
 const DRAIN_POLL_MS = 1000;
-/** Steps in a row that move nothing, yet leave the servers uneven, before rebalance gives up. */
+/**
+ * Steps in a row that move nothing, yet leave the servers uneven (or lose their leader),
+ * before rebalance gives up.
+ */
 const MAX_FRUITLESS_STEPS = 3;
 const MiB = 1024 * 1024;
 
@@ -90,7 +93,13 @@ export function registerDataServerCommands(program: Command): void {
           if (error instanceof UnavailableError) return undefined;
           throw error;
         });
-        if (!step) continue;
+        if (!step) {
+          // Leadership moved during the step: counted, so a group that cannot keep a leader
+          // ends the command rather than spin.
+          if (++fruitless >= MAX_FRUITLESS_STEPS)
+            throw new Error(`${MAX_FRUITLESS_STEPS} steps in a row lost their leader`);
+          continue;
+        }
         movedTotal += step.moved;
         const spread = step.servers.map((s) => `${s.nodeId} ${mib(s.bytes)}`).join(", ");
         if (step.balanced) {

@@ -176,7 +176,7 @@ export function addAdminService(
       const request = {
         change: change as MembershipChangeKind,
         nodeId,
-        address: address || undefined,
+        ...(address ? { address } : {}),
       };
       handlers.changeMembership(request).then(
         () => callback(null, {}),
