@@ -161,12 +161,14 @@ describe("disaggregated on etcd membership: grow, rebalance, drain", () => {
     const mean = total / 5;
     assert.ok(spread(await counts()) > 0.2 * mean + 1, "the new servers hold less at first");
     const { value: run } = await readingThroughout(
-      admin(["rebalance", "--rate-mib", "64", "--step-mib", "4", "--tolerance", "20"]),
+      // Steps of one copy: a rebalance that moves more than one reports each step.
+      admin(["rebalance", "--rate-mib", "64", "--step-mib", "1", "--tolerance", "20"]),
     );
     assert.equal(run.code, 0, run.stderr);
     const moved = /balanced after moving (\d+) copies/.exec(run.stdout.toString());
     assert.ok(moved && Number(moved[1]) > 0, run.stdout.toString());
-    assert.match(run.stdout.toString(), /moved \d+ copies \(\d+\.\d MiB\)/, "progress by step");
+    if (Number(moved[1]) > 1)
+      assert.match(run.stdout.toString(), /moved 1 copies \(\d+\.\d MiB\)/, "progress by step");
     // Old copies go once garbage collection's grace has passed: then the servers hold R
     // copies of every chunk, spread within the tolerance (a chunk is 1 MiB).
     await waitFor(
