@@ -7,6 +7,7 @@
  * and state (metadata/ or kv/), start it, then `member add nX`.
  */
 import type { Command } from "commander";
+import { isHostPort } from "../common/host-port.ts";
 import { addVoter, changeMembership, leaderAmong } from "../transport/admin-membership.ts";
 import type { AdminClient } from "../transport/grpc-admin-service.ts";
 import {
@@ -92,7 +93,7 @@ export function registerMemberCommands(program: Command): void {
     )
     .description("add a member as a learner and promote it to voter once it has caught up")
     .action(async (id: string, flags: MemberFlags & { address?: string }) => {
-      if (flags.address !== undefined && !/^.+:\d{1,5}$/.test(flags.address))
+      if (flags.address !== undefined && !isHostPort(flags.address))
         throw new UsageError(`--address "${flags.address}" is not host:port`);
       await withAdmins(flags, (clients) =>
         addVoter(leaderAmong(clients), id, flags.timeout * 1000, flags.address),

@@ -400,11 +400,6 @@ export class ReplicatedControlPlane implements ControlPlane {
     });
   }
 
-  /** Where member `nodeId` listens, as the applied log recorded it. */
-  memberAddress(nodeId: string): string | undefined {
-    return this.o.store.memberAddress(nodeId);
-  }
-
   /** The data servers marked draining, as this node has applied the log. */
   drainingNodes(): string[] {
     return this.o.store.drainingNodes();

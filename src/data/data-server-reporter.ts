@@ -16,6 +16,7 @@
 
 import type { ChunkInfo } from "../chunks/chunk-store.ts";
 import { fsError } from "../common/errors.ts";
+import { isHostPort } from "../common/host-port.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
 import type { NodeInfo } from "../membership/membership.ts";
 import {
@@ -162,7 +163,7 @@ export class DataServerReporter {
         const reply = await this.o.send(address, report);
         this.answered.set(address, { id: reply.metadataId, atMs: this.now() });
         const group = reply.metadataServers;
-        if (group.length <= MAX_GROUP_ADDRESSES && group.every((a) => /^.{1,253}:\d{1,5}$/.test(a)))
+        if (group.length <= MAX_GROUP_ADDRESSES && group.every(isHostPort))
           this.groups.set(address, group);
         return reply;
       }),

@@ -164,6 +164,9 @@ class LmdbTables implements NamespaceTables {
       address: value,
     }));
   }
+  getMemberAddress(nodeId: string): string | undefined {
+    return this.memberAddresses.get(nodeId);
+  }
   putMemberAddress(nodeId: string, address: string): void {
     this.memberAddresses.putSync(nodeId, address);
   }

@@ -183,6 +183,9 @@ class MemoryTables implements NamespaceTables {
       .sort((a, b) => utf8Order(a[0], b[0]))
       .map(([nodeId, address]) => ({ nodeId, address }));
   }
+  getMemberAddress(nodeId: string) {
+    return this.memberAddresses.get(nodeId);
+  }
   putMemberAddress(nodeId: string, address: string) {
     this.set(this.memberAddresses, nodeId, address);
   }

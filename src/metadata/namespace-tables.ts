@@ -104,6 +104,7 @@ export interface NamespaceTables {
 
   /** Addresses recorded for members of the metadata group, by id, in id order. */
   listMemberAddresses(): Array<{ nodeId: string; address: string }>;
+  getMemberAddress(nodeId: string): string | undefined;
   putMemberAddress(nodeId: string, address: string): void;
 
   getCounter(name: CounterName): number | undefined;

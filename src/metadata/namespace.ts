@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
 import { type Errno, isErrno, SandstoreError } from "../common/errors.ts";
+import { isHostPort } from "../common/host-port.ts";
 import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
@@ -99,8 +100,6 @@ export const MAX_DRAINING = 64;
  * the years stay recorded, so a few dozen is plenty; the lookup walks them.
  */
 export const MAX_MEMBER_ADDRESSES = 64;
-/** `host:port`, as a member address is recorded; at most 255 characters. */
-const HOST_PORT_PATTERN = /^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9_.-]{1,253}):\d{1,5}$/;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -217,7 +216,7 @@ export abstract class Namespace implements MetadataStore {
   }
 
   memberAddress(nodeId: string): string | undefined {
-    return this.tables.listMemberAddresses().find((member) => member.nodeId === nodeId)?.address;
+    return this.tables.getMemberAddress(nodeId);
   }
 
   memberAddresses(): Array<{ nodeId: string; address: string }> {
@@ -902,9 +901,9 @@ export abstract class Namespace implements MetadataStore {
   private setMemberAddress(nodeId: string, address: string): void {
     if (!isRoot(this.caller)) reject("EPERM", "");
     const where = `member ${nodeId}`;
-    if (!NODE_ID_PATTERN.test(nodeId) || !HOST_PORT_PATTERN.test(address)) reject("EINVAL", where);
-    const recorded = this.tables.listMemberAddresses();
-    if (!recorded.some((m) => m.nodeId === nodeId) && recorded.length >= MAX_MEMBER_ADDRESSES)
+    if (!NODE_ID_PATTERN.test(nodeId) || !isHostPort(address)) reject("EINVAL", where);
+    const known = this.tables.getMemberAddress(nodeId) !== undefined;
+    if (!known && this.tables.listMemberAddresses().length >= MAX_MEMBER_ADDRESSES)
       reject("ENOSPC", where);
     this.tables.putMemberAddress(nodeId, address);
   }

@@ -89,7 +89,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
 
   // Membership: the metadata group as given, and the data servers that report to it. On etcd,
   // which data servers exist and live is etcd's registrations and leases; the reports still
-  // bring their keys' requests and their inventories.
+  // carry the capability keys back and bring the inventories.
+  //
   // Metadata servers added since start (`sandstore member add`) have their addresses recorded
   // in the metadata, which is read once the store is open.
   let recordedAddress: (nodeId: string) => string | undefined = () => undefined;

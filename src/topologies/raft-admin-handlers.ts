@@ -3,6 +3,7 @@
  * answer the same way, so they share this piece of wiring.
  */
 import { fsError } from "../common/errors.ts";
+import { isHostPort } from "../common/host-port.ts";
 import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import type { ConfChange, RaftNode } from "../raft/node.ts";
 import { translateRaftError } from "../replication/raft-replicator.ts";
@@ -68,7 +69,7 @@ export function raftAdminHandlers(o: RaftAdminOptions): AdminHandlers {
             "",
             "this topology's group is its configured peers: no --address",
           );
-        if (!NODE_ID_PATTERN.test(nodeId) || !/^.{1,253}:\d{1,5}$/.test(address))
+        if (!NODE_ID_PATTERN.test(nodeId) || !isHostPort(address))
           throw fsError("EINVAL", "", `"${nodeId}" at "${address}" is not an id and a host:port`);
         if (o.peers.includes(nodeId))
           throw fsError("EINVAL", "", `${nodeId} is a configured peer: its address is in --peers`);
