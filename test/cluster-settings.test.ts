@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, describe, test } from "node:test";
-import { connect, O_CREAT, O_WRONLY, UnavailableError } from "../src/index.ts";
+import { connect, O_CREAT, O_WRONLY, SandstoreError, UnavailableError } from "../src/index.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import { runCli, startNode, waitFor } from "./helpers/node-process.ts";
 
@@ -124,10 +124,25 @@ describe("cluster settings", () => {
       );
 
       // Started as the cluster was, it joins, and a write is durable on all three again.
+      // The leader counts n3 live only once it hears from it again; until then the write is
+      // refused with EAGAIN as above, so it is retried until the restarted node is counted.
       await cluster.startNode(2);
-      const again = await client.open("/big", O_CREAT | O_WRONLY);
-      await client.write(again, Buffer.alloc(64 * KiB, 8));
-      await client.close(again);
+      await waitFor(
+        async () => {
+          const again = await client.open("/big", O_CREAT | O_WRONLY);
+          try {
+            await client.write(again, Buffer.alloc(64 * KiB, 8));
+            await client.close(again);
+            return true;
+          } catch (error) {
+            if (!(error instanceof SandstoreError && error.code === "EAGAIN")) throw error;
+            await client.close(again).catch(() => undefined);
+            return false;
+          }
+        },
+        "a write durable on all three once n3 is back",
+        60_000,
+      );
       assert.equal((await client.stat("/big")).size, 64 * KiB);
       await client.closeClient();
     } finally {

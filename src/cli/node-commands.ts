@@ -8,6 +8,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { type Command, Option } from "commander";
+import { clusterStatus } from "../client/cluster-status.ts";
 import { connect } from "../client/connect.ts";
 import { missingRuntimeFlags, NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { type EtcdLocation, parseEtcdLocation } from "../membership/etcd-membership.ts";
@@ -41,6 +42,7 @@ import {
 interface NodeFlags extends CredentialFlags {
   id: string;
   listen: string;
+  http?: string;
   dataDir: string;
   topology: string;
   peers?: string;
@@ -78,6 +80,7 @@ interface UpFlags {
   topology: string;
   dataDir: string;
   basePort: number;
+  httpBasePort: number;
   membership: string;
   chunkSize?: number;
   tls?: boolean;
@@ -103,8 +106,15 @@ const DEFAULT_METADATA_SERVERS = 3;
 function localMembers(
   topology: TopologyDescriptor,
   flags: UpFlags,
-): Array<{ id: string; address: string; clientAddress?: string; roles: readonly NodeRole[] }> {
+): Array<{
+  id: string;
+  address: string;
+  clientAddress?: string;
+  httpAddress: string;
+  roles: readonly NodeRole[];
+}> {
   const address = (i: number) => `127.0.0.1:${flags.basePort + i}`;
+  const httpAddress = (i: number) => `127.0.0.1:${flags.httpBasePort + i}`;
   // A topology with a client port of its own puts those ports 1000 above the nodes' ports.
   const clientAddress = (i: number) =>
     topology.serves === "keys" ? { clientAddress: `127.0.0.1:${flags.basePort + 1000 + i}` } : {};
@@ -122,6 +132,7 @@ function localMembers(
       id: `n${i + 1}`,
       address: address(i),
       ...clientAddress(i),
+      httpAddress: httpAddress(i),
       roles: topology.roles,
     }));
   }
@@ -137,11 +148,13 @@ function localMembers(
     ...Array.from({ length: m }, (_, i) => ({
       id: `m${i + 1}`,
       address: address(i),
+      httpAddress: httpAddress(i),
       roles: ["metadata"] as const,
     })),
     ...Array.from({ length: d }, (_, i) => ({
       id: `d${i + 1}`,
       address: address(m + i),
+      httpAddress: httpAddress(m + i),
       roles: ["data"] as const,
     })),
   ];
@@ -328,6 +341,11 @@ export function registerNodeCommands(program: Command): void {
     .description("run one node in the foreground")
     .requiredOption("--id <id>", "this node's id")
     .requiredOption("--listen <host:port>", "address for RPC", hostPort)
+    .option(
+      "--http <host:port>",
+      "address for HTTP: /metrics, /healthz, /readyz and the REST API under /api/v1",
+      hostPort,
+    )
     .requiredOption("--data-dir <dir>", "where the node keeps everything")
     .addOption(
       new Option("--topology <name>", `topology: ${Object.keys(TOPOLOGIES).join(", ")}`).default(
@@ -497,6 +515,7 @@ export function registerNodeCommands(program: Command): void {
       const node = await topology.start({
         id: flags.id,
         listen: flags.listen,
+        http: flags.http,
         dataDir,
         chunkSize: flags.chunkSize,
         gcIntervalMs: flags.gcIntervalMs,
@@ -529,7 +548,7 @@ export function registerNodeCommands(program: Command): void {
       warnWithoutRuntimeFlags(logger);
       // Test harnesses wait for this line to learn the real port.
       console.log(
-        `sandstore node ${node.id} listening on ${node.address}${node.clientAddress ? ` and serving clients on ${node.clientAddress}` : ""}`,
+        `sandstore node ${node.id} listening on ${node.address}${node.clientAddress ? ` and serving clients on ${node.clientAddress}` : ""}${node.httpAddress ? `, HTTP on ${flags.tlsDir ? "https" : "http"}://${node.httpAddress}` : ""}`,
       );
       await runUntilStopped([node], (message) => logger.info(message));
     });
@@ -567,6 +586,12 @@ export function registerNodeCommands(program: Command): void {
     )
     .option("--data-dir <dir>", "data directory; node i keeps its data in DIR/nI", "./.sandstore")
     .option("--base-port <port>", "node i listens on 127.0.0.1:(P+i-1)", positiveInteger, 7001)
+    .option(
+      "--http-base-port <port>",
+      "node i serves HTTP (metrics, the REST API) on 127.0.0.1:(P+i-1)",
+      positiveInteger,
+      8001,
+    )
     .addOption(
       new Option(
         "--membership <kind>",
@@ -637,6 +662,7 @@ export function registerNodeCommands(program: Command): void {
           await topology.start({
             id: "n1",
             listen: addresses[0]!,
+            http: members[0]?.httpAddress,
             dataDir,
             chunkSize: flags.chunkSize,
             tlsDir: tlsDirOf("n1"),
@@ -648,7 +674,12 @@ export function registerNodeCommands(program: Command): void {
         warnWithoutRuntimeFlags(logger);
       } else {
         // Replicated topologies run each node as its own process, as they would run on machines.
-        const spawnNode = (id: string, address: string, roleArgs: readonly string[]) => {
+        const spawnNode = (
+          id: string,
+          address: string,
+          httpAddress: string,
+          roleArgs: readonly string[],
+        ) => {
           const args = [
             process.argv[1]!,
             "node",
@@ -658,6 +689,8 @@ export function registerNodeCommands(program: Command): void {
             id,
             "--listen",
             address,
+            "--http",
+            httpAddress,
             "--data-dir",
             resolve(flags.dataDir, id),
             ...roleArgs,
@@ -708,7 +741,7 @@ export function registerNodeCommands(program: Command): void {
             : member.roles.includes("metadata")
               ? ["--roles", "metadata", "--peers", peers]
               : ["--roles", "data", "--metadata", metadata];
-          spawnNode(member.id, member.address, roleArgs);
+          spawnNode(member.id, member.address, member.httpAddress, roleArgs);
         }
       }
       const seeds = nodes.map((node) => node.address).join(",");
@@ -721,6 +754,7 @@ export function registerNodeCommands(program: Command): void {
           ? `\n  export SANDSTORE_CLUSTER_TOKEN=$(cat ${resolve(flags.dataDir, "token")})   # the operator's, for sandstore user` +
             "\n  npx sandstore user add root --uid 0 --save && export SANDSTORE_USER=root   # clients must prove who they are"
           : "";
+      const scheme = flags.tls ? "https" : "http";
       const header = `Sandstore is up: ${count} node${count > 1 ? "s" : ""}, topology ${flags.topology}, data in ${resolve(flags.dataDir)}${flags.tls ? ", TLS" : ""}`;
       const clientPorts = members.flatMap((member) =>
         member.clientAddress ? [member.clientAddress] : [],
@@ -729,7 +763,7 @@ export function registerNodeCommands(program: Command): void {
       if (topology.serves === "keys" && firstClient !== undefined)
         console.log(`
 ${header}
-${members.map((member) => `  ${member.id}  raft ${member.address}  clients ${member.clientAddress}`).join("\n")}
+${members.map((member) => `  ${member.id}  raft ${member.address}  clients ${member.clientAddress}  http ${scheme}://${member.httpAddress}`).join("\n")}
 
 Try, in another terminal:
   echo 'SET greeting hello world' | nc -N ${firstClient.replace(":", " ")}
@@ -740,7 +774,7 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
       else
         console.log(`
 ${header}
-${nodes.map((node) => `  ${node.id}  rpc ${node.address}`).join("\n")}
+${members.map((member) => `  ${member.id}  rpc ${member.address}  http ${scheme}://${member.httpAddress}`).join("\n")}
 
 Try, in another terminal:
   export SANDSTORE_CLUSTER=${seeds}   # every node, so commands go around a dead one${tlsHint}${authHint}
@@ -748,6 +782,8 @@ Try, in another terminal:
   npx sandstore ls -l /
   npx sandstore cat /readme.md
   npx sandstore status
+  curl ${scheme}://${members[0]?.httpAddress}/api/v1/cluster/status   # the REST API (docs/http.md)
+  curl ${scheme}://${members[0]?.httpAddress}/metrics                 # Prometheus metrics
 Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the data.
 `);
       await runUntilStopped(nodes, (message) => console.log(message));
@@ -761,33 +797,12 @@ Ctrl-C stops the cluster; starting it again with the same --data-dir keeps the d
     .option("--hash", "also each node's metadata state hash (equal on nodes at one applied index)")
     .action(async (options: ClusterFlags & { json?: boolean; hash?: boolean }) => {
       await withClient(options, async (client) => {
-        const ask = { stateHash: options.hash ?? false };
-        const first = await client.status(ask);
-        // Each member reports its own row; one that does not answer is shown as unreachable.
-        const nodes = await Promise.all(
-          first.nodes.map(async (node) => {
-            if (node.live) return node;
-            const other = connect(node.address, {
-              retryForMs: 0,
-              callTimeoutMs: 2000,
-              tlsCa: options.tlsCa,
-            });
-            try {
-              const reply = await other.status(ask);
-              const own = reply.nodes.find((n) => n.id === node.id);
-              // Liveness and draining as the node first asked sees them: a data server does
-              // not know the metadata's marks.
-              return own
-                ? { ...own, memberLive: node.memberLive, draining: node.draining }
-                : { ...node, role: "unreachable" };
-            } catch {
-              return { ...node, role: "unreachable" };
-            } finally {
-              await other.closeClient();
-            }
-          }),
+        const status = await clusterStatus(
+          client,
+          (address) =>
+            connect(address, { retryForMs: 0, callTimeoutMs: 2000, tlsCa: options.tlsCa }),
+          { stateHash: options.hash ?? false },
         );
-        const status = { ...first, nodes };
         if (options.json) {
           console.log(JSON.stringify(status));
           return;

@@ -172,6 +172,31 @@ export class NamespaceOperations {
   }
 
   /**
+   * One page of a directory's entries in name order: at most `limit` (1 to DIR_PAGE_ENTRIES,
+   * default DIR_PAGE_ENTRIES) after the name `after` (default the start). `done` is true when
+   * no entry follows the last one given; ask again after that name for the next page.
+   */
+  async readdirPage(
+    path: string,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<{ entries: DirEntry[]; done: boolean }> {
+    const p = normalizePath(path);
+    const limit = options.limit ?? DIR_PAGE_ENTRIES;
+    if (!Number.isInteger(limit) || limit < 1 || limit > DIR_PAGE_ENTRIES)
+      throw fsError("EINVAL", p, `page size must be 1 to ${DIR_PAGE_ENTRIES}, not ${limit}`);
+    const page = await this.caller.query((c) =>
+      c.readDir({ path: p, afterName: options.after ?? "", limit }),
+    );
+    return {
+      entries: page.entries.map((entry) => ({
+        name: entry.name,
+        stats: toStats(required(entry.inode, p)),
+      })),
+      done: page.done,
+    };
+  }
+
+  /**
    * The cluster's state as the node this client talks to sees it. `stateHash` adds that
    * node's metadata state hash (a pass over its store).
    */

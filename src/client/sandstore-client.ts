@@ -102,6 +102,14 @@ export class SandstoreClient {
     return this.namespace.opendir(path);
   }
 
+  /** One page of entries after the name `after` (see `NamespaceOperations.readdirPage`). */
+  readdirPage(
+    path: string,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<{ entries: DirEntry[]; done: boolean }> {
+    return this.namespace.readdirPage(path, options);
+  }
+
   status(options: { stateHash?: boolean } = {}): Promise<StatusResponse> {
     return this.namespace.status(options);
   }

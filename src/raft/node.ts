@@ -147,6 +147,23 @@ export interface RaftNodeOptions {
    * tell which file lost them.
    */
   readonly onTornTail?: (segment: string, bytes: number) => void;
+  /** Told of fsyncs, snapshots, leader changes and proposals as they happen (metrics). */
+  readonly observer?: RaftObserver;
+}
+
+/**
+ * What a node reports as it runs, for its owner's metrics; every callback is optional and
+ * must not throw or block (it is called on the node's loop).
+ */
+export interface RaftObserver {
+  /** One batch of entries and hard state made durable with an fsync; its wall time, seconds. */
+  readonly onFsync?: (seconds: number) => void;
+  /** One snapshot of the state machine written and committed to storage; seconds. */
+  readonly onSnapshot?: (seconds: number) => void;
+  /** This node saw another leader (a new one, or one after none): `leader` is its id. */
+  readonly onLeaderChange?: (leader: NodeId) => void;
+  /** A proposal made here was committed and applied, or failed (refused, cut, timed out). */
+  readonly onProposalSettled?: (outcome: "committed" | "failed") => void;
 }
 
 interface Waiter<T> {
@@ -182,6 +199,8 @@ export class RaftNode {
   private persisted: HardState = { term: 0, vote: "", commit: 0 };
   /** Counters for benchmarks and status. */
   readonly stats = { fsyncs: 0, entriesPersisted: 0, proposals: 0, batches: 0 };
+  /** The leader as of the last batch, to tell the observer when it changes. */
+  private lastLeader: NodeId = "";
 
   constructor(private readonly o: RaftNodeOptions) {}
 
@@ -253,6 +272,25 @@ export class RaftNode {
   }
 
   private submit(propose: () => ReturnType<Raft["propose"]>, timeoutMs: number): Promise<unknown> {
+    const settled = this.submitUnobserved(propose, timeoutMs);
+    const observe = this.o.observer?.onProposalSettled;
+    if (!observe) return settled;
+    return settled.then(
+      (value) => {
+        observe("committed");
+        return value;
+      },
+      (error: unknown) => {
+        observe("failed");
+        throw error;
+      },
+    );
+  }
+
+  private submitUnobserved(
+    propose: () => ReturnType<Raft["propose"]>,
+    timeoutMs: number,
+  ): Promise<unknown> {
     if (!this.started) return Promise.reject(new StoppedError("node not started"));
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new StoppedError("node stopped"));
@@ -289,6 +327,11 @@ export class RaftNode {
         this.proposals.set(result.index, { term: result.term, resolve, reject, timer });
       });
     });
+  }
+
+  /** Proposals waiting to be committed here: queued for the loop or appended and unsettled. */
+  get pendingProposals(): number {
+    return this.queuedProposals + this.proposals.size;
   }
 
   /**
@@ -441,9 +484,13 @@ export class RaftNode {
       const sync =
         ready.entries.length > 0 ||
         (hs !== undefined && (hs.term !== this.persisted.term || hs.vote !== this.persisted.vote));
+      const started = performance.now();
       await this.o.storage.append(ready.entries, hs, sync);
       if (hs) this.persisted = hs;
-      if (sync) this.stats.fsyncs++;
+      if (sync) {
+        this.stats.fsyncs++;
+        this.o.observer?.onFsync?.((performance.now() - started) / 1000);
+      }
       this.stats.batches++;
       this.stats.entriesPersisted += ready.entries.length;
     }
@@ -477,6 +524,11 @@ export class RaftNode {
       this.readsAtIndex.push({ index: readState.index, waiter });
     }
     this.raft.advance(ready);
+    const leader = this.raft.leader();
+    if (leader !== this.lastLeader) {
+      this.lastLeader = leader;
+      if (leader) this.o.observer?.onLeaderChange?.(leader);
+    }
     this.releaseReads();
     await this.maybeSnapshot();
   }
@@ -509,11 +561,13 @@ export class RaftNode {
       return;
     this.snapshotting = true;
     try {
+      const started = performance.now();
       const snap = await this.o.stateMachine.snapshot();
       const meta = this.raft.compact(snap.index, snap.size);
       const writer = await this.o.storage.beginSnapshot(meta);
       for await (const chunk of snap.chunks) await writer.write(chunk);
       await writer.commit();
+      this.o.observer?.onSnapshot?.((performance.now() - started) / 1000);
     } finally {
       this.snapshotting = false;
     }

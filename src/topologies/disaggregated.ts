@@ -22,6 +22,8 @@ import { DataServerReporter } from "../data/data-server-reporter.ts";
 import { DataServerMembership } from "../membership/data-server-membership.ts";
 import type { Membership } from "../membership/membership.ts";
 import { ReportedMembership } from "../membership/reported-membership.ts";
+import { meteredFileService } from "../observability/metered-file-service.ts";
+import { NodeMetrics } from "../observability/node-metrics.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
@@ -44,6 +46,7 @@ import { startDiskGuard } from "./disk-guard.ts";
 import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
+import { fileNodeFigures, raftReadiness, startNodeHttp } from "./node-http.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
@@ -86,6 +89,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
+  // Metrics: counted by the transport, Raft and the file service, read from status per scrape.
+  const metrics = new NodeMetrics({ nodeId: id, topology: TOPOLOGY, roles: ["metadata"] });
 
   // Membership: the metadata group as given, and the data servers that report to it. On etcd,
   // which data servers exist and live is etcd's registrations and leases; the reports still
@@ -140,6 +145,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     faults,
     logger,
     addressOf: (nodeId) => etcd?.addressOf(nodeId),
+    observer: metrics.raftObserver,
   });
 
   // Placement and control: chunks go to live data servers with room, R copies, committed at W.
@@ -201,8 +207,15 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
   });
-  const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
-  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+  const transport = new GrpcTransport({
+    server: auth.serverCredentials(),
+    channels: auth,
+    traffic: metrics.traffic,
+  });
+  const files = meteredFileService(server, (operation, result, seconds) =>
+    metrics.observeFileOperation(operation, result, seconds),
+  );
+  const listener = await transport.listen(options.listen, files, (grpcServer) => {
     raftTransport.register(grpcServer);
     addMetadataService(grpcServer, control, auth, {
       clients: {
@@ -238,6 +251,36 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   await replicator.start();
   bootstrap.start();
   maintenance.start();
+
+  // HTTP: metrics, health and readiness, and the REST API over a client of this server.
+  metrics.readFiguresFrom(
+    fileNodeFigures({
+      status: () => server.status(),
+      authenticator,
+      pendingProposals: () => replicator.node.pendingProposals,
+    }),
+  );
+  const stopParts = async () => {
+    await listener.close();
+    await bootstrap.stop();
+    await maintenance.stop();
+    await replicator.stop();
+    await raftTransport.close();
+    replicas.close();
+    await etcd?.close();
+    await reported.close();
+    await store.close();
+    await disk.stop();
+    await unlock();
+  };
+  const http = await startNodeHttp({
+    node: options,
+    release: stopParts,
+    metrics,
+    readiness: raftReadiness(replicator.node),
+    status: () => server.status(),
+    files: { address: listener.address, authenticator, control, membership },
+  });
   logger.info(
     { address: listener.address, metadataServers: peers.length },
     "metadata server serving",
@@ -246,19 +289,11 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   return {
     id,
     address: listener.address,
+    httpAddress: http?.address,
     failed: failed.promise,
     async stop() {
-      await listener.close();
-      await bootstrap.stop();
-      await maintenance.stop();
-      await replicator.stop();
-      await raftTransport.close();
-      replicas.close();
-      await etcd?.close();
-      await reported.close();
-      await store.close();
-      await disk.stop();
-      await unlock();
+      await http?.close();
+      await stopParts();
       logger.info("metadata server stopped");
     },
   };
@@ -275,10 +310,20 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
   await mkdir(options.dataDir, { recursive: true });
   const unlock = await lockDirectory(options.dataDir);
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
+  // Metrics: counted by the transport and the chunk store, read from status per scrape.
+  const metrics = new NodeMetrics({
+    nodeId: id,
+    topology: TOPOLOGY,
+    roles: ["data"],
+    raftMember: false,
+  });
 
   // Store: this server's chunks.
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
-    onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
+    onDamaged: (error) => {
+      metrics.countDamagedCopy();
+      logger.warn({ err: error }, "chunk copy failed its checksum");
+    },
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
 
@@ -361,8 +406,15 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     chunkUsage: () => chunks.usage(),
     otherClientBytes: () => ({ written: clientBytes.writtenTotal, read: clientBytes.readTotal }),
   });
-  const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
-  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+  const transport = new GrpcTransport({
+    server: auth.serverCredentials(),
+    channels: auth,
+    traffic: metrics.traffic,
+  });
+  const files = meteredFileService(server, (operation, result, seconds) =>
+    metrics.observeFileOperation(operation, result, seconds),
+  );
+  const listener = await transport.listen(options.listen, files, (grpcServer) => {
     addChunkService(grpcServer, chunks, auth, faults, {
       checkCapability: (capability, chunkId, operation) =>
         reporter.checkCapability(capability, chunkId, operation),
@@ -384,6 +436,34 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
       address,
     );
   reporter.start(address);
+
+  // HTTP: metrics, health and readiness (a metadata server took a report lately), and the
+  // REST API over a client of this server.
+  metrics.readFiguresFrom(fileNodeFigures({ status: () => server.status(), authenticator }));
+  const heardWithinMs = MISSED_REPORTS * reportIntervalMs;
+  const stopParts = async () => {
+    await listener.close();
+    await reporter.stop();
+    sender.close();
+    control.close();
+    await membership.close();
+    await chunks.close();
+    await disk.stop();
+    await unlock();
+  };
+  const http = await startNodeHttp({
+    node: options,
+    release: stopParts,
+    metrics,
+    readiness: async () => {
+      const heard = reporter.metadataServersHeard(heardWithinMs);
+      return heard.length > 0
+        ? { ready: true, detail: `reporting to ${heard.map((node) => node.id).join(", ")}` }
+        : { ready: false, detail: `no metadata server took a report in ${heardWithinMs} ms` };
+    },
+    status: () => server.status(),
+    files: { address, authenticator, control, membership },
+  });
   logger.info({ address, metadataServers: metadataServers() }, "data server serving");
   // A data server takes its settings from the metadata as it goes; it has no flags to refuse.
   const neverFails = deferred<Error>();
@@ -391,16 +471,11 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
   return {
     id,
     address,
+    httpAddress: http?.address,
     failed: neverFails.promise,
     async stop() {
-      await listener.close();
-      await reporter.stop();
-      sender.close();
-      control.close();
-      await membership.close();
-      await chunks.close();
-      await disk.stop();
-      await unlock();
+      await http?.close();
+      await stopParts();
       logger.info("data server stopped");
     },
   };

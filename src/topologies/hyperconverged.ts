@@ -23,6 +23,8 @@ import {
   type NodeInfo,
 } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
+import { meteredFileService } from "../observability/metered-file-service.ts";
+import { NodeMetrics } from "../observability/node-metrics.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
@@ -37,6 +39,7 @@ import { startDiskGuard } from "./disk-guard.ts";
 import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
+import { fileNodeFigures, raftReadiness, startNodeHttp } from "./node-http.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
@@ -52,11 +55,19 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
+  // Metrics: counted by the transport, Raft and the file service as they work, and read from
+  // the node's status at each scrape.
+  const metrics = new NodeMetrics({ nodeId: id, topology: "hyperconverged", roles: ALL_ROLES });
+
   // Membership: the fixed member list, every node with both roles. Liveness and free disk
   // space, so placement skips dead and full nodes, come from etcd's leases and registrations
   // when the node is given etcd, else from a failure detector whose probes bring them back.
   // Every node's one port serves clients and peers.
-  const transport = new GrpcTransport({ server: auth.serverCredentials(), channels: auth });
+  const transport = new GrpcTransport({
+    server: auth.serverCredentials(),
+    channels: auth,
+    traffic: metrics.traffic,
+  });
   const members = peers.map((node) => ({ ...node, roles: ALL_ROLES }));
   // Probe connections are the static membership's failure detector's, made as members are
   // first probed (a member added since start among them); etcd needs none.
@@ -115,7 +126,10 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     await unlock();
   });
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
-    onDamaged: (error) => logger.warn({ err: error }, "chunk copy failed its checksum"),
+    onDamaged: (error) => {
+      metrics.countDamagedCopy();
+      logger.warn({ err: error }, "chunk copy failed its checksum");
+    },
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
   recordedAddress = (nodeId) => store.memberAddress(nodeId);
@@ -136,6 +150,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     faults,
     logger,
     addressOf: (nodeId) => etcd?.addressOf(nodeId),
+    observer: metrics.raftObserver,
   });
 
   // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
@@ -195,7 +210,10 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
   });
-  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+  const files = meteredFileService(server, (operation, result, seconds) =>
+    metrics.observeFileOperation(operation, result, seconds),
+  );
+  const listener = await transport.listen(options.listen, files, (grpcServer) => {
     raftTransport.register(grpcServer);
     addChunkService(grpcServer, chunks, auth, faults);
     // The control plane for nodes in other processes (a data server of another topology, a
@@ -219,25 +237,47 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   await replicator.start();
   bootstrap.start();
   maintenance.start();
+
+  // HTTP: metrics, health and readiness, and the REST API over a client of this node.
+  metrics.readFiguresFrom(
+    fileNodeFigures({
+      status: () => server.status(),
+      authenticator,
+      pendingProposals: () => replicator.node.pendingProposals,
+    }),
+  );
+  const stopParts = async () => {
+    await listener.close();
+    await bootstrap.stop();
+    await maintenance.stop();
+    await replicator.stop();
+    await raftTransport.close();
+    replicas.close();
+    await membership.close();
+    for (const connection of probeConnections.values()) connection.close();
+    await store.close();
+    await chunks.close();
+    await disk.stop();
+    await unlock();
+  };
+  const http = await startNodeHttp({
+    node: options,
+    release: stopParts,
+    metrics,
+    readiness: raftReadiness(replicator.node),
+    status: () => server.status(),
+    files: { address: listener.address, authenticator, control, membership },
+  });
   logger.info({ address: listener.address, members: peers.length }, "hyperconverged node serving");
 
   return {
     id,
     address: listener.address,
+    httpAddress: http?.address,
     failed: failed.promise,
     async stop() {
-      await listener.close();
-      await bootstrap.stop();
-      await maintenance.stop();
-      await replicator.stop();
-      await raftTransport.close();
-      replicas.close();
-      await membership.close();
-      for (const connection of probeConnections.values()) connection.close();
-      await store.close();
-      await chunks.close();
-      await disk.stop();
-      await unlock();
+      await http?.close();
+      await stopParts();
       logger.info("node stopped");
     },
   };

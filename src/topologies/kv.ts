@@ -8,14 +8,17 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockDirectory } from "../common/fs.ts";
+import { NodeStatus } from "../gen/sandstore/v1/file_service.ts";
 import { KvServer } from "../kv/kv-server.ts";
 import { LmdbKvStateMachine } from "../kv/kv-state-machine.ts";
 import type { Logger } from "../observability/logger.ts";
+import { NodeMetrics } from "../observability/node-metrics.ts";
 import { RaftNode } from "../raft/node.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { type FaultLayer, watchFaultFile } from "../transport/fault-file.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
+import { raftReadiness, startNodeHttp } from "./node-http.ts";
 import { type CredentialOptions, nodePeerAuth } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { BrokenRule, NodeOptions, RunningNode } from "./topology.ts";
@@ -49,12 +52,15 @@ export interface KvNodeOptions extends CredentialOptions {
   readonly tickMs?: number;
   /** A rule to break on purpose; for the chaos tests only. */
   readonly brokenRule?: BrokenRule;
+  /** `host:port` of the HTTP port (metrics, health, cluster status); none when absent. */
+  readonly httpListen?: string;
 }
 
 export interface RunningKvNode {
   readonly id: string;
   readonly raftAddress: string;
   readonly clientAddress: string;
+  readonly httpAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -90,11 +96,13 @@ export async function startKvTopologyNode(o: NodeOptions): Promise<RunningNode> 
     clusterToken: o.clusterToken,
     tlsDir: o.tlsDir,
     brokenRule: o.brokenRule,
+    httpListen: o.http,
   });
   return {
     id: node.id,
     address: node.raftAddress,
     clientAddress: node.clientAddress,
+    httpAddress: node.httpAddress,
     // A key-value node has no decided settings to disagree with.
     failed: new Promise<Error>(() => {}),
     stop: () => node.stop(),
@@ -121,6 +129,8 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
   const auth = nodePeerAuth(o.id, "kv", o);
   await mkdir(o.dataDir, { recursive: true });
   const unlock = await lockDirectory(o.dataDir);
+  // Metrics: counted by the transport and Raft, read from Raft's status per scrape.
+  const metrics = new NodeMetrics({ nodeId: o.id, topology: "kv", roles: [] });
 
   // Membership: this node and its peers, fixed at start.
   const voters = [o.id, ...o.peers.map((p) => p.id)].sort();
@@ -144,6 +154,7 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     addressOf: (id) => raftAddresses.get(id),
     auth,
     faults,
+    traffic: metrics.traffic,
   });
 
   // Consensus.
@@ -159,6 +170,7 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     timeoutMs: 5000,
     onTornTail: (file, bytes) =>
       o.logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
+    observer: metrics.raftObserver,
   });
   await transport.listen((server) =>
     addAdminService(
@@ -191,6 +203,64 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     logger: o.logger,
   });
   await server.listen();
+
+  // HTTP: metrics, health and readiness, and the group's status (no file routes).
+  const raftFigures = () => {
+    const status = node.status();
+    return {
+      role: status.role === "preCandidate" ? "candidate" : status.role,
+      term: status.term,
+      leaderId: status.lead,
+      commitIndex: status.commit,
+      appliedIndex: machine.appliedIndex(),
+    };
+  };
+  metrics.readFiguresFrom(async () => ({
+    raft: { ...raftFigures(), pendingProposals: node.pendingProposals },
+  }));
+  const stopParts = async () => {
+    await server.close();
+    await node.stop();
+    await transport.close();
+    await machine.close();
+    await unlock();
+  };
+  const http = await startNodeHttp({
+    node: { id: o.id, http: o.httpListen, tlsDir: o.tlsDir, logger: o.logger },
+    release: stopParts,
+    metrics,
+    readiness: raftReadiness(node),
+    status: async () => {
+      const figures = raftFigures();
+      const blank = NodeStatus.decode(new Uint8Array());
+      return {
+        nodes: [
+          {
+            ...blank,
+            id: o.id,
+            address: server.address,
+            role: figures.role,
+            term: figures.term,
+            commitIndex: figures.commitIndex,
+            appliedIndex: figures.appliedIndex,
+            live: true,
+            memberLive: true,
+          },
+          ...o.peers.map((peer) => ({
+            ...blank,
+            id: peer.id,
+            address: peer.clientAddress,
+            role: "unknown",
+          })),
+        ],
+        leaderId: figures.leaderId,
+        topology: "kv",
+        chunkSize: 0,
+        replicationFactor: 0,
+        writeQuorum: 0,
+      };
+    },
+  });
   o.logger.info(
     { raft: transport.address, client: server.address, peers: o.peers.length },
     "key-value node serving",
@@ -200,12 +270,10 @@ export async function startKvNode(o: KvNodeOptions): Promise<RunningKvNode> {
     id: o.id,
     raftAddress: transport.address,
     clientAddress: server.address,
+    httpAddress: http?.address,
     async stop() {
-      await server.close();
-      await node.stop();
-      await transport.close();
-      await machine.close();
-      await unlock();
+      await http?.close();
+      await stopParts();
       o.logger.info("key-value node stopped");
     },
   };

@@ -9,11 +9,13 @@ import type { NodeInfo } from "../membership/membership.ts";
 import type { RequestedSettings } from "../metadata/cluster-settings.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { RaftObserver } from "../raft/node.ts";
 import { DiskStorage } from "../raft/storage/disk-storage.ts";
 import { RaftReplicator } from "../replication/raft-replicator.ts";
 import type { FaultLayer } from "../transport/fault-file.ts";
 import { GrpcRaftTransport } from "../transport/grpc-raft-transport.ts";
 import type { PeerAuth } from "../transport/peer-auth.ts";
+import type { ServiceTraffic } from "../transport/transport.ts";
 import type { NodeOptions } from "./topology.ts";
 
 /**
@@ -67,6 +69,10 @@ export interface MetadataRaftOptions {
   /** The fault layer of tests and chaos runs, which cuts Raft traffic too. */
   readonly faults: FaultLayer | undefined;
   readonly logger: Logger;
+  /** Told of the node's fsyncs, snapshots, leader changes and proposals (metrics). */
+  readonly observer?: RaftObserver;
+  /** Counts the bytes the Raft transport's own server moves (metrics). */
+  readonly traffic?: ServiceTraffic;
 }
 
 /** The replicator and the transport it speaks through; register the transport on the server. */
@@ -84,6 +90,7 @@ export function metadataRaft(o: MetadataRaftOptions): {
     addressOf,
     auth: o.auth,
     faults: o.faults,
+    traffic: o.traffic,
   });
   const replicator = new RaftReplicator({
     id: o.id,
@@ -104,6 +111,7 @@ export function metadataRaft(o: MetadataRaftOptions): {
     snapshotEntries: o.options.snapshotEntries ?? 10_000,
     onTornTail: (file, bytes) =>
       o.logger.warn({ file, bytes }, "cut a damaged tail from the Raft log"),
+    observer: o.observer,
   });
   return { replicator, raftTransport };
 }

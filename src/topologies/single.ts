@@ -19,6 +19,8 @@ import { ALL_ROLES } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { settingsFor } from "../metadata/cluster-settings.ts";
 import { LmdbMetadataStore } from "../metadata/lmdb-metadata-store.ts";
+import { meteredFileService } from "../observability/metered-file-service.ts";
+import { NodeMetrics } from "../observability/node-metrics.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
 import { LocalReplicator } from "../replication/local-replicator.ts";
 import { ClientAuthenticator } from "../server/client-authenticator.ts";
@@ -26,6 +28,7 @@ import { NodeServer } from "../server/node-server.ts";
 import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
+import { fileNodeFigures, startNodeHttp } from "./node-http.ts";
 import { nodePeerAuth } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
@@ -45,13 +48,23 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   // Disk: writes stop before it is full; a reserve lets the node start and delete when it is.
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
 
+  // Metrics: counted by the transport and the file service, read from status per scrape.
+  const metrics = new NodeMetrics({ nodeId: id, topology: "single", roles: ALL_ROLES });
+
   // Membership and transport: this node alone, speaking TLS when given a TLS directory.
-  const transport = new GrpcTransport({ server: auth?.serverCredentials() });
+  const transport = new GrpcTransport({
+    server: auth?.serverCredentials(),
+    traffic: metrics.traffic,
+  });
   const membership = new StaticMembership(id, [{ id, address: options.listen, roles: ALL_ROLES }]);
 
   // Stores: the namespace and the chunks.
   const store = new LmdbMetadataStore({ path: join(options.dataDir, "metadata") });
   const chunks = await DiskChunkStore.open(join(options.dataDir, "chunks"), {
+    onDamaged: (error) => {
+      metrics.countDamagedCopy();
+      logger.warn({ err: error }, "chunk copy failed its checksum");
+    },
     admitWrite: (bytes, chunkId) => disk.space.admitWrite(bytes, `chunk ${chunkId}`),
   });
 
@@ -102,7 +115,10 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     membership,
     chunkUsage: () => chunks.usage(),
   });
-  const listener = await transport.listen(options.listen, server, (grpcServer) => {
+  const files = meteredFileService(server, (operation, result, seconds) =>
+    metrics.observeFileOperation(operation, result, seconds),
+  );
+  const listener = await transport.listen(options.listen, files, (grpcServer) => {
     if (!auth) return;
     addAdminService(
       grpcServer,
@@ -137,22 +153,38 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   const address = listener.address;
   membership.setSelfAddress(address);
   gc.start();
+
+  // HTTP: metrics, health (one node is its own leader: always ready), the REST API.
+  metrics.readFiguresFrom(fileNodeFigures({ status: () => server.status(), authenticator }));
+  const stopParts = async () => {
+    await listener.close();
+    await gc.stop();
+    await replicator.stop();
+    await store.close();
+    await chunks.close();
+    await membership.close();
+    await disk.stop();
+    await unlock();
+  };
+  const http = await startNodeHttp({
+    node: options,
+    release: stopParts,
+    metrics,
+    readiness: async () => ({ ready: true, detail: "a single node leads itself" }),
+    status: () => server.status(),
+    files: { address, authenticator, control, membership },
+  });
   logger.info({ address, dataDir: options.dataDir, ...settings }, "node serving");
 
   return {
     id,
     address,
+    httpAddress: http?.address,
     // Its settings were checked before it served: nothing fails it later.
     failed: new Promise<Error>(() => {}),
     async stop() {
-      await listener.close();
-      await gc.stop();
-      await replicator.stop();
-      await store.close();
-      await chunks.close();
-      await membership.close();
-      await disk.stop();
-      await unlock();
+      await http?.close();
+      await stopParts();
       logger.info("node stopped");
     },
   };

@@ -12,6 +12,11 @@ export interface NodeOptions {
   readonly id: string;
   /** `host:port` for the RPC server; port 0 picks one. */
   readonly listen: string;
+  /**
+   * `host:port` for the HTTP port (`--http`: metrics, health, the REST API); port 0 picks
+   * one. No HTTP port without it.
+   */
+  readonly http?: string;
   /** Everything the node keeps lives under here; created when missing. */
   readonly dataDir: string;
   /**
@@ -128,6 +133,8 @@ export interface RunningNode {
   readonly address: string;
   /** Where clients reach it when that is another port (`NodeOptions.clientListen`), real port. */
   readonly clientAddress?: string;
+  /** Where its HTTP port listens (`NodeOptions.http`), with the real port; absent without one. */
+  readonly httpAddress?: string;
   /**
    * Resolves when the node cannot go on and must be stopped (its flags disagree with the
    * cluster's decided settings); never rejects, and stays pending while the node is healthy.

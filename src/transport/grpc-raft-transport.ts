@@ -9,7 +9,7 @@
  * itself: a message whose `from` is not the stream's authenticated node is dropped and
  * counted, so no caller can put words in the leader's mouth.
  */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import {
   type RaftEntry,
   type RaftMessage,
@@ -20,9 +20,10 @@ import {
 } from "../gen/sandstore/v1/raft.ts";
 import type { Entry, Message, RaftTransport } from "../raft/node.ts";
 import type { FaultLayer } from "./fault-file.ts";
-import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
+import { bindServer, newGrpcServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import { admitPeer } from "./peer-admission.ts";
 import { NODES_ONLY, type PeerAuth } from "./peer-auth.ts";
+import type { ServiceTraffic } from "./transport.ts";
 
 /** Bytes of messages in one stream write (a snapshot piece or an append fits whole). */
 const BATCH_BYTES = 1024 * 1024;
@@ -239,6 +240,8 @@ export interface GrpcRaftTransportOptions {
   /** How this node proves itself to peers and checks the streams they open. */
   readonly auth: PeerAuth;
   readonly faults?: FaultLayer;
+  /** Counts the bytes its own server's services move (`listen`); none when absent. */
+  readonly traffic?: ServiceTraffic;
 }
 
 export class GrpcRaftTransport implements RaftTransport {
@@ -312,7 +315,7 @@ export class GrpcRaftTransport implements RaftTransport {
    * services `extraServices` registers (the admin service) beside RaftService.
    */
   async listen(extraServices?: (server: grpc.Server) => void): Promise<void> {
-    const server = new grpc.Server(CHANNEL_OPTIONS);
+    const server = newGrpcServer(CHANNEL_OPTIONS, this.o.traffic);
     extraServices?.(server);
     this.register(server);
     const port = await bindServer(

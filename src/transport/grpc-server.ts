@@ -9,7 +9,8 @@
  * when it opens, through the server's HTTP/2 servers.
  */
 import type { Http2Server, ServerHttp2Session } from "node:http2";
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
+import type { ServiceTraffic } from "./transport.ts";
 
 /**
  * Receive window of every channel and server here, per stream and per connection: two 8 MiB
@@ -72,4 +73,57 @@ export async function bindServer(
     });
   }
   return port;
+}
+
+/** The short name of the service a method path names: `/sandstore.v1.FileService/Read` → `FileService`. */
+function serviceName(methodPath: string): string {
+  const service = methodPath.split("/")[1] ?? "";
+  return service.slice(service.lastIndexOf(".") + 1) || "unknown";
+}
+
+/**
+ * A gRPC server that counts the encoded bytes each of its services receives and sends
+ * (`traffic`), by wrapping every method's (de)serializer as services are added: nothing in a
+ * service's handlers needs to know it is counted.
+ */
+export class MeteredServer extends grpc.Server {
+  constructor(
+    options: grpc.ServerOptions,
+    private readonly traffic: ServiceTraffic,
+  ) {
+    super(options);
+  }
+
+  override addService(
+    service: grpc.ServiceDefinition,
+    implementation: grpc.UntypedServiceImplementation,
+  ): void {
+    const metered = Object.fromEntries(
+      Object.entries(service).map(([method, definition]) => {
+        const name = serviceName(definition.path);
+        const { requestDeserialize, responseSerialize } = definition;
+        return [
+          method,
+          {
+            ...definition,
+            requestDeserialize: (bytes: Buffer) => {
+              this.traffic.received(name, bytes.length);
+              return requestDeserialize(bytes);
+            },
+            responseSerialize: (value: unknown) => {
+              const bytes = responseSerialize(value);
+              this.traffic.sent(name, bytes.length);
+              return bytes;
+            },
+          },
+        ];
+      }),
+    );
+    super.addService(metered, implementation);
+  }
+}
+
+/** A gRPC server with `options`, counting its services' bytes into `traffic` when given. */
+export function newGrpcServer(options: grpc.ServerOptions, traffic?: ServiceTraffic): grpc.Server {
+  return traffic ? new MeteredServer(options, traffic) : new grpc.Server(options);
 }

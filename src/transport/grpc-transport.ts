@@ -36,9 +36,15 @@ import type {
 import { MAX_CHUNK_SIZE } from "../metadata/cluster-settings.ts";
 import { BulkFileServiceClient, BulkFileServiceService } from "./bulk-data-codec.ts";
 import type { CallInfo, ClientCredentials, FileServiceApi } from "./file-service-api.ts";
-import { bindServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
+import { bindServer, newGrpcServer, RECEIVE_WINDOW_BYTES } from "./grpc-server.ts";
 import { type ChannelSecurity, PLAINTEXT_CHANNELS } from "./peer-auth.ts";
-import type { Connection, ConnectOptions, Listener, Transport } from "./transport.ts";
+import type {
+  Connection,
+  ConnectOptions,
+  Listener,
+  ServiceTraffic,
+  Transport,
+} from "./transport.ts";
 
 /**
  * A data piece plus framing fits well inside this, and so does a batch of Raft messages when
@@ -384,6 +390,8 @@ export interface GrpcTransportSecurity {
   readonly server?: grpc.ServerCredentials;
   /** How its connections reach nodes. */
   readonly channels?: ChannelSecurity;
+  /** Counts the bytes its servers' services move (metrics); none when absent. */
+  readonly traffic?: ServiceTraffic;
 }
 
 export class GrpcTransport implements Transport {
@@ -394,7 +402,7 @@ export class GrpcTransport implements Transport {
     api: FileServiceApi,
     internal?: (server: grpc.Server) => void,
   ): Promise<Listener> {
-    const server = new grpc.Server(CHANNEL_OPTIONS);
+    const server = newGrpcServer(CHANNEL_OPTIONS, this.security.traffic);
     server.addService(BulkFileServiceService, serverImplementation(api));
     internal?.(server);
     const port = await bindServer(

@@ -26,6 +26,16 @@ export interface ConnectOptions {
   readonly credentials?: ClientCredentials;
 }
 
+/**
+ * Counts the bytes a server's services move, for metrics: `service` is the gRPC service's
+ * short name (`FileService`, `ChunkService`, `RaftService`...), bytes are encoded messages.
+ * Called on every message: it must be cheap and must not throw.
+ */
+export interface ServiceTraffic {
+  received(service: string, bytes: number): void;
+  sent(service: string, bytes: number): void;
+}
+
 export interface Transport {
   /**
    * Serves `api` on `address` (`host:port`; port 0 picks one). `internal` registers the

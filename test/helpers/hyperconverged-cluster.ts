@@ -46,6 +46,8 @@ export interface ClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Mutual TLS between the nodes and TLS for clients, with certificates made at start. */
   readonly tls?: boolean;
+  /** Gives every node an HTTP port (`--http`), at `httpAddresses[i]`. */
+  readonly http?: boolean;
   /** Called with each node's data directory before its first start (to mount a file system on it). */
   readonly prepareDataDir?: (dir: string) => Promise<void>;
   /** Called with each node's data directory once every node has stopped, before removal. */
@@ -55,6 +57,8 @@ export interface ClusterOptions {
 export class Cluster {
   root = "";
   addresses: string[] = [];
+  /** Each node's HTTP address, with the `http` option; empty without. */
+  httpAddresses: string[] = [];
   private readonly children = new Map<number, ChildProcess>();
   private readonly exits = new Map<number, Promise<{ code: number | null; stderr: string }>>();
   /** The cluster token every node is started with. */
@@ -99,7 +103,9 @@ export class Cluster {
   /** Makes the cluster's directories and ports, and starts nodes `indexes` (default all). */
   async start(indexes: readonly number[] = this.indexes): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), "sandstore-hc-"));
-    this.addresses = (await freePorts(this.size)).map((p) => `127.0.0.1:${p}`);
+    const ports = await freePorts(this.options.http ? 2 * this.size : this.size);
+    this.addresses = ports.slice(0, this.size).map((p) => `127.0.0.1:${p}`);
+    this.httpAddresses = ports.slice(this.size).map((p) => `127.0.0.1:${p}`);
     for (const i of this.indexes) await this.options.prepareDataDir?.(this.dataDir(i));
     if (this.options.tls)
       await makeCertificates({
@@ -189,6 +195,7 @@ export class Cluster {
         "--quiet",
         ...(this.options.membership ? ["--membership", this.options.membership] : []),
         ...(this.options.tls ? ["--tls-dir", this.tlsDir(`n${i + 1}`)] : []),
+        ...(this.options.http ? ["--http", this.httpAddresses[i] ?? ""] : []),
         ...(this.options.nodeArgs ?? []),
         ...extraArgs,
       ],

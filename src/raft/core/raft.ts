@@ -176,6 +176,11 @@ export class Raft {
 
   // ---------------------------------------------------------------- state for the driver
 
+  /** The leader this node knows of, empty when none: cheaper than `status()` per batch. */
+  leader(): NodeId {
+    return this.lead;
+  }
+
   status(): {
     id: NodeId;
     role: ReportedRole;
