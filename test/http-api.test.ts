@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { commandInstalled } from "../src/common/command-installed.ts";
 import { freePorts } from "../src/common/free-ports.ts";
@@ -515,6 +516,47 @@ describe("the HTTP port on every node of a replicated cluster", () => {
         /^sandstore_node_info\{node="n2",topology="disaggregated",roles="data"\} 1$/m,
       );
       assert.doesNotMatch(dataMetrics, /^sandstore_raft_term /m, "a data server is no Raft member");
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test("with --tls-dir the port speaks HTTPS with the node's certificate, and moves files", async () => {
+    const cluster = new Cluster({ http: true, tls: true });
+    await cluster.start();
+    try {
+      await cluster.leader();
+      const ca = await readFile(cluster.tlsCa ?? "");
+      const address = cluster.httpAddresses[0] ?? "";
+      const [host = "", port = ""] = address.split(":");
+      // One HTTPS request against the cluster's CA; the node's certificate names its id.
+      const call = (method: string, path: string, body?: Buffer) =>
+        new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+          const request = httpsRequest(
+            { host, port: Number(port), method, path, ca, servername: "n1" },
+            (response) => {
+              const pieces: Buffer[] = [];
+              response.on("data", (piece: Buffer) => pieces.push(piece));
+              response.on("end", () =>
+                resolve({ status: response.statusCode ?? 0, body: Buffer.concat(pieces) }),
+              );
+              response.on("error", reject);
+            },
+          );
+          request.on("error", reject);
+          request.end(body);
+        });
+      await waitFor(async () => (await call("GET", "/readyz")).status === 200, "n1 ready");
+      const bytes = randomBytes(100 * KiB);
+      assert.equal((await call("PUT", "/api/v1/files/tls.bin", bytes)).status, 201);
+      const back = await call("GET", "/api/v1/files/tls.bin");
+      assert.equal(back.status, 200);
+      assert.ok(back.body.equals(bytes));
+      // Plain HTTP to the HTTPS port gets nothing served.
+      await assert.rejects(async () => {
+        const response = await fetch(`http://${address}/healthz`);
+        await response.arrayBuffer();
+      });
     } finally {
       await cluster.close();
     }
