@@ -432,6 +432,22 @@ describe("the HTTP port on every node of a replicated cluster", () => {
         "follower",
         "leader",
       ]);
+      // The dashboard's stream: a status event with every node, then more.
+      const abort = new AbortController();
+      const stream = await as("/api/v1/events", { signal: abort.signal });
+      assert.equal(stream.headers.get("content-type"), "text/event-stream");
+      const reader = stream.body?.getReader();
+      let received = "";
+      while (reader && (received.match(/^event: status$/gm) ?? []).length < 2) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received += Buffer.from(value).toString();
+      }
+      abort.abort();
+      const first = /^data: (.*)$/m.exec(received)?.[1] ?? "{}";
+      const event = JSON.parse(first) as { status: { nodes: { id: string }[] } };
+      assert.deepEqual(event.status.nodes.map((node) => node.id).sort(), ["n1", "n2", "n3"]);
+
       const members = (await (await as("/api/v1/cluster/members")).json()) as {
         members: { id: string; roles: string[] }[];
       };

@@ -11,7 +11,6 @@ import { NODE_RUNTIME_FLAGS } from "../common/runtime-flags.ts";
 import { kvRequest } from "../kv/kv-client.ts";
 import { parsePeers } from "../kv/kv-peers.ts";
 import { createLogger } from "../observability/logger.ts";
-import { startKvNode } from "../topologies/kv.ts";
 import { localClusterToken, positiveInteger, UsageError, withCredentials } from "./cli-support.ts";
 
 /** TitanStore spelled its flags with one dash (`-id=n1`); these are rewritten to two. */
@@ -99,6 +98,8 @@ export function registerKvCommands(program: Command): void {
         pretty: !flags.quiet,
         nodeId: id,
       });
+      // Loaded here, not at the top: the other kv commands are clients and need no server.
+      const { startKvNode } = await import("../topologies/kv.ts");
       const node = await startKvNode({
         id,
         raftListen: joinHostPort(bind, raftPort),

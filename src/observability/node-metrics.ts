@@ -77,6 +77,8 @@ function setTotal(counter: Counter, value: number): void {
 export class NodeMetrics {
   readonly registry = new Registry();
   private figures: () => Promise<NodeFigures> = async () => ({});
+  private operationCount = 0;
+  private operationSeconds = 0;
 
   private readonly raftTerm: Gauge;
   private readonly raftHasLeader: Gauge;
@@ -312,6 +314,13 @@ export class NodeMetrics {
   /** One file operation served: `operation` is the API's name, `seconds` its wall time. */
   observeFileOperation(operation: string, result: OperationResult, seconds: number): void {
     this.fileOperations.observe({ operation, result }, seconds);
+    this.operationCount++;
+    this.operationSeconds += seconds;
+  }
+
+  /** File operations observed since start, every kind and result, and their summed seconds. */
+  fileOperationTotals(): { count: number; seconds: number } {
+    return { count: this.operationCount, seconds: this.operationSeconds };
   }
 
   /** A local chunk copy failed its checksum. */

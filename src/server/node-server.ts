@@ -67,6 +67,10 @@ export interface NodeServerOptions {
   readonly space?: DiskSpace;
   /** The data servers the metadata marks draining, on a node that holds the metadata. */
   readonly drainingNodes?: () => readonly string[];
+  /** File operations served since start and their summed seconds (the node's metrics). */
+  readonly operationTotals?: () => { count: number; seconds: number };
+  /** Where this node serves HTTP, once it does; empty or absent without. */
+  readonly httpAddress?: () => string;
 }
 
 /** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
@@ -332,7 +336,11 @@ export class NodeServer implements FileServiceApi {
         membershipStale: false,
         memberLive: liveIds.has(member.id),
         draining: draining.has(member.id),
+        fileOperationsTotal: 0,
+        fileOperationSecondsTotal: 0,
+        httpAddress: "",
       }));
+    const operations = this.o.operationTotals?.() ?? { count: 0, seconds: 0 };
     const other = this.o.otherClientBytes?.() ?? { written: 0, read: 0 };
     return {
       nodes: [
@@ -358,6 +366,9 @@ export class NodeServer implements FileServiceApi {
           membershipStale: this.o.membership.isStale(),
           memberLive: true,
           draining: draining.has(self.id),
+          fileOperationsTotal: operations.count,
+          fileOperationSecondsTotal: operations.seconds,
+          httpAddress: this.o.httpAddress?.() ?? "",
         },
         ...others,
       ],

@@ -196,6 +196,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     mode: options.auth ?? "off",
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
+  // Known once the HTTP port opens, after the server starts answering status.
+  let httpAddress = "";
   const server = new NodeServer({
     roles: ["metadata"],
     authenticator,
@@ -204,6 +206,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     control,
     membership,
     chunkUsage: () => ({ chunks: 0, bytes: 0 }),
+    operationTotals: () => metrics.fileOperationTotals(),
+    httpAddress: () => httpAddress,
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
   });
@@ -281,6 +285,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     status: () => server.status(),
     files: { address: listener.address, authenticator, control, membership },
   });
+  httpAddress = http?.address ?? "";
   logger.info(
     { address: listener.address, metadataServers: peers.length },
     "metadata server serving",
@@ -396,6 +401,8 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     mode: options.auth ?? "off",
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
+  // Known once the HTTP port opens, after the server starts answering status.
+  let httpAddress = "";
   const server = new NodeServer({
     roles: ["data"],
     authenticator,
@@ -404,6 +411,8 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     control,
     membership,
     chunkUsage: () => chunks.usage(),
+    operationTotals: () => metrics.fileOperationTotals(),
+    httpAddress: () => httpAddress,
     otherClientBytes: () => ({ written: clientBytes.writtenTotal, read: clientBytes.readTotal }),
   });
   const transport = new GrpcTransport({
@@ -464,6 +473,7 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     status: () => server.status(),
     files: { address, authenticator, control, membership },
   });
+  httpAddress = http?.address ?? "";
   logger.info({ address, metadataServers: metadataServers() }, "data server serving");
   // A data server takes its settings from the metadata as it goes; it has no flags to refuse.
   const neverFails = deferred<Error>();

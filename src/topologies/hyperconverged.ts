@@ -198,6 +198,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     mode: options.auth ?? "off",
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
+  // Known once the HTTP port opens, after the server starts answering status.
+  let httpAddress = "";
   const server = new NodeServer({
     roles: ALL_ROLES,
     authenticator,
@@ -207,6 +209,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     data,
     membership,
     chunkUsage: () => chunks.usage(),
+    operationTotals: () => metrics.fileOperationTotals(),
+    httpAddress: () => httpAddress,
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
   });
@@ -268,6 +272,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     status: () => server.status(),
     files: { address: listener.address, authenticator, control, membership },
   });
+  httpAddress = http?.address ?? "";
   logger.info({ address: listener.address, members: peers.length }, "hyperconverged node serving");
 
   return {

@@ -3,15 +3,14 @@
  * wiring file and one entry here.
  */
 import { ALL_ROLES } from "../membership/membership.ts";
-import { startDisaggregatedNode } from "./disaggregated.ts";
-import { startHyperconvergedNode } from "./hyperconverged.ts";
-import { startKvTopologyNode } from "./kv.ts";
-import { startSingleNode } from "./single.ts";
 import type { TopologyDescriptor } from "./topology.ts";
 
 export type { BrokenRule, NodeOptions, RunningNode, TopologyDescriptor } from "./topology.ts";
 export { BROKEN_RULES } from "./topology.ts";
 
+// Each wiring file is loaded when a node of its topology starts, not when this table is read:
+// every CLI command reads the table, and a client command (`put`, `ls`) should not pay for
+// loading servers (Fastify, prom-client, the stores) it never runs.
 export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
   single: {
     summary: "one process: the namespace and every chunk, one copy",
@@ -22,7 +21,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     replicationSettable: false,
     serves: "files",
     memberships: ["static"],
-    start: startSingleNode,
+    start: async (options) => (await import("./single.ts")).startSingleNode(options),
   },
   hyperconverged: {
     summary: "every node runs both roles; the metadata is one Raft group of all nodes",
@@ -33,7 +32,8 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     replicationSettable: true,
     serves: "files",
     memberships: ["static", "etcd"],
-    start: startHyperconvergedNode,
+    start: async (options) =>
+      (await import("./hyperconverged.ts")).startHyperconvergedNode(options),
   },
   disaggregated: {
     summary:
@@ -45,7 +45,7 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     replicationSettable: true,
     serves: "files",
     memberships: ["static", "etcd"],
-    start: startDisaggregatedNode,
+    start: async (options) => (await import("./disaggregated.ts")).startDisaggregatedNode(options),
   },
   kv: {
     summary:
@@ -57,6 +57,6 @@ export const TOPOLOGIES: Record<string, TopologyDescriptor> = {
     replicationSettable: false,
     serves: "keys",
     memberships: ["static"],
-    start: startKvTopologyNode,
+    start: async (options) => (await import("./kv.ts")).startKvTopologyNode(options),
   },
 };

@@ -3,7 +3,7 @@
  * node itself, the node's metrics, and, on a node of a file store, the file routes checked by
  * the node's own authenticator.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { connect } from "../client/connect.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import { filePlacement } from "../gateways/http/file-placement.ts";
@@ -39,6 +39,9 @@ export interface NodeHttpOptions {
   };
 }
 
+/** Where `npm run build` puts the dashboard, from this file in src/ (or in dist/). */
+const DASHBOARD_DIR = resolve(import.meta.dirname, "../../dist/web");
+
 /** How long a member asked for its own status may take, for the cluster's status. */
 const MEMBER_STATUS_TIMEOUT_MS = 2000;
 
@@ -68,6 +71,7 @@ async function startGateway(o: NodeHttpOptions): Promise<HttpGateway | undefined
     metrics: o.metrics,
     readiness: o.readiness,
     status: o.status,
+    dashboardDir: DASHBOARD_DIR,
     ...(tls && { tls: { key: tls.key, cert: tls.cert } }),
     ...(files && {
       files: {

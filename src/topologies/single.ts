@@ -105,6 +105,8 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     mode: options.auth ?? "off",
     userByAccessKey: (accessKeyId) => control.userByAccessKey(accessKeyId),
   });
+  // Known once the HTTP port opens, after the server starts answering status.
+  let httpAddress = "";
   const server = new NodeServer({
     roles: ALL_ROLES,
     authenticator,
@@ -114,6 +116,8 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     data,
     membership,
     chunkUsage: () => chunks.usage(),
+    operationTotals: () => metrics.fileOperationTotals(),
+    httpAddress: () => httpAddress,
   });
   const files = meteredFileService(server, (operation, result, seconds) =>
     metrics.observeFileOperation(operation, result, seconds),
@@ -174,6 +178,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     status: () => server.status(),
     files: { address, authenticator, control, membership },
   });
+  httpAddress = http?.address ?? "";
   logger.info({ address, dataDir: options.dataDir, ...settings }, "node serving");
 
   return {

@@ -15,6 +15,8 @@
  * own source address, so one client's failures throttle only that client.
  */
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { finished, pipeline } from "node:stream/promises";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
@@ -95,6 +97,11 @@ export interface HttpGatewayOptions {
   readonly files?: GatewayFiles;
   /** HTTPS with this key and certificate (PEM), on a node given a TLS directory. */
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
+  /**
+   * The built dashboard (`npm run build` writes it to dist/web): served at `/`. A directory
+   * without it makes `/` answer 503 saying so.
+   */
+  readonly dashboardDir: string;
 }
 
 /** A listening gateway. */
@@ -110,6 +117,18 @@ export interface HttpGateway {
 export const MAX_LIST_PAGE = 1000;
 /** Chunk slots a placement page holds at most, and by default. */
 export const MAX_PLACEMENT_PAGE = 1024;
+/** The dashboard's files, as `npm run build` writes them, with their media types. */
+const DASHBOARD_FILES = new Map([
+  ["index.html", "text/html; charset=utf-8"],
+  ["dashboard.js", "text/javascript; charset=utf-8"],
+  ["dashboard.js.map", "application/json"],
+  ["dashboard.css", "text/css; charset=utf-8"],
+]);
+
+/** Time between two events of a stream: a leader change shows within a second. */
+export const EVENT_INTERVAL_MS = 500;
+/** Event streams open at once: each asks every member's status twice a second. */
+export const MAX_EVENT_STREAMS = 32;
 /** Longest `Authorization` header read: Basic credentials are far shorter. */
 const MAX_AUTHORIZATION_BYTES = 1024;
 /** JSON bodies (mkdir, rename) are two paths and a few fields. */
@@ -189,6 +208,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const app = Fastify({
     // Requests are not logged one by one (metrics count them); failures are, below.
     logger: false,
+    // Closing ends every connection, event streams included, instead of waiting for them.
+    forceCloseConnections: true,
     bodyLimit: MAX_JSON_BODY_BYTES,
     // HEAD of a download is its own route, which opens no read stream.
     exposeHeadRoutes: false,
@@ -280,7 +301,33 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
 
   app.get("/api/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  // The dashboard: its page and the files the build made, by name, nothing else.
+  const dashboardFile = async (name: string, reply: FastifyReply) => {
+    const type = DASHBOARD_FILES.get(name);
+    if (type === undefined) throw new HttpError(404, "ENOENT", `no dashboard file ${name}`);
+    const bytes = await readFile(join(options.dashboardDir, name)).catch((error: unknown) => {
+      if (error instanceof Error && "code" in error && error.code === "ENOENT")
+        throw new HttpError(
+          503,
+          "ENOTSUP",
+          `the dashboard is not built (${join(options.dashboardDir, name)} is missing): run npm run build`,
+        );
+      throw error;
+    });
+    return reply.type(type).header("cache-control", "no-cache").send(bytes);
+  };
+  app.get("/", { schema: { hide: true } }, (_request, reply) => dashboardFile("index.html", reply));
+  app.get<{ Params: { name: string } }>(
+    "/dashboard/:name",
+    { schema: { hide: true } },
+    (request, reply) => dashboardFile(request.params.name, reply),
+  );
+
   const files = options.files;
+  const clusterNow = async (): Promise<StatusResponse> => {
+    if (!files || !pool) return options.status();
+    return pool.withClient(undefined, (client) => clusterStatus(client, files.connectTo));
+  };
   // The cluster: no credentials, as the status RPC asks none (it holds no file data).
   app.get(
     "/api/v1/cluster/status",
@@ -291,9 +338,51 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
         security: [],
       },
     },
-    async () => {
-      if (!files || !pool) return options.status();
-      return pool.withClient(undefined, (client) => clusterStatus(client, files.connectTo));
+    clusterNow,
+  );
+  let eventStreams = 0;
+  app.get(
+    "/api/v1/events",
+    {
+      schema: {
+        description: `Server-sent events: a \`status\` event with the cluster's status (as /api/v1/cluster/status) every ${EVENT_INTERVAL_MS} ms, for the dashboard. At most ${MAX_EVENT_STREAMS} streams at once.`,
+        tags: ["cluster"],
+        security: [],
+      },
+    },
+    async (request, reply) => {
+      if (eventStreams >= MAX_EVENT_STREAMS)
+        throw new HttpError(503, "EAGAIN", `${MAX_EVENT_STREAMS} event streams are open already`);
+      eventStreams++;
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      let open = true;
+      request.raw.once("close", () => {
+        open = false;
+      });
+      try {
+        while (open) {
+          const started = Date.now();
+          const event = await clusterNow().then(
+            (status) => `event: status\ndata: ${JSON.stringify({ at: Date.now(), status })}\n\n`,
+            (error: unknown) =>
+              `event: unavailable\ndata: ${JSON.stringify({ at: Date.now(), message: error instanceof Error ? error.message : String(error) })}\n\n`,
+          );
+          if (!open) break;
+          out.write(event);
+          await new Promise((r) =>
+            setTimeout(r, Math.max(0, EVENT_INTERVAL_MS - (Date.now() - started))),
+          );
+        }
+      } finally {
+        eventStreams--;
+        out.end();
+      }
     },
   );
   app.get(

@@ -215,6 +215,14 @@ export interface NodeStatus {
   memberLive: boolean;
   /** Marked draining: no new chunk goes to it, and repair moves its copies elsewhere. */
   draining: boolean;
+  /**
+   * File operations this node served since it started, and their summed wall time in
+   * seconds: a dashboard's latency is the change of one over the change of the other.
+   */
+  fileOperationsTotal: number;
+  fileOperationSecondsTotal: number;
+  /** Where this node serves HTTP (`--http`), host:port; empty without. */
+  httpAddress: string;
 }
 
 /**
@@ -1690,6 +1698,9 @@ function createBaseNodeStatus(): NodeStatus {
     membershipStale: false,
     memberLive: false,
     draining: false,
+    fileOperationsTotal: 0,
+    fileOperationSecondsTotal: 0,
+    httpAddress: "",
   };
 }
 
@@ -1754,6 +1765,15 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.draining !== false) {
       writer.uint32(160).bool(message.draining);
+    }
+    if (message.fileOperationsTotal !== 0) {
+      writer.uint32(168).uint64(message.fileOperationsTotal);
+    }
+    if (message.fileOperationSecondsTotal !== 0) {
+      writer.uint32(177).double(message.fileOperationSecondsTotal);
+    }
+    if (message.httpAddress !== "") {
+      writer.uint32(186).string(message.httpAddress);
     }
     return writer;
   },
@@ -1929,6 +1949,30 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.draining = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.fileOperationsTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 22: {
+            if (tag !== 177) {
+              break;
+            }
+
+            message.fileOperationSecondsTotal = reader.double();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.httpAddress = reader.string();
             continue;
           }
         }
