@@ -148,7 +148,7 @@ function recordSamples(at: number, status: ClusterStatus): void {
     elections.unshift(
       `${new Date(at).toLocaleTimeString()}: ${status.leaderId} leads (term ${term})`,
     );
-    keep(elections, MAX_ELECTIONS);
+    // Newest first: the oldest, at the end, go.
     elections.length = Math.min(elections.length, MAX_ELECTIONS);
   }
   lastLeader = status.leaderId;

@@ -6,12 +6,11 @@ import { SandstoreError } from "../common/errors.ts";
 import type { FileServiceApi } from "../transport/file-service-api.ts";
 import type { OperationResult } from "./node-metrics.ts";
 
-/** Where a timed call is reported: the operation's name, its result, its wall time in seconds. */
-export type OperationObserver = (
-  operation: string,
-  result: OperationResult,
-  seconds: number,
-) => void;
+/** Where a timed call is reported (a node's `NodeMetrics`). */
+export interface OperationObserver {
+  /** The operation's name, its result, its wall time in seconds. */
+  observeFileOperation(operation: string, result: OperationResult, seconds: number): void;
+}
 
 /** `ok`, the POSIX code of a file-system error, or the name of any other error's class. */
 function resultOf(error: unknown): OperationResult {
@@ -19,11 +18,13 @@ function resultOf(error: unknown): OperationResult {
   return error instanceof Error ? error.name : "error";
 }
 
-/** Wraps `api` so that `observe` hears of every call but `status` (probes, not operations). */
+/** Wraps `api` so that `observer` hears of every call but `status` (probes, not operations). */
 export function meteredFileService(
   api: FileServiceApi,
-  observe: OperationObserver,
+  observer: OperationObserver,
 ): FileServiceApi {
+  const observe = (operation: string, result: OperationResult, seconds: number) =>
+    observer.observeFileOperation(operation, result, seconds);
   async function timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {

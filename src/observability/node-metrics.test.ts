@@ -89,9 +89,11 @@ test("the metered file service times calls by result and passes errors through u
       })(),
     status: unused,
   };
-  const metered = meteredFileService(api, (operation, result, seconds) => {
-    assert.ok(seconds >= 0);
-    seen.push(`${operation}:${result}`);
+  const metered = meteredFileService(api, {
+    observeFileOperation(operation, result, seconds) {
+      assert.ok(seconds >= 0);
+      seen.push(`${operation}:${result}`);
+    },
   });
   await assert.rejects(metered.stat({ path: "/missing", access: 0 }), (error) => error === refused);
   const pieces: Buffer[] = [];

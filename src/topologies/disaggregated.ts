@@ -216,9 +216,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     channels: auth,
     traffic: metrics.traffic,
   });
-  const files = meteredFileService(server, (operation, result, seconds) =>
-    metrics.observeFileOperation(operation, result, seconds),
-  );
+  const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
     raftTransport.register(grpcServer);
     addMetadataService(grpcServer, control, auth, {
@@ -420,9 +418,7 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
     channels: auth,
     traffic: metrics.traffic,
   });
-  const files = meteredFileService(server, (operation, result, seconds) =>
-    metrics.observeFileOperation(operation, result, seconds),
-  );
+  const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
     addChunkService(grpcServer, chunks, auth, faults, {
       checkCapability: (capability, chunkId, operation) =>

@@ -214,9 +214,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
   });
-  const files = meteredFileService(server, (operation, result, seconds) =>
-    metrics.observeFileOperation(operation, result, seconds),
-  );
+  const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
     raftTransport.register(grpcServer);
     addChunkService(grpcServer, chunks, auth, faults);

@@ -119,9 +119,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     operationTotals: () => metrics.fileOperationTotals(),
     httpAddress: () => httpAddress,
   });
-  const files = meteredFileService(server, (operation, result, seconds) =>
-    metrics.observeFileOperation(operation, result, seconds),
-  );
+  const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
     if (!auth) return;
     addAdminService(
