@@ -8,14 +8,15 @@ import { build } from "esbuild";
 const root = resolve(import.meta.dirname, "..");
 const out = join(root, "dist", "web");
 await mkdir(out, { recursive: true });
+// The dashboard, and the chaos report's timeline page (inlined into each report).
 await build({
-  entryPoints: [join(root, "web", "dashboard.ts")],
+  entryPoints: [join(root, "web", "dashboard.ts"), join(root, "web", "timeline.ts")],
   bundle: true,
   format: "esm",
   target: "es2022",
   minify: true,
   sourcemap: true,
-  outfile: join(out, "dashboard.js"),
+  outdir: out,
   logLevel: "warning",
 });
 for (const name of ["index.html", "dashboard.css"])

@@ -5,52 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { test } from "node:test";
-import { chromium } from "playwright-core";
-import { commandInstalled } from "../src/common/command-installed.ts";
+import { launchChromium } from "./helpers/chromium.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
 import { waitFor } from "./helpers/node-process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-/** DEVELOPERS.md's launch flags: no sandbox (root), no GPU, nothing fetched from outside. */
-const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 test("the dashboard shows every node, a new leader within 5 s of a kill -9, and moves files", async () => {
-  // .ci/run installs it; a machine without it fails here, saying what to install.
-  assert.ok(
-    await commandInstalled("chromium"),
-    "needs Debian's chromium: apt-get install chromium",
-  );
   const cluster = new Cluster({ http: true });
-  const profile = await mkdtemp(join(tmpdir(), "sandstore-chromium-"));
-  await cluster.start();
-  // A fresh profile directory: playwright gives it to Chromium as --user-data-dir.
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: CHROMIUM_FLAGS,
-    acceptDownloads: true,
-  });
+  const browser = await launchChromium();
   try {
+    await cluster.start();
     const leader = await cluster.leader();
     const watched = (leader + 1) % 3;
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(message.text());
-    });
-    page.on("pageerror", (error) => problems.push(error.message));
+    const { page, problems } = await browser.page();
     await page.goto(`http://${cluster.httpAddresses[watched]}/`);
 
     // Every node, and the leader named.
@@ -111,6 +80,5 @@ test("the dashboard shows every node, a new leader within 5 s of a kill -9, and 
   } finally {
     await browser.close();
     await cluster.close();
-    await rm(profile, { recursive: true, force: true });
   }
 });

@@ -5,6 +5,7 @@
  * over the REST API. Works for every topology: rows show each node's roles.
  */
 import { drawLanes, drawLines, type Sample, type Span } from "./chart.ts";
+import { element } from "./page-element.ts";
 
 /** The parts of `/api/v1/cluster/status` drawn here (see docs/http.md). */
 interface NodeRow {
@@ -44,12 +45,6 @@ const WINDOW_MS = 120_000;
 const MAX_SAMPLES = 600;
 /** Elections listed, newest first. */
 const MAX_ELECTIONS = 50;
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const found = document.getElementById(id);
-  if (!(found instanceof type)) throw new Error(`the page has no #${id}`);
-  return found;
-}
 
 function text(tag: string, content: string): HTMLElement {
   const cell = document.createElement(tag);

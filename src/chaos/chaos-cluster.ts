@@ -92,6 +92,18 @@ export interface ChaosClusterOptions {
    * off from one node). Loopback only: the proxies listen on 127.0.0.1.
    */
   readonly membership?: "static" | "etcd";
+  /** Copies of each chunk (the file topologies); default the topology's. */
+  readonly replication?: number;
+  /**
+   * How long a chunk copy's server may be down before repair replaces the copy, ms; default
+   * the node's (5 minutes).
+   */
+  readonly repairLostAfterMs?: number;
+  /**
+   * HTTP on every node (metrics, REST API, dashboard): node i on 127.0.0.1:(base+i), or on
+   * free ports with `ephemeral`. Default none.
+   */
+  readonly http?: number | "ephemeral";
 }
 
 /** Key prefix of a chaos cluster's members in its etcd. */
@@ -147,6 +159,7 @@ export class ChaosCluster {
   readonly unexpectedExits: UnexpectedExit[] = [];
   private internalPorts: number[] = [];
   private clientPorts: number[] = [];
+  private httpPorts: number[] = [];
   private readonly children = new Map<number, ChildProcess>();
   private readonly paused = new Set<number>();
   private readonly admins = new Map<number, AdminClient>();
@@ -198,6 +211,12 @@ export class ChaosCluster {
     return this.ids.map((_, i) => this.clientAddress(i));
   }
 
+  /** Where node `i` serves HTTP, when the cluster has it. */
+  httpAddress(i: number): string | undefined {
+    const port = this.httpPorts[i];
+    return port === undefined ? undefined : `${this.host(i)}:${port}`;
+  }
+
   dataDir(i: number): string {
     return join(this.o.root, this.allIds[i]!);
   }
@@ -215,6 +234,9 @@ export class ChaosCluster {
     const ports = await freePorts(count * 2);
     this.internalPorts = ports.slice(0, count);
     this.clientPorts = ports.slice(count);
+    const http = this.o.http;
+    if (http === "ephemeral") this.httpPorts = await freePorts(count);
+    else if (http !== undefined) this.httpPorts = this.allIds.map((_, i) => http + i);
     if (this.namespaces) {
       killChildrenOnExit();
       liveNamespaces.add(this.namespaces);
@@ -273,6 +295,9 @@ export class ChaosCluster {
       ...["--listen", address(i), "--data-dir", this.dataDir(i), "--cluster-token", this.token],
       ...["--fault-file", join(this.o.root, `faults-${this.allIds[i]}.json`)],
       ...(this.onEtcd ? ["--membership", `etcd://${this.etcdEndpoints[i]}${ETCD_PREFIX}`] : []),
+      ...(this.httpPorts[i] === undefined
+        ? []
+        : ["--http", `${this.host(i)}:${this.httpPorts[i]}`]),
     ];
     if (i >= this.ids.length) {
       const metadata = this.ids.map((_, j) => address(j)).join(",");
@@ -301,6 +326,10 @@ export class ChaosCluster {
         ? ["--roles", "metadata", "--capability-lifetime-ms", "4000"]
         : []),
       ...["--chunk-size", String(this.o.chunkSize ?? 4096)],
+      ...(this.o.replication === undefined ? [] : ["--replication", `${this.o.replication}`]),
+      ...(this.o.repairLostAfterMs === undefined
+        ? []
+        : ["--repair-lost-after-ms", `${this.o.repairLostAfterMs}`]),
       ...["--repair-interval-ms", "500", "--scrub-interval-ms", "1000"],
       ...["--gc-grace-ms", "5000", "--gc-interval-ms", "2000"],
     ];

@@ -1,7 +1,8 @@
 /**
  * What a chaos run records: every client operation with when it was invoked and when it
  * completed (or that its outcome is unknown), and every fault with when it began and ended.
- * Operations are checked by the linearizability checker; both are drawn on the timeline.
+ * Operations are checked by the linearizability checker; they, the faults and each member's
+ * role over time are drawn on the timeline.
  */
 import type { HistoryOperation } from "../raft/testing/linearizability.ts";
 
@@ -33,9 +34,23 @@ export interface FaultRecord {
 /** Most operations a run records: bounds memory and the checker's work. */
 export const MAX_OPERATIONS = 200_000;
 
+/** What a member was from `atMs` on: its Raft role, or `down`, `paused`, `unreachable`. */
+export interface RoleChange {
+  readonly atMs: number;
+  readonly role: string;
+}
+
+/**
+ * Role changes recorded per member at most: bounds a long run's memory even with a member
+ * flapping every sample.
+ */
+export const MAX_ROLE_CHANGES = 10_000;
+
 export class History {
   readonly operations: ChaosOperation[] = [];
   readonly faults: FaultRecord[] = [];
+  /** Each member's role changes, in time order. */
+  readonly roles = new Map<string, RoleChange[]>();
   private readonly startedAt = performance.now();
   private nextId = 1;
 
@@ -97,6 +112,14 @@ export class History {
 
   endFault(record: FaultRecord): void {
     record.endMs ??= this.now();
+  }
+
+  /** Records that `member` is `role` now, when that is a change (and within the bound). */
+  noteRole(member: string, role: string): void {
+    const changes = this.roles.get(member) ?? [];
+    this.roles.set(member, changes);
+    if (changes.at(-1)?.role === role || changes.length >= MAX_ROLE_CHANGES) return;
+    changes.push({ atMs: this.now(), role });
   }
 
   /** What the checker sees: operations that happened or may have. */

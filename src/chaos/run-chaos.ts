@@ -11,14 +11,18 @@ import { join } from "node:path";
 import { waitFor } from "../common/wait-for.ts";
 import { connect } from "../index.ts";
 import { seededRandom } from "../raft/core/random.ts";
-import { checkLinearizable, registerModel } from "../raft/testing/linearizability.ts";
+import {
+  type CheckResult,
+  checkLinearizable,
+  registerModel,
+} from "../raft/testing/linearizability.ts";
 import type { BrokenRule } from "../topologies/index.ts";
 import { ChaosCluster, type ChaosTopology, chaosTopology } from "./chaos-cluster.ts";
 import { FILE_KEYS, fileModel, fileOperation, runFilesWorkload } from "./files-workload.ts";
 import { History } from "./history.ts";
 import { type CorruptionRecord, type NemesisKind, runNemesis } from "./nemesis.ts";
 import { operate, REGISTER_KEYS, runRegisterWorkload } from "./register-workload.ts";
-import { renderTimeline } from "./timeline.ts";
+import { renderTimeline, timelineData } from "./timeline.ts";
 
 export type Workload = "register" | "files";
 
@@ -98,12 +102,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
   });
   const history = new History();
   const checks: Check[] = [];
+  let verdict: CheckResult | undefined;
+  let sampling = true;
+  let roleSamples: Promise<void> = Promise.resolve();
   try {
     log(
       `starting ${cluster.allIds.length} ${o.topology} nodes (${cluster.allIds.join(" ")}) under ${root}${o.network === "netns" ? ", each in a network namespace" : ""}${cluster.onEtcd ? ", membership in etcd" : ""}`,
     );
     await cluster.start();
     await waitFor(async () => (await cluster.leader()) !== undefined, "a leader", 20_000);
+    roleSamples = sampleRoles(cluster, history, () => sampling);
     const stopAt = Date.now() + o.timeS * 1000;
     // Clients run as long as the nemesis does: it goes past the time until each kind had a turn.
     let nemesisDone = false;
@@ -131,7 +139,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
     await finalReads(cluster, o.workload, history);
     if (o.workload === "files") checks.push(await repaired(cluster));
     if (corruptions.length > 0) checks.push(await corruptionsNamed(cluster, corruptions));
-    const verdict = checkLinearizable(
+    verdict = checkLinearizable(
       history.checkable(),
       120_000,
       o.workload === "register" ? registerModel : fileModel,
@@ -157,14 +165,43 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosVerdict> {
   } catch (error) {
     checks.push({ name: "the run completed", ok: false, detail: String(error) });
   } finally {
+    sampling = false;
+    await roleSamples;
     await cluster.stop();
   }
   const ok = checks.every((check) => check.ok);
   const keepData = !ok && (o.keepFailedData ?? true);
-  await writeResults(dir, o, history, checks, ok, keepData ? root : undefined);
+  await writeResults(dir, o, history, checks, ok, keepData ? root : undefined, verdict);
   if (!keepData) await rm(root, { recursive: true, force: true });
   log(`${ok ? "PASS" : "FAIL"}: ${dir}`);
   return { ok, checks, dir, operations: history.operations.length, faults: history.faults.length };
+}
+
+/** Time between two samples of one member's role, for the timeline's role lanes. */
+const ROLE_SAMPLE_MS = 200;
+
+/**
+ * Samples each member's role until `running()` is false: its Raft role, or `down` (the
+ * harness stopped it), `paused`, or `unreachable` (it did not answer within a second).
+ */
+async function sampleRoles(
+  cluster: ChaosCluster,
+  history: History,
+  running: () => boolean,
+): Promise<void> {
+  await Promise.all(
+    cluster.ids.map(async (id, i) => {
+      while (running()) {
+        const role = !cluster.isRunning(i)
+          ? "down"
+          : cluster.isPaused(i)
+            ? "paused"
+            : ((await cluster.nodeState(i, 1000))?.role ?? "unreachable");
+        history.noteRole(id, role);
+        await new Promise((tick) => setTimeout(tick, ROLE_SAMPLE_MS));
+      }
+    }),
+  );
 }
 
 /** Every node up, one leader, every node applied as far as the leader with the same hash. */
@@ -271,6 +308,7 @@ async function writeResults(
   checks: readonly Check[],
   ok: boolean,
   keptData: string | undefined,
+  verdict: CheckResult | undefined,
 ): Promise<void> {
   const lines = history.operations.map((op) => JSON.stringify(op));
   await writeFile(join(dir, "history.jsonl"), `${lines.join("\n")}\n`);
@@ -312,9 +350,17 @@ async function writeResults(
     "",
   ];
   await writeFile(join(dir, "report.md"), md.join("\n"));
+  const summary = `${o.topology}, ${o.nodes} nodes, seed ${o.seed}: ${ok ? "PASS" : "FAIL"}. ${counts.ok} ok, ${counts.fail} did not happen, ${counts.unknown} unknown; ${history.faults.length} faults.`;
   await writeFile(
     join(dir, "timeline.html"),
-    renderTimeline(history, `${o.topology} seed ${o.seed}: ${ok ? "PASS" : "FAIL"}`),
+    await renderTimeline(
+      timelineData(
+        history,
+        `${o.topology} seed ${o.seed}: ${ok ? "PASS" : "FAIL"}`,
+        summary,
+        verdict,
+      ),
+    ),
   );
 }
 

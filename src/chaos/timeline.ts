@@ -1,72 +1,118 @@
 /**
- * A chaos run's timeline as one self-contained HTML page with an SVG: a lane per client with
- * a bar per operation (green ok, grey did not happen, orange unknown outcome), the faults as
- * shaded bands across every lane, and each bar's details on hover. No scripts, no network.
+ * A chaos run's timeline: one self-contained HTML page (no network) drawn by the dashboard's
+ * own chart code (web/chart.ts, through web/timeline.ts, bundled at `npm run build`). It shows
+ * a lane per member with its role over time, every operation as a bar in its client's lane,
+ * the faults as bands with labels that never overlap, and where the checker found a violation.
+ * It zooms (wheel, buttons) and pans (drag), and names what is under the pointer.
  */
-import type { History } from "./history.ts";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { CheckResult } from "../raft/testing/linearizability.ts";
+import type { History, Outcome } from "./history.ts";
+import type { TimelineData, TimelineOutcome } from "./timeline-data.ts";
 
-/** Bars drawn at most: a longer history is drawn in part, and the page says so. */
-const MAX_BARS = 20_000;
-const LANE_HEIGHT = 14;
-const WIDTH = 1600;
+/** The page's script, as `npm run build` bundles it. */
+const TIMELINE_SCRIPT = resolve(import.meta.dirname, "../../dist/web/timeline.js");
 
-const COLORS = { ok: "#2e9d4f", fail: "#b0b0b0", unknown: "#e8902a" } as const;
+/** Characters of an operation's description kept for the page: enough to read, not a log. */
+const MAX_TEXT = 160;
+
+const OUTCOME_CODES: Record<Outcome, TimelineOutcome> = { ok: 0, fail: 1, unknown: 2 };
 
 function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"]/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  return text.replace(/[&<>"]/g, (c) =>
+    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;",
   );
 }
 
-export function renderTimeline(history: History, title: string): string {
-  const ops = history.operations.slice(0, MAX_BARS);
-  const end = Math.max(
-    1,
-    ...ops.map((op) => op.endMs ?? op.startMs),
-    ...history.faults.map((f) => f.endMs ?? f.startMs),
-  );
-  const clients = [...new Set(ops.map((op) => op.client))].sort((a, b) => a - b);
-  const lane = new Map(clients.map((c, i) => [c, i]));
-  const top = 30;
-  const height = top + clients.length * LANE_HEIGHT + 20;
-  const x = (ms: number) => (ms / end) * (WIDTH - 120) + 110;
-  const parts: string[] = [];
-  history.faults.forEach((f, i) => {
-    const x0 = x(f.startMs);
-    const x1 = Math.max(x0 + 2, x(f.endMs ?? end));
-    parts.push(
-      `<rect x="${x0.toFixed(1)}" y="${top - 4}" width="${(x1 - x0).toFixed(1)}" height="${height - top}" fill="#d43" fill-opacity="0.12"><title>${escapeHtml(f.description)}</title></rect>`,
-      `<text x="${x0.toFixed(1)}" y="${12 + (i % 2) * 10}" font-size="9" fill="#a22">${escapeHtml(f.description)}</text>`,
-    );
-  });
-  clients.forEach((c, i) => {
-    parts.push(
-      `<text x="4" y="${top + i * LANE_HEIGHT + 10}" font-size="10">${c >= 1000 ? "final reads" : `client ${c}`}</text>`,
-    );
-  });
-  for (const op of ops) {
-    const y = top + lane.get(op.client)! * LANE_HEIGHT;
-    const x0 = x(op.startMs);
-    const x1 = Math.max(x0 + 1, x(op.endMs ?? end));
-    const label = `#${op.id} ${op.kind} ${op.key} ${op.value} -> ${op.outcome}: ${op.detail} (${op.startMs.toFixed(0)}-${op.endMs?.toFixed(0) ?? "?"} ms)`;
-    parts.push(
-      `<rect x="${x0.toFixed(1)}" y="${y}" width="${(x1 - x0).toFixed(1)}" height="${LANE_HEIGHT - 3}" fill="${COLORS[op.outcome]}"><title>${escapeHtml(label)}</title></rect>`,
+/** What the page draws of `history`, with the checker's `verdict` marked when it failed. */
+export function timelineData(
+  history: History,
+  title: string,
+  summary: string,
+  verdict: CheckResult | undefined,
+): TimelineData {
+  const end = Math.max(1, history.now(), ...history.faults.map((f) => f.endMs ?? f.startMs));
+  const stuck = verdict?.ok === false ? verdict.stuckAt : undefined;
+  const stuckOp =
+    stuck === undefined ? undefined : history.operations.find((op) => op.id === stuck.id);
+  return {
+    title,
+    summary,
+    endMs: end,
+    roles: [...history.roles].map(([member, changes]) => ({ member, changes })),
+    operations: history.operations.map((op) => [
+      op.id,
+      op.client,
+      op.startMs,
+      op.endMs ?? -1,
+      OUTCOME_CODES[op.outcome],
+      `#${op.id} ${op.kind} ${op.key} ${op.value} -> ${op.outcome}: ${op.detail}`.slice(
+        0,
+        MAX_TEXT,
+      ),
+    ]),
+    faults: history.faults.map((f) => ({
+      startMs: f.startMs,
+      endMs: f.endMs ?? end,
+      label: f.description,
+    })),
+    ...(verdict?.ok === false &&
+      stuckOp && {
+        violation: {
+          key: verdict.key,
+          operationId: stuckOp.id,
+          atMs: stuckOp.endMs ?? stuckOp.startMs,
+          operationIds: verdict.operations.map((op) => op.id),
+        },
+      }),
+  };
+}
+
+/**
+ * The timeline page of `data`. Throws an Error naming `npm run build` when the page's script
+ * has not been built.
+ */
+export async function renderTimeline(data: TimelineData): Promise<string> {
+  let script: string;
+  try {
+    script = await readFile(TIMELINE_SCRIPT, "utf8");
+  } catch (error) {
+    throw new Error(
+      `the timeline's script ${TIMELINE_SCRIPT} is missing: run npm run build (${String(error)})`,
     );
   }
-  const note =
-    history.operations.length > MAX_BARS
-      ? `<p>First ${MAX_BARS} of ${history.operations.length} operations drawn.</p>`
-      : "";
+  // Inline, the bundle's source map reference points nowhere; a closing tag would end the script.
+  script = script.replace(/\n\/\/# sourceMappingURL=.*$/, "");
+  if (/<\/script/i.test(script)) throw new Error(`${TIMELINE_SCRIPT} holds a closing script tag`);
+  // JSON inside a script element: "<" escaped so no text in it can close the element.
+  const json = JSON.stringify(data).replace(/</g, "\\u003c");
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
-<body style="font-family: sans-serif">
-<h1 style="font-size: 16px">${escapeHtml(title)}</h1>
-<p style="font-size: 12px">Bars: <span style="color:${COLORS.ok}">ok</span>, <span style="color:${COLORS.fail}">did not happen</span>, <span style="color:${COLORS.unknown}">unknown outcome</span>. Red bands: faults. Hover for details. ${(end / 1000).toFixed(1)} s in all.</p>
-${note}
-<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" style="border: 1px solid #ccc">
-${parts.join("\n")}
-</svg>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(data.title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body { font: 13px system-ui, sans-serif; margin: 12px; color: #1d2430; }
+h1 { font-size: 16px; margin: 0 0 4px; }
+#controls { margin: 6px 0; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+#timeline { border: 1px solid #ccd; cursor: grab; display: block; }
+#tip { position: fixed; pointer-events: none; background: #fff; border: 1px solid #99a; padding: 3px 6px; max-width: 640px; font-size: 12px; display: none; }
+.key { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: middle; }
+</style></head>
+<body>
+<h1>${escapeHtml(data.title)}</h1>
+<p id="summary">${escapeHtml(data.summary)}</p>
+<p id="legend"></p>
+<div id="controls">
+<button id="zoom-in" type="button">zoom in</button>
+<button id="zoom-out" type="button">zoom out</button>
+<button id="whole" type="button">whole run</button>
+<button id="to-violation" type="button" hidden>go to the violation</button>
+<span id="view"></span>
+</div>
+<canvas id="timeline"></canvas>
+<div id="tip"></div>
+<script id="timeline-data" type="application/json">${json}</script>
+<script type="module">${script}</script>
 </body></html>
 `;
 }

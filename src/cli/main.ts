@@ -7,6 +7,7 @@ import { registerCertCommands } from "./cert-commands.ts";
 import { registerChaosCommands } from "./chaos-commands.ts";
 import { describeFailure, UsageError } from "./cli-support.ts";
 import { registerDataServerCommands } from "./data-server-commands.ts";
+import { registerDemoCommands } from "./demo-commands.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
@@ -35,6 +36,7 @@ registerMemberCommands(program);
 registerDataServerCommands(program);
 registerCertCommands(program);
 registerUserCommands(program);
+registerDemoCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

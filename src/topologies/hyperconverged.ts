@@ -6,10 +6,12 @@
  *
  * This file is the one place that picks implementations; it reads in dependency order.
  */
+
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskChunkStore } from "../chunks/disk-chunk-store.ts";
 import { deferred } from "../common/deferred.ts";
+import { UnavailableError } from "../common/errors.ts";
 import { lockDirectory } from "../common/fs.ts";
 import { ClusterBootstrap } from "../control/cluster-bootstrap.ts";
 import { ReplicatedControlPlane } from "../control/replicated-control-plane.ts";
@@ -69,6 +71,9 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     traffic: metrics.traffic,
   });
   const members = peers.map((node) => ({ ...node, roles: ALL_ROLES }));
+  // The fault layer (tests and chaos runs) cuts Raft, chunk and liveness traffic alike: a
+  // node cut off from a member counts it dead, as a real partition would make it.
+  const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
   // Probe connections are the static membership's failure detector's, made as members are
   // first probed (a member added since start among them); etcd needs none.
   const probeConnections = new Map<string, ReturnType<typeof transport.connect>>();
@@ -106,6 +111,12 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     membership = new StaticMembership(id, members, {
       liveness: {
         probe: async (node) => {
+          if (faults?.dropsTo(node.id) || faults?.dropsFrom(node.id))
+            throw new UnavailableError(
+              "EAGAIN",
+              node.address,
+              `fault layer: ${node.id} is cut off`,
+            );
           const reply = await probeConnection(node).status();
           return { freeBytes: reply.nodes[0]?.diskFreeBytes };
         },
@@ -139,8 +150,6 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
       .map(({ nodeId, address }) => ({ id: nodeId, address, roles: ALL_ROLES }));
 
   // Replicator: a Raft group of all nodes over gRPC.
-  // The fault layer (tests and chaos runs) cuts Raft and chunk traffic alike.
-  const faults = options.faultFile ? watchFaultFile(options.faultFile) : undefined;
   const { replicator, raftTransport } = metadataRaft({
     id,
     group: peers,

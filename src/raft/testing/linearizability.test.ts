@@ -28,6 +28,21 @@ test("rejects a stale read: a get after a completed set returns the old value", 
   assert.equal(checkLinearizable(history).ok, false);
 });
 
+test("a rejection names where the search got stuck: the stale read, after valid operations", () => {
+  const stale = op("get", "", 40, 41, "1");
+  const history = [
+    op("set", "1", 0, 1),
+    op("get", "", 2, 3, "1"),
+    op("set", "2", 10, 11),
+    op("get", "", 20, 21, "2"),
+    stale,
+    op("set", "3", 50, 51),
+  ];
+  const verdict = checkLinearizable(history);
+  assert.equal(verdict.ok, false);
+  assert.ok(verdict.ok === false && verdict.stuckAt === stale, JSON.stringify(verdict));
+});
+
 test("rejects a lost write: a completed set that no later read sees", () => {
   const history = [op("set", "1", 0, 1), op("get", "", 2, 3, null)];
   assert.equal(checkLinearizable(history).ok, false);

@@ -25,7 +25,16 @@ export interface HistoryOperation {
 
 export type CheckResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly key: string; readonly operations: readonly HistoryOperation[] }
+  | {
+      readonly ok: false;
+      readonly key: string;
+      readonly operations: readonly HistoryOperation[];
+      /**
+       * Where the search failed: the operation whose return it reached, at its longest
+       * linearized prefix, without a way to place it before. The violation is at or before it.
+       */
+      readonly stuckAt: HistoryOperation;
+    }
   | { readonly ok: "timeout"; readonly key: string };
 
 /** The state of one key: a string, or null for none. */
@@ -69,15 +78,14 @@ interface Node {
   next: Node | undefined;
 }
 
+/** One key's verdict: linearizable, given up, or not, with where the search got stuck. */
+type KeyVerdict = true | "timeout" | { readonly stuckAt: HistoryOperation };
+
 /**
  * Checks one key's operations. `deadline` is a time from `performance.now()` after which the
  * search gives up and reports a timeout (never a false verdict).
  */
-function checkKey(
-  ops: readonly HistoryOperation[],
-  model: Model,
-  deadline: number,
-): boolean | "timeout" {
+function checkKey(ops: readonly HistoryOperation[], model: Model, deadline: number): KeyVerdict {
   // Events in time order; a call sorts before a return at the same time (the permissive order).
   const events: Array<{ time: number; isCall: boolean; index: number }> = [];
   ops.forEach((op, index) => {
@@ -132,9 +140,12 @@ function checkKey(
   let state: State = null;
   let entry = head.next;
   let steps = 0;
+  // The deepest the search got (operations linearized) and the return it could not pass there.
+  let deepest = -1;
+  let stuckAt = head.op;
   while (head.next) {
     if (++steps % 4096 === 0 && performance.now() > deadline) return "timeout";
-    if (!entry) return false;
+    if (!entry) return { stuckAt };
     if (entry.isCall) {
       const next = model.step(state, entry.op);
       if (next !== undefined) {
@@ -154,8 +165,12 @@ function checkKey(
       continue;
     }
     // A return with its call not yet linearized: undo the last choice and try the next.
+    if (stack.length > deepest) {
+      deepest = stack.length;
+      stuckAt = entry.op;
+    }
     const top = stack.pop();
-    if (!top) return false;
+    if (!top) return { stuckAt };
     state = top.state;
     linearized[top.node.bit] = 0;
     unlift(top.node);
@@ -181,7 +196,7 @@ export function checkLinearizable(
   for (const [key, ops] of byKey) {
     const verdict = checkKey(ops, model, deadline);
     if (verdict === "timeout") return { ok: "timeout", key };
-    if (!verdict) return { ok: false, key, operations: ops };
+    if (verdict !== true) return { ok: false, key, operations: ops, stuckAt: verdict.stuckAt };
   }
   return { ok: true };
 }
