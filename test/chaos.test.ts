@@ -3,10 +3,13 @@
  * node processes, and a broken build the checks must catch.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { NEMESES, type NemesisKind, STATIC_NEMESES } from "../src/chaos/nemesis.ts";
 import { kernelPartitionsAvailable } from "../src/chaos/network-namespaces.ts";
 import { type ChaosOptions, type ChaosVerdict, runChaos } from "../src/chaos/run-chaos.ts";
+import type { TimelineData } from "../src/chaos/timeline-data.ts";
 import { temporaryDirectories } from "./helpers/temp-dirs.ts";
 
 const tempDir = temporaryDirectories("sandstore-chaos-results-");
@@ -50,6 +53,27 @@ test("chaos: a build that serves reads without ReadIndex is caught", {
   });
   assert.equal(verdict.ok, false, explain(verdict));
   assert.equal(verdict.checks.find((c) => c.name === "linearizable")?.ok, false, explain(verdict));
+  // The timeline marks where the checker found it, and draws each member's role.
+  const page = await readFile(join(verdict.dir, "timeline.html"), "utf8");
+  const data = /<script id="timeline-data" type="application\/json">(.*?)<\/script>/s.exec(
+    page,
+  )?.[1];
+  assert.ok(data, "the timeline embeds its data");
+  const timeline = JSON.parse(data) as TimelineData;
+  assert.ok(timeline.violation, "the timeline marks the violation");
+  assert.ok(
+    timeline.operations.some((op) => op[0] === timeline.violation?.operationId),
+    "at one of the run's operations",
+  );
+  assert.deepEqual(
+    timeline.roles.map((r) => r.member),
+    ["n1", "n2", "n3"],
+  );
+  assert.ok(
+    timeline.roles.every((r) =>
+      r.changes.some((c) => c.role === "leader" || c.role === "follower"),
+    ),
+  );
 });
 
 test("chaos: partitions the kernel makes (network namespaces, nftables) on kv and hyperconverged", {

@@ -55,7 +55,7 @@ test("demo repair on the disaggregated topology: a data server's copies go to th
   assert.match(output, /Kill d\d, which holds \d+ chunk copies/);
 });
 
-test("demo --step waits for Enter before each step", async () => {
+test("demo --step waits for Enter before each step, while the dashboard shows its cluster", async () => {
   const child = spawn(
     process.execPath,
     [CLI, "demo", "election", "--step", "--http-base-port", "0"],
@@ -63,20 +63,33 @@ test("demo --step waits for Enter before each step", async () => {
   );
   let entered = 0;
   let output = "";
+  let dashboard: string | undefined;
+  const early: string[] = [];
+  let shown: Promise<number> | undefined;
   const lines = createInterface({ input: child.stdout });
   lines.on("line", (line) => {
     output += `${line}\n`;
     const step = /^Step (\d+) of/.exec(line);
     // A step's heading comes only after Enter was pressed for every step before it.
-    if (step) assert.ok(Number(step[1]) <= entered + 1, `step ${step[1]} after ${entered} Enters`);
-    if (line.includes("(Enter to go on)")) {
-      entered++;
+    if (step && Number(step[1]) > entered + 1)
+      early.push(`step ${step[1]} after ${entered} Enters`);
+    dashboard ??= /^Dashboard: (\S+)/.exec(line)?.[1];
+    if (!line.includes("(Enter to go on)")) return;
+    entered++;
+    if (entered > 1 || !dashboard) {
       child.stdin.write("\n");
+      return;
     }
+    // Paused at the first step: the dashboard's node serves the demo's cluster now.
+    shown = fetch(`${dashboard}api/v1/cluster/status`)
+      .then(async (response) => ((await response.json()) as { nodes: unknown[] }).nodes.length)
+      .finally(() => child.stdin.write("\n"));
   });
   const code = await new Promise<number | null>((done) => child.once("exit", done));
   assert.equal(code, 0, output);
+  assert.deepEqual(early, [], output);
   assert.equal(entered, 6, output);
+  assert.equal(await shown, 3, "the dashboard's node lists the demo's three members");
   assertCompleted(output, 6);
 });
 

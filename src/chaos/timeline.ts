@@ -40,7 +40,10 @@ export function timelineData(
     title,
     summary,
     endMs: end,
-    roles: [...history.roles].map(([member, changes]) => ({ member, changes })),
+    // In member order (n1, n2, ... n10), whichever member answered first.
+    roles: [...history.roles]
+      .sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))
+      .map(([member, changes]) => ({ member, changes })),
     operations: history.operations.map((op) => [
       op.id,
       op.client,

@@ -117,6 +117,7 @@ export function registerDemoCommands(program: Command): void {
       const keys = flags.step ? enterKey() : undefined;
       let cluster: DemoCluster;
       if (flags.cluster !== undefined) {
+        // Checked first: a usage error for missing or malformed credentials, before any call.
         const admins = operatorClients(flags.cluster, "--cluster", flags);
         const client = connect(flags.cluster, {
           retryForMs: 5000,
@@ -126,13 +127,22 @@ export function registerDemoCommands(program: Command): void {
         const http = await client
           .status()
           .then((status) => status.nodes.find((node) => node.httpAddress)?.httpAddress)
+          .catch((error: unknown) => {
+            for (const admin of admins) admin.close();
+            throw error;
+          })
           .finally(() => client.closeClient());
-        cluster = await RemoteDemoCluster.open(
-          admins,
-          http ? `http://${http}/` : undefined,
-          (instruction) =>
-            say(`  >> Now you: ${instruction} The demo goes on when it sees it done.`),
-        );
+        try {
+          cluster = await RemoteDemoCluster.open(
+            admins,
+            http ? `http://${http}/` : undefined,
+            (instruction) =>
+              say(`  >> Now you: ${instruction} The demo goes on when it sees it done.`),
+          );
+        } catch (error) {
+          for (const admin of admins) admin.close();
+          throw error;
+        }
       } else {
         const nodes = Number(flags.nodes);
         say(`Starting a ${nodes}-member ${flags.topology} cluster for the ${demo.name} demo...`);
