@@ -11,6 +11,7 @@ import { registerDemoCommands } from "./demo-commands.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
+import { registerMountCommands } from "./mount-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
 import { registerUserCommands } from "./user-commands.ts";
 
@@ -37,6 +38,7 @@ registerDataServerCommands(program);
 registerCertCommands(program);
 registerUserCommands(program);
 registerDemoCommands(program);
+registerMountCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);

@@ -1,0 +1,230 @@
+/**
+ * The mounted file system: each FUSE request answered through the SDK. Open files are SDK
+ * descriptors, whose writes the SDK buffers (write-back, per descriptor); they reach the
+ * cluster at flush (every close), fsync and release, and before anything that reads the
+ * file's attributes or changes them, so close-to-open holds: after close, any client's next
+ * open sees the data, and a stat never shows a size short of what was written.
+ */
+import { constants } from "node:os";
+import type { SandstoreClient } from "../client/sandstore-client.ts";
+import { SandstoreError } from "../common/errors.ts";
+import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../index.ts";
+import type { FuseBinding, FusePayload, FuseRequest } from "./fuse-binding.ts";
+
+/** What statfs reports as the block size, bytes. */
+const BLOCK = 4096;
+/** Longest name a directory entry may have, bytes (the Linux limit). */
+const NAME_MAX = 255;
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+
+interface OpenFile {
+  readonly fd: number;
+  path: string;
+  /** Written since the last flush: the SDK may hold bytes no other client sees yet. */
+  dirty: boolean;
+}
+
+/** Counts of what the file system did, for the mount's log and tests. */
+export interface FileSystemCounters {
+  requests: number;
+  /** Failures that are no POSIX error of the store's (a transport failure, a bug): EIO. */
+  unexpectedErrors: number;
+}
+
+/** -errno for `error`: the store's POSIX code, else EIO (counted). */
+function errnoOf(error: unknown, counters: FileSystemCounters): number {
+  if (error instanceof SandstoreError) {
+    const value = constants.errno[error.code as keyof typeof constants.errno];
+    if (typeof value === "number") return -value;
+  }
+  counters.unexpectedErrors++;
+  return -constants.errno.EIO;
+}
+
+export class SandstoreFileSystem {
+  private readonly files = new Map<number, OpenFile>();
+  private nextHandle = 1;
+  readonly counters: FileSystemCounters = { requests: 0, unexpectedErrors: 0 };
+
+  /**
+   * `client` is the mount's own; `onError` hears each unexpected failure; `onExit` that the
+   * mount has ended (unmounted here or by `fusermount3 -u`).
+   */
+  constructor(
+    private readonly client: SandstoreClient,
+    private readonly binding: FuseBinding,
+    private readonly onError: (op: string, path: string, error: unknown) => void,
+    private readonly onExit: () => void,
+  ) {}
+
+  /** Answers one request; never throws (a failure is the request's errno). */
+  readonly dispatch = (request: FuseRequest): void => {
+    if (request.op === "exit") {
+      this.onExit();
+      return;
+    }
+    this.counters.requests++;
+    this.handle(request).then(
+      ({ result, payload }) => this.binding.reply(request.request, result, payload),
+      (error: unknown) => {
+        const errno = errnoOf(error, this.counters);
+        if (!(error instanceof SandstoreError)) this.onError(request.op, request.path, error);
+        this.binding.reply(request.request, errno);
+      },
+    );
+  };
+
+  /** Files still open: their buffered writes reach the cluster; for unmount. */
+  async flushAll(): Promise<void> {
+    for (const file of this.files.values()) await this.flush(file);
+  }
+
+  private async handle(r: FuseRequest): Promise<{ result: number; payload?: FusePayload }> {
+    const done = { result: 0 };
+    switch (r.op) {
+      case "getattr": {
+        await this.flushPath(r.path);
+        const s = await this.client.stat(r.path);
+        const type = s.isDirectory() ? S_IFDIR : S_IFREG;
+        return {
+          result: 0,
+          payload: [
+            type | (s.mode & 0o7777),
+            s.nlink,
+            s.uid,
+            s.gid,
+            s.size,
+            s.atimeMs,
+            s.mtimeMs,
+            s.ctimeMs,
+            s.ino,
+          ],
+        };
+      }
+      case "readdir": {
+        const names: string[] = [];
+        for await (const entry of this.client.opendir(r.path)) names.push(entry.name);
+        return { result: 0, payload: names };
+      }
+      case "open":
+        return { result: this.remember(r.path, await this.client.open(r.path, openFlags(r.a))) };
+      case "create": {
+        const fd = await this.client.open(r.path, openFlags(r.b) | O_CREAT, r.a & 0o7777);
+        return { result: this.remember(r.path, fd) };
+      }
+      case "read":
+        // A descriptor reads its own buffered writes: nothing to flush first.
+        return { result: 0, payload: await this.client.pread(this.file(r).fd, r.size, r.a) };
+      case "write": {
+        const file = this.file(r);
+        const data = r.data ?? Buffer.alloc(0);
+        file.dirty = true;
+        for (let at = 0; at < data.length; )
+          at += await this.client.pwrite(file.fd, data.subarray(at), r.a + at);
+        return { result: data.length };
+      }
+      case "flush":
+        await this.flush(this.file(r));
+        return done;
+      case "fsync":
+        await this.flush(this.file(r));
+        return done;
+      case "release": {
+        const file = this.file(r);
+        this.files.delete(r.fh);
+        await this.client.close(file.fd);
+        return done;
+      }
+      case "mkdir":
+        await this.client.mkdir(r.path, { mode: r.a & 0o7777 });
+        return done;
+      case "unlink":
+        await this.client.unlink(r.path);
+        return done;
+      case "rmdir":
+        await this.client.rmdir(r.path);
+        return done;
+      case "rename":
+        // RENAME_NOREPLACE and RENAME_EXCHANGE are not offered: the namespace renames over.
+        if (r.a !== 0) return { result: -constants.errno.EINVAL };
+        await this.client.rename(r.path, r.to ?? "");
+        // Open files follow their name, for the writes they flush before a stat.
+        for (const file of this.files.values())
+          if (file.path === r.path) file.path = r.to ?? file.path;
+        return done;
+      case "truncate":
+        await this.flushPath(r.path);
+        await this.client.truncate(r.path, r.a);
+        return done;
+      case "chmod":
+        await this.flushPath(r.path);
+        await this.client.chmod(r.path, r.a & 0o7777);
+        return done;
+      case "chown": {
+        await this.flushPath(r.path);
+        const s = await this.client.stat(r.path);
+        await this.client.chown(r.path, r.a < 0 ? s.uid : r.a, r.b < 0 ? s.gid : r.b);
+        return done;
+      }
+      case "utimens": {
+        // Written bytes would move the modification time after it is set.
+        await this.flushPath(r.path);
+        const s = r.t1 < 0 || r.t2 < 0 ? await this.client.stat(r.path) : undefined;
+        // The namespace keeps whole milliseconds.
+        const atime = Math.floor(r.t1 < 0 ? (s?.atimeMs ?? 0) : r.t1);
+        const mtime = Math.floor(r.t2 < 0 ? (s?.mtimeMs ?? 0) : r.t2);
+        await this.client.utimes(r.path, atime, mtime);
+        return done;
+      }
+      case "statfs":
+        return { result: 0, payload: await this.statfs() };
+      default:
+        return { result: -constants.errno.ENOSYS };
+    }
+  }
+
+  /** The cluster's capacity as statfs figures: block size, blocks, free, available, files. */
+  private async statfs(): Promise<number[]> {
+    const status = await this.client.status();
+    const data = status.nodes.filter((node) => node.roles.includes("data"));
+    const total = data.reduce((sum, node) => sum + node.diskTotalBytes, 0);
+    const free = data.reduce((sum, node) => sum + node.diskFreeBytes, 0);
+    // Each byte is stored R times: what a user can write is the raw space over R.
+    const r = Math.max(1, status.replicationFactor);
+    const blocks = Math.floor(total / r / BLOCK);
+    const available = Math.floor(free / r / BLOCK);
+    return [BLOCK, blocks, available, available, 1 << 30, 1 << 30, NAME_MAX];
+  }
+
+  private remember(path: string, fd: number): number {
+    const handle = this.nextHandle++;
+    this.files.set(handle, { fd, path, dirty: false });
+    return handle;
+  }
+
+  private file(r: FuseRequest): OpenFile {
+    const file = this.files.get(r.fh);
+    if (!file) throw new SandstoreError("EBADF", r.path, `no open file ${r.fh}`);
+    return file;
+  }
+
+  private async flush(file: OpenFile): Promise<void> {
+    if (!file.dirty) return;
+    file.dirty = false;
+    await this.client.fsync(file.fd);
+  }
+
+  /** Writes what open files of `path` buffered, so its size and contents are current. */
+  private async flushPath(path: string): Promise<void> {
+    for (const file of this.files.values()) if (file.path === path) await this.flush(file);
+  }
+}
+
+/** The SDK's flags for a kernel open's: the access mode and O_TRUNC (the kernel sends offsets). */
+function openFlags(flags: number): number {
+  const access = flags & 3;
+  const mode = access === O_WRONLY ? O_WRONLY : access === O_RDWR ? O_RDWR : O_RDONLY;
+  return mode | (flags & O_TRUNC);
+}
