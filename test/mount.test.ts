@@ -102,9 +102,9 @@ describe("sandstore mount, on a single node", () => {
     });
   });
 
-  test("a 256 MiB file by dd reads back identical (cmp)", async () => {
+  test("a 128 MiB file by dd reads back identical (cmp)", async () => {
     const source = join(scratch, "big");
-    await sh(scratch, `head -c ${256 * MiB} /dev/urandom > big`);
+    await sh(scratch, `head -c ${128 * MiB} /dev/urandom > big`);
     await onMount(async ({ dir }) => {
       await sh(dir, `dd if=${source} of=big bs=1M status=none conv=fsync && cmp ${source} big`);
     });
