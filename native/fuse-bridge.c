@@ -29,13 +29,13 @@
 enum op {
   OP_GETATTR, OP_READDIR, OP_OPEN, OP_CREATE, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE,
   OP_FSYNC, OP_MKDIR, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_TRUNCATE, OP_CHMOD, OP_CHOWN,
-  OP_UTIMENS, OP_STATFS, OP_COUNT
+  OP_UTIMENS, OP_STATFS, OP_SYMLINK, OP_READLINK, OP_LINK, OP_COUNT
 };
 
 static const char *OP_NAMES[OP_COUNT] = {
   "getattr", "readdir", "open", "create", "read", "write", "flush", "release",
   "fsync", "mkdir", "unlink", "rmdir", "rename", "truncate", "chmod", "chown",
-  "utimens", "statfs",
+  "utimens", "statfs", "symlink", "readlink", "link",
 };
 
 typedef struct request {
@@ -54,6 +54,8 @@ typedef struct request {
   /* Filled by the reply. */
   int result;
   char **names;
+  /* readdir: each name's attributes, when the kernel asked for them (readdirplus). */
+  struct stat *stats;
   size_t count;
   int done;
   pthread_mutex_t mutex;
@@ -120,21 +122,27 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
   return call(&r);
 }
 
+/*
+ * Each entry comes with its attributes: with readdirplus the kernel takes them with the
+ * names, so `ls -l` or `find` of a directory costs one request, not one per entry.
+ */
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t offset,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
   (void)offset;
-  (void)flags;
   request_t r = {.op = OP_READDIR, .path = path};
   with_fh(&r, fi);
   int result = call(&r);
   if (result >= 0) {
+    int plus = (flags & FUSE_READDIR_PLUS) != 0 && r.stats != NULL;
     fill(buf, ".", NULL, 0, 0);
     fill(buf, "..", NULL, 0, 0);
-    for (size_t i = 0; i < r.count; i++) fill(buf, r.names[i], NULL, 0, 0);
+    for (size_t i = 0; i < r.count; i++)
+      fill(buf, r.names[i], plus ? &r.stats[i] : NULL, 0, plus ? FUSE_FILL_DIR_PLUS : 0);
     result = 0;
   }
   for (size_t i = 0; i < r.count; i++) free(r.names[i]);
   free(r.names);
+  free(r.stats);
   return result;
 }
 
@@ -206,6 +214,23 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
   return call(&r);
 }
 
+/* symlink(2): `path` is the new link, `to` what it points at. */
+static int op_symlink(const char *target, const char *path) {
+  request_t r = {.op = OP_SYMLINK, .path = path, .path2 = target};
+  return call(&r);
+}
+
+/* The reply's bytes are copied into `buf`, cut to `size - 1` and NUL-terminated. */
+static int op_readlink(const char *path, char *buf, size_t size) {
+  request_t r = {.op = OP_READLINK, .path = path, .buf = buf, .size = size};
+  return call(&r);
+}
+
+static int op_link(const char *from, const char *to) {
+  request_t r = {.op = OP_LINK, .path = from, .path2 = to};
+  return call(&r);
+}
+
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
   request_t r = {.op = OP_TRUNCATE, .path = path, .a = size};
   with_fh(&r, fi);
@@ -262,7 +287,8 @@ static const struct fuse_operations OPERATIONS = {
   .read = op_read, .write = op_write, .flush = op_flush, .release = op_release,
   .fsync = op_fsync, .mkdir = op_mkdir, .unlink = op_unlink, .rmdir = op_rmdir,
   .rename = op_rename, .truncate = op_truncate, .chmod = op_chmod, .chown = op_chown,
-  .utimens = op_utimens, .statfs = op_statfs, .init = op_init,
+  .utimens = op_utimens, .statfs = op_statfs, .symlink = op_symlink,
+  .readlink = op_readlink, .link = op_link, .init = op_init,
 };
 
 /* --- JavaScript side ------------------------------------------------------------------- */
@@ -340,13 +366,15 @@ static double number_at(napi_env env, napi_value array, uint32_t i) {
   return d;
 }
 
-static void fill_stat(napi_env env, napi_value a, struct stat *st) {
-  double atime = number_at(env, a, 5), mtime = number_at(env, a, 6), ctime_ = number_at(env, a, 7);
-  st->st_mode = (mode_t)number_at(env, a, 0);
-  st->st_nlink = (nlink_t)number_at(env, a, 1);
-  st->st_uid = (uid_t)number_at(env, a, 2);
-  st->st_gid = (gid_t)number_at(env, a, 3);
-  st->st_size = (off_t)number_at(env, a, 4);
+/* Attributes from `a[at..at+9)`: mode, nlink, uid, gid, size, atime, mtime, ctime (ms), ino. */
+static void fill_stat(napi_env env, napi_value a, uint32_t at, struct stat *st) {
+  double atime = number_at(env, a, at + 5), mtime = number_at(env, a, at + 6);
+  double ctime_ = number_at(env, a, at + 7);
+  st->st_mode = (mode_t)number_at(env, a, at + 0);
+  st->st_nlink = (nlink_t)number_at(env, a, at + 1);
+  st->st_uid = (uid_t)number_at(env, a, at + 2);
+  st->st_gid = (gid_t)number_at(env, a, at + 3);
+  st->st_size = (off_t)number_at(env, a, at + 4);
   st->st_blksize = 65536;
   st->st_blocks = (st->st_size + 511) / 512;
   st->st_atim.tv_sec = (time_t)(atime / 1000);
@@ -355,7 +383,7 @@ static void fill_stat(napi_env env, napi_value a, struct stat *st) {
   st->st_mtim.tv_nsec = (long)((mtime - (double)st->st_mtim.tv_sec * 1000) * 1e6);
   st->st_ctim.tv_sec = (time_t)(ctime_ / 1000);
   st->st_ctim.tv_nsec = (long)((ctime_ - (double)st->st_ctim.tv_sec * 1000) * 1e6);
-  st->st_ino = (ino_t)number_at(env, a, 8);
+  st->st_ino = (ino_t)number_at(env, a, at + 8);
 }
 
 /* reply(request, result, payload?): answers one request and wakes its FUSE thread. */
@@ -379,7 +407,7 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
   if (result >= 0 && has_payload) {
     napi_value payload = argv[2];
     if (r->op == OP_GETATTR && r->st) {
-      fill_stat(env, payload, r->st);
+      fill_stat(env, payload, 0, r->st);
     } else if (r->op == OP_STATFS && r->sv) {
       r->sv->f_bsize = r->sv->f_frsize = (unsigned long)number_at(env, payload, 0);
       r->sv->f_blocks = (fsblkcnt_t)number_at(env, payload, 1);
@@ -395,19 +423,31 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
       if (length > r->size) length = r->size;
       memcpy(r->buf, bytes, length);
       result = (int32_t)length;
+    } else if (r->op == OP_READLINK && r->size > 0) {
+      void *bytes = NULL;
+      size_t length = 0;
+      napi_get_buffer_info(env, payload, &bytes, &length);
+      if (length > r->size - 1) length = r->size - 1;
+      memcpy(r->buf, bytes, length);
+      r->buf[length] = '\0';
+      result = 0;
     } else if (r->op == OP_READDIR) {
       uint32_t count = 0;
       napi_get_array_length(env, payload, &count);
       if (count > MAX_NAMES) count = MAX_NAMES;
+      /* Each element is [name, ...attributes] (fill_stat's order). */
       r->names = calloc(count ? count : 1, sizeof(char *));
-      for (uint32_t i = 0; r->names && i < count; i++) {
-        napi_value v;
+      r->stats = calloc(count ? count : 1, sizeof(struct stat));
+      for (uint32_t i = 0; r->names && r->stats && i < count; i++) {
+        napi_value entry, v;
         size_t length = 0;
-        napi_get_element(env, payload, i, &v);
+        napi_get_element(env, payload, i, &entry);
+        napi_get_element(env, entry, 0, &v);
         napi_get_value_string_utf8(env, v, NULL, 0, &length);
         r->names[i] = malloc(length + 1);
         if (r->names[i]) napi_get_value_string_utf8(env, v, r->names[i], length + 1, &length);
         else r->names[i] = strdup("");
+        fill_stat(env, entry, 1, &r->stats[i]);
         r->count = i + 1;
       }
     }

@@ -102,6 +102,37 @@ describe("sandstore mount, on a single node", () => {
     });
   });
 
+  test("symbolic and hard links: ln -s, readlink, ln, tar and cp -a of a tree holding both", async () => {
+    const tree = join(scratch, "links");
+    await sh(
+      scratch,
+      "mkdir -p links/d && echo hello > links/d/f && ln -s d/f links/rel && ln -s /nowhere links/dangling && ln links/d/f links/hard",
+    );
+    await onMount(async ({ dir }) => {
+      await sh(dir, "echo data > f && ln -s f s && ln f h && mkdir d && ln -s ../f d/up");
+      assert.equal(await sh(dir, "readlink s && cat s d/up"), "f\ndata\ndata\n");
+      assert.equal(await sh(dir, "stat -c '%h %i' f h | uniq | wc -l"), "1\n", "one inode");
+      assert.equal(await sh(dir, "stat -c %h f"), "2\n");
+      assert.equal(await sh(dir, "stat -c '%F %s' s"), "symbolic link 1\n");
+      await sh(dir, "echo more >> h && rm f");
+      assert.equal(await sh(dir, "cat h && stat -c %h h"), "data\nmore\n1\n");
+      assert.equal(await sh(dir, "test -L s && ! test -e s && echo dangling"), "dangling\n");
+      await sh(
+        dir,
+        `tar -C ${scratch} -cf - links | tar -xf - && diff -r --no-dereference ${tree} links`,
+      );
+      await sh(dir, `cp -a ${tree} links-copy && diff -r --no-dereference ${tree} links-copy`);
+      assert.equal(await sh(dir, "readlink links/dangling links-copy/rel"), "/nowhere\nd/f\n");
+      assert.equal(
+        await sh(dir, "stat -c %i links/d/f links/hard | uniq | wc -l"),
+        "1\n",
+        "tar kept the hard link",
+      );
+      const refused = await sh(dir, "ln d d2 2>&1 || true");
+      assert.match(refused, /not allowed|not permitted/, refused);
+    });
+  });
+
   test("a 128 MiB file by dd reads back identical (cmp)", async () => {
     const source = join(scratch, "big");
     await sh(scratch, `head -c ${128 * MiB} /dev/urandom > big`);

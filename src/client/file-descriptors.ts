@@ -106,6 +106,8 @@ export class FileDescriptors {
       inode = required(reply.inode, p);
       chunkSize = reply.chunkSize;
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
+      // The store never follows a symbolic link (open is O_NOFOLLOW), as the create command.
+      if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", p);
       if (flags & O_TRUNC && inode.size > 0) {
         const reply = await this.caller.mutate((c, session) =>
           c.setAttr({ path: p, size: 0, session }),

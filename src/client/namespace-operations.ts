@@ -3,7 +3,7 @@
  * cluster's status, each a call (with its retries) through the cluster caller.
  */
 import { fsError } from "../common/errors.ts";
-import { normalizePath } from "../common/paths.ts";
+import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
 import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
 import { checkNonNegative, required } from "./client-checks.ts";
@@ -12,10 +12,13 @@ import type { ClusterCaller } from "./cluster-caller.ts";
 /** Entries asked for per page of a listing: bounds a listing's memory to one page. */
 export const DIR_PAGE_ENTRIES = 10_000;
 
-/** What `stat` returns. Times are ms since the epoch. */
+/**
+ * What `stat` returns (as lstat(2): a symbolic link is described, not followed). Times are
+ * ms since the epoch; a symbolic link's size is its target's length in bytes.
+ */
 export interface Stats {
   readonly ino: number;
-  readonly type: "file" | "directory";
+  readonly type: "file" | "directory" | "symlink";
   readonly size: number;
   readonly mode: number;
   readonly uid: number;
@@ -26,6 +29,7 @@ export interface Stats {
   readonly ctimeMs: number;
   isFile(): boolean;
   isDirectory(): boolean;
+  isSymbolicLink(): boolean;
 }
 
 /** One entry of `readdir`. */
@@ -35,10 +39,15 @@ export interface DirEntry {
 }
 
 export function toStats(inode: Inode): Stats {
-  const isDirectory = inode.type === FileType.FILE_TYPE_DIRECTORY;
+  const type =
+    inode.type === FileType.FILE_TYPE_DIRECTORY
+      ? "directory"
+      : inode.type === FileType.FILE_TYPE_SYMLINK
+        ? "symlink"
+        : "file";
   return {
     ino: inode.id,
-    type: isDirectory ? "directory" : "file",
+    type,
     size: inode.size,
     mode: inode.mode,
     uid: inode.uid,
@@ -47,8 +56,9 @@ export function toStats(inode: Inode): Stats {
     atimeMs: inode.atimeMs,
     mtimeMs: inode.mtimeMs,
     ctimeMs: inode.ctimeMs,
-    isFile: () => !isDirectory,
-    isDirectory: () => isDirectory,
+    isFile: () => type === "file",
+    isDirectory: () => type === "directory",
+    isSymbolicLink: () => type === "symlink",
   };
 }
 
@@ -103,6 +113,37 @@ export class NamespaceOperations {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.caller.mutate((c, session) => c.rename({ from: f, to: t, session }));
+  }
+
+  /**
+   * Makes `to` another name of the file at `from` (link(2)). EPERM for a directory, EEXIST
+   * when `to` exists, EMLINK past MAX_LINKS names.
+   */
+  async link(from: string, to: string): Promise<void> {
+    const f = normalizePath(from);
+    const t = normalizePath(to);
+    await this.caller.mutate((c, session) => c.link({ from: f, to: t, session }));
+  }
+
+  /**
+   * Makes a symbolic link at `path` holding `target` (symlink(2)): any non-empty string of
+   * at most 4,095 bytes without NUL, which the store keeps as given and never follows.
+   */
+  async symlink(target: string, path: string): Promise<void> {
+    const p = normalizePath(path);
+    const problem = symlinkTargetProblem(target);
+    if (problem) throw fsError(problem.code, p, problem.detail);
+    await this.caller.mutate((c, session) => c.symlink({ path: p, target, session }));
+  }
+
+  /** The target of the symbolic link at `path` (readlink(2)); EINVAL when it is not one. */
+  async readlink(path: string): Promise<string> {
+    const p = normalizePath(path);
+    const { inode } = await this.caller.query((c) => c.stat({ path: p, access: 0 }));
+    const found = required(inode, p);
+    if (found.type !== FileType.FILE_TYPE_SYMLINK)
+      throw fsError("EINVAL", p, "not a symbolic link");
+    return found.symlinkTarget;
   }
 
   async truncate(path: string, size: number): Promise<void> {

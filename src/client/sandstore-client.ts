@@ -76,6 +76,21 @@ export class SandstoreClient {
     return this.namespace.rename(from, to);
   }
 
+  /** See `NamespaceOperations.link`: a hard link, `to` another name of `from`. */
+  link(from: string, to: string): Promise<void> {
+    return this.namespace.link(from, to);
+  }
+
+  /** See `NamespaceOperations.symlink`: a symbolic link at `path` holding `target`. */
+  symlink(target: string, path: string): Promise<void> {
+    return this.namespace.symlink(target, path);
+  }
+
+  /** See `NamespaceOperations.readlink`: the target of the symbolic link at `path`. */
+  readlink(path: string): Promise<string> {
+    return this.namespace.readlink(path);
+  }
+
   truncate(path: string, size: number): Promise<void> {
     return this.namespace.truncate(path, size);
   }

@@ -20,6 +20,8 @@ export const ERRNO_CODES = [
   "ETIMEDOUT",
   "EXDEV",
   "ENOTSUP",
+  "ELOOP",
+  "EMLINK",
 ] as const;
 
 /** One POSIX error name. */
@@ -42,6 +44,8 @@ const DESCRIPTIONS: Record<Errno, string> = {
   ETIMEDOUT: "operation timed out",
   EXDEV: "invalid cross-device link",
   ENOTSUP: "operation not supported",
+  ELOOP: "too many levels of symbolic links",
+  EMLINK: "too many links",
 };
 
 /** True when `value` is one of the POSIX error names Sandstore reports. */

@@ -43,6 +43,27 @@ export function validateName(name: string, path: string): void {
   }
 }
 
+/** Longest symbolic link target in bytes of UTF-8 (PATH_MAX less its NUL). */
+export const MAX_SYMLINK_TARGET_BYTES = 4095;
+
+/**
+ * What is wrong with a symbolic link's target, or undefined when nothing is: it may be any
+ * string a path could be, relative or absolute, dangling or not, but not empty, not holding
+ * NUL, and at most MAX_SYMLINK_TARGET_BYTES.
+ */
+export function symlinkTargetProblem(
+  target: string,
+): { code: "EINVAL" | "ENAMETOOLONG"; detail: string } | undefined {
+  if (target.length === 0) return { code: "EINVAL", detail: "symlink target is empty" };
+  if (target.includes("\0")) return { code: "EINVAL", detail: "symlink target contains NUL" };
+  if (Buffer.byteLength(target, "utf8") > MAX_SYMLINK_TARGET_BYTES)
+    return {
+      code: "ENAMETOOLONG",
+      detail: `symlink target over ${MAX_SYMLINK_TARGET_BYTES} bytes`,
+    };
+  return undefined;
+}
+
 /** The parent path and last name of a normalized path other than `/`. */
 export function parentAndName(path: string): { parent: string; name: string } {
   const slash = path.lastIndexOf("/");

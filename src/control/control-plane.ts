@@ -134,6 +134,10 @@ export interface ControlPlane {
   rmdir(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
   unlink(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
   rename(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<void>;
+  /** A hard link: `to` becomes another name of the file at `from`; the file, linked. */
+  link(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
+  /** A symbolic link at `path` holding `target` (checked by the state machine). */
+  symlink(path: string, target: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
   setAttr(
     path: string,
     changes: AttrChanges,

@@ -171,6 +171,30 @@ export class ReplicatedControlPlane implements ControlPlane {
     });
   }
 
+  async link(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<Inode> {
+    return this.mutate(from, {
+      session,
+      caller,
+      command: { $case: "link", value: { from, to, nowMs: this.now() } },
+    });
+  }
+
+  async symlink(
+    path: string,
+    target: string,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    return this.mutate(path, {
+      session,
+      caller,
+      command: {
+        $case: "symlink",
+        value: { path, target, uid: caller?.uid ?? 0, gid: caller?.gid ?? 0, nowMs: this.now() },
+      },
+    });
+  }
+
   async setAttr(
     path: string,
     changes: AttrChanges,
@@ -483,6 +507,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     const inode = this.o.store.getInode(inodeId);
     if (!inode) throw fsError("ENOENT", path, "the file was removed");
     if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", path);
+    if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", path);
     return inode;
   }
 

@@ -74,6 +74,14 @@ const rename = (from: string, to: string): Cmd => ({
   $case: "rename",
   value: { from, to, nowMs: now },
 });
+const link = (from: string, to: string): Cmd => ({
+  $case: "link",
+  value: { from, to, nowMs: now },
+});
+const symlink = (path: string, target: string): Cmd => ({
+  $case: "symlink",
+  value: { path, target, uid: 0, gid: 0, nowMs: now },
+});
 const truncate = (path: string, size: number): Cmd => ({
   $case: "setAttr",
   value: { path, size, nowMs: now },
@@ -164,6 +172,66 @@ for (const [kind, open] of kinds) {
         writeQuorum: 1,
       });
       await fresh.close();
+      await store.close();
+    });
+
+    test("a hard link is another name of one inode; the data goes with the last name", async () => {
+      const store = await open();
+      const file = run(store, create("/f"))[0]?.inode;
+      assert.ok(file);
+      assert.equal(errnoOf(store, commit(file.id, 0, 0, chunkId(1), 100)), "");
+      assert.equal(errnoOf(store, mkdir("/d")), "");
+      const [linked] = run(store, link("/f", "/d/g"));
+      assert.equal(linked?.errno, "");
+      assert.equal(linked?.inode?.nlink, 2);
+      assert.equal(store.stat("/d/g").id, file.id);
+      assert.equal(store.stat("/f").nlink, 2);
+      assert.equal(errnoOf(store, link("/f", "/d/g")), "EEXIST");
+      assert.equal(errnoOf(store, link("/d", "/d2")), "EPERM", "no hard links to directories");
+      assert.equal(errnoOf(store, link("/nope", "/x")), "ENOENT");
+      assert.equal(errnoOf(store, link("/f", "/nope/x")), "ENOENT");
+      assert.equal(errnoOf(store, unlink("/f")), "");
+      assert.equal(store.stat("/d/g").nlink, 1);
+      assert.ok(store.isChunkReferenced(chunkId(1)), "the other name keeps the data");
+      assert.equal(errnoOf(store, link("/d/g", "/h")), "");
+      assert.equal(errnoOf(store, rename("/h", "/d/g")), "", "a rename onto its own link");
+      assert.equal(store.stat("/h").nlink, 2, "does nothing, as POSIX says");
+      assert.equal(errnoOf(store, create("/k")), "");
+      assert.equal(errnoOf(store, rename("/k", "/h")), "", "a rename over one name");
+      assert.equal(store.stat("/d/g").nlink, 1, "drops one link");
+      assert.ok(store.isChunkReferenced(chunkId(1)));
+      assert.equal(errnoOf(store, unlink("/d/g")), "");
+      assert.ok(!store.isChunkReferenced(chunkId(1)), "the last name takes the data with it");
+      assert.equal(store.counts().inodes, 3, "root, /d and /h (was /k)");
+      await store.close();
+    });
+
+    test("a symbolic link holds its target as given and is never followed", async () => {
+      const store = await open();
+      assert.equal(errnoOf(store, mkdir("/d")), "");
+      const [made] = run(store, symlink("/l", "d/../nowhere"));
+      assert.equal(made?.errno, "");
+      const l = store.stat("/l");
+      assert.equal(l.type, FileType.FILE_TYPE_SYMLINK);
+      assert.equal(l.symlinkTarget, "d/../nowhere");
+      assert.equal(l.size, 12);
+      assert.equal(l.mode, 0o777);
+      assert.equal(errnoOf(store, symlink("/l", "x")), "EEXIST");
+      assert.equal(errnoOf(store, symlink("/m", "")), "EINVAL");
+      assert.equal(errnoOf(store, symlink("/m", "a\0b")), "EINVAL");
+      assert.equal(errnoOf(store, symlink("/m", "x".repeat(4096))), "ENAMETOOLONG");
+      assert.equal(errnoOf(store, symlink("/m", "x".repeat(4095))), "");
+      assert.equal(errnoOf(store, create("/l")), "ELOOP", "an open does not follow it");
+      assert.equal(errnoOf(store, truncate("/l", 0)), "EINVAL");
+      assert.equal(errnoOf(store, writeInline(l.id, 0, 0, "x")), "ELOOP");
+      assert.equal(errnoOf(store, symlink("/d/in", "/d")), "");
+      assert.equal(statCode(store, "/d/in/x"), "ENOTDIR", "a path through it is not resolved");
+      assert.equal(errnoOf(store, link("/l", "/l2")), "", "a hard link to the link itself");
+      assert.equal(store.stat("/l2").symlinkTarget, "d/../nowhere");
+      assert.equal(errnoOf(store, rename("/l", "/d/l")), "");
+      assert.equal(errnoOf(store, unlink("/d/l")), "");
+      assert.equal(errnoOf(store, unlink("/l2")), "");
+      assert.equal(statCode(store, "/l2"), "ENOENT");
       await store.close();
     });
 
@@ -571,6 +639,10 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
   fc.constantFrom(...names).map(rmdir),
   fc.constantFrom(...names).map(unlink),
   fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names)).map(([a, b]) => rename(a, b)),
+  fc.tuple(fc.constantFrom(...names), fc.constantFrom(...names)).map(([a, b]) => link(a, b)),
+  fc
+    .tuple(fc.constantFrom(...names), fc.constantFrom("/a", "c/d", "", "x".repeat(4096)))
+    .map(([path, target]) => symlink(path, target)),
   fc.tuple(fc.constantFrom(...names), fc.nat(3 * CHUNK)).map(([p, s]) => truncate(p, s)),
   fc
     .tuple(

@@ -9,7 +9,7 @@ import { crc32c } from "@node-rs/crc32";
 import { type Errno, isErrno, SandstoreError } from "../common/errors.ts";
 import { isHostPort } from "../common/host-port.ts";
 import { NODE_ID_PATTERN } from "../common/node-id.ts";
-import { isSameOrBelow, parentAndName, splitPath } from "../common/paths.ts";
+import { isSameOrBelow, parentAndName, splitPath, symlinkTargetProblem } from "../common/paths.ts";
 import { stageSnapshot } from "../common/snapshot-staging.ts";
 import {
   type Caller,
@@ -21,6 +21,7 @@ import {
   type CreateCommand,
   FileType,
   type Inode,
+  type LinkCommand,
   type MetadataCommand,
   type MkdirCommand,
   type PutUserCommand,
@@ -28,6 +29,7 @@ import {
   type RenameCommand,
   type SessionRecord,
   type SetAttrCommand,
+  type SymlinkCommand,
   type UserRecord,
   type WriteInlineCommand,
 } from "../gen/sandstore/v1/metadata.ts";
@@ -100,6 +102,12 @@ export const MAX_DRAINING = 64;
  * the years stay recorded, so a few dozen is plenty; the lookup walks them.
  */
 export const MAX_MEMBER_ADDRESSES = 64;
+
+/**
+ * Most names one file may have (hard links). Linux's ext4 allows 65,000; the bound keeps the
+ * link count far inside a uint32 and a file's names a count a person can reason about.
+ */
+export const MAX_LINKS = 65_000;
 
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
@@ -452,6 +460,10 @@ export abstract class Namespace implements MetadataStore {
       case "rename":
         this.rename(c.value);
         return undefined;
+      case "link":
+        return this.link(c.value);
+      case "symlink":
+        return this.symlink(c.value);
       case "setAttr":
         return this.setAttr(c.value);
       case "commitChunk":
@@ -551,6 +563,9 @@ export abstract class Namespace implements MetadataStore {
       const existing = this.tables.getInode(existingId);
       if (!existing) throw new Error(`entry names missing inode ${existingId}`);
       if (existing.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
+      // The store never follows a symbolic link: an open of one is O_NOFOLLOW's ELOOP. A
+      // mount's kernel resolves links itself before it opens.
+      if (existing.type === FileType.FILE_TYPE_SYMLINK) reject("ELOOP", c.path);
       const access = (c.access & (R_OK | W_OK)) | (c.truncate ? W_OK : 0);
       if (!mayAccess(existing, this.caller, access)) reject("EACCES", c.path);
       return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
@@ -638,13 +653,21 @@ export abstract class Namespace implements MetadataStore {
     this.removeEntry(parent, name, file, nowMs);
   }
 
-  /** Removes the entry `name` of `parent` and the inode it names, with its chunk map. */
+  /**
+   * Removes the entry `name` of `parent`, and the inode it names with its chunk map when that
+   * was the inode's last name (a file with hard links loses one link).
+   */
   private removeEntry(parent: Inode, name: string, inode: Inode, nowMs: number): void {
     this.tables.deleteChild(parent.id, name);
+    const fresh = this.tables.getInode(parent.id) ?? parent;
+    if (inode.type !== FileType.FILE_TYPE_DIRECTORY && inode.nlink > 1) {
+      this.tables.putInode({ ...inode, nlink: inode.nlink - 1, ctimeMs: nowMs });
+      this.touch(fresh, nowMs);
+      return;
+    }
     this.dropSlotsFrom(inode.id, 0);
     this.tables.deleteInode(inode.id);
     this.tables.putCounter("inodeCount", (this.tables.getCounter("inodeCount") ?? 1) - 1);
-    const fresh = this.tables.getInode(parent.id) ?? parent;
     this.touch(fresh, nowMs, inode.type === FileType.FILE_TYPE_DIRECTORY ? -1 : 0);
   }
 
@@ -688,6 +711,47 @@ export abstract class Namespace implements MetadataStore {
     }
   }
 
+  private link(c: LinkCommand): Inode {
+    const source = this.resolve(c.from);
+    // Hard links to directories would make the tree a graph (POSIX lets systems refuse them).
+    if (source.type === FileType.FILE_TYPE_DIRECTORY) reject("EPERM", c.from);
+    const { parent, name } = this.resolveParent(c.to);
+    if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", c.to);
+    this.requireWritableDir(parent, c.to);
+    if (source.nlink >= MAX_LINKS) reject("EMLINK", c.from);
+    const linked: Inode = { ...source, nlink: source.nlink + 1, ctimeMs: c.nowMs };
+    this.tables.putInode(linked);
+    this.tables.putChild(parent.id, name, source.id);
+    this.touch(parent, c.nowMs);
+    return linked;
+  }
+
+  private symlink(c: SymlinkCommand): Inode {
+    const problem = symlinkTargetProblem(c.target);
+    if (problem) reject(problem.code, c.path);
+    const { parent, name } = this.resolveParent(c.path);
+    if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", c.path);
+    this.requireWritableDir(parent, c.path);
+    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const inode: Inode = {
+      ...newInode(
+        this.allocateInodeId(),
+        FileType.FILE_TYPE_SYMLINK,
+        0o777,
+        owner.uid,
+        owner.gid,
+        c.nowMs,
+        parent.id,
+      ),
+      size: Buffer.byteLength(c.target, "utf8"),
+      symlinkTarget: c.target,
+    };
+    this.tables.putInode(inode);
+    this.tables.putChild(parent.id, name, inode.id);
+    this.touch(parent, c.nowMs);
+    return inode;
+  }
+
   private setAttr(c: SetAttrCommand): Inode {
     let inode = this.resolve(c.path);
     // Every check before any change: a refused command changes nothing.
@@ -700,6 +764,7 @@ export abstract class Namespace implements MetadataStore {
       reject("EPERM", c.path);
     if (c.size !== undefined) {
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
+      if (inode.type === FileType.FILE_TYPE_SYMLINK) reject("EINVAL", c.path);
       if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", c.path);
     }
     if (c.size !== undefined) inode = this.truncate(inode, c.size, c.nowMs);
@@ -756,7 +821,7 @@ export abstract class Namespace implements MetadataStore {
     const where = `inode ${c.inodeId}`;
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
-    if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    requireRegular(inode, where);
     if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
     if (c.length > this.chunkSize(where)) reject("EINVAL", where);
     const [current] = this.tables.getSlots(inode.id, c.slotIndex, c.slotIndex + 1);
@@ -793,7 +858,7 @@ export abstract class Namespace implements MetadataStore {
     const where = `inode ${c.inodeId}`;
     const inode = this.tables.getInode(c.inodeId);
     if (!inode) reject("ENOENT", where);
-    if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EISDIR", where);
+    requireRegular(inode, where);
     if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", where);
     const end = c.offset + c.data.length;
     const chunkSize = this.chunkSize(where);
@@ -947,6 +1012,12 @@ function writerMovesOn(command: MetadataCommand, result: CommandResult): boolean
  * `slot` cut to its first `length` bytes (truncate), as a new version: a writer that merged
  * the longer bytes must lose its race, or its commit would bring the cut bytes back.
  */
+/** Rejects a write to anything but a regular file: EISDIR, or ELOOP for a symbolic link. */
+function requireRegular(inode: Inode, where: string): void {
+  if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", where);
+  if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("ELOOP", where);
+}
+
 function shortened(slot: ChunkSlot, length: number): ChunkSlot {
   const version = slot.version + 1;
   if (!isInlineSlot(slot)) return { ...slot, length, version };
@@ -975,5 +1046,6 @@ function newInode(
     ctimeMs: nowMs,
     nlink: type === FileType.FILE_TYPE_DIRECTORY ? 2 : 1,
     parentId,
+    symlinkTarget: "",
   };
 }

@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 export interface FuseRequest {
   readonly op: string;
   readonly path: string;
-  /** rename's destination. */
+  /** rename's and link's destination; symlink's target (`path` is the new link). */
   readonly to?: string;
   /** Per operation: flags, mode, offset, size, uid, datasync. */
   readonly a: number;
@@ -32,8 +32,14 @@ export interface FuseRequest {
   readonly request: unknown;
 }
 
-/** What a reply may carry: attributes or statfs figures, read bytes, directory names. */
-export type FusePayload = readonly number[] | Buffer | readonly string[];
+/**
+ * What a reply may carry: attributes or statfs figures; read bytes or a link's target; the
+ * directory's entries, each its name followed by its attributes (getattr's order).
+ */
+export type FusePayload =
+  | readonly number[]
+  | Buffer
+  | ReadonlyArray<ReadonlyArray<string | number>>;
 
 export interface FuseBinding {
   /**

@@ -6,6 +6,7 @@
  * open sees the data, and a stat never shows a size short of what was written.
  */
 import { constants } from "node:os";
+import type { Stats } from "../client/namespace-operations.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { SandstoreError } from "../common/errors.ts";
 import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../index.ts";
@@ -18,12 +19,27 @@ const NAME_MAX = 255;
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+/** The bridge's attributes for `s`: mode with its type, nlink, uid, gid, size, times, ino. */
+function attributes(s: Stats): number[] {
+  const type = s.isDirectory() ? S_IFDIR : s.isSymbolicLink() ? S_IFLNK : S_IFREG;
+  return [
+    type | (s.mode & 0o7777),
+    s.nlink,
+    s.uid,
+    s.gid,
+    s.size,
+    s.atimeMs,
+    s.mtimeMs,
+    s.ctimeMs,
+    s.ino,
+  ];
+}
 
 interface OpenFile {
   readonly fd: number;
   path: string;
-  /** Written since the last flush: the SDK may hold bytes no other client sees yet. */
-  dirty: boolean;
 }
 
 /** Counts of what the file system did, for the mount's log and tests. */
@@ -86,27 +102,15 @@ export class SandstoreFileSystem {
     switch (r.op) {
       case "getattr": {
         await this.flushPath(r.path);
-        const s = await this.client.stat(r.path);
-        const type = s.isDirectory() ? S_IFDIR : S_IFREG;
-        return {
-          result: 0,
-          payload: [
-            type | (s.mode & 0o7777),
-            s.nlink,
-            s.uid,
-            s.gid,
-            s.size,
-            s.atimeMs,
-            s.mtimeMs,
-            s.ctimeMs,
-            s.ino,
-          ],
-        };
+        return { result: 0, payload: attributes(await this.client.stat(r.path)) };
       }
       case "readdir": {
-        const names: string[] = [];
-        for await (const entry of this.client.opendir(r.path)) names.push(entry.name);
-        return { result: 0, payload: names };
+        // Sizes in the listing must include what open files buffered, as getattr's do.
+        await this.flushBelow(r.path);
+        const entries: Array<Array<string | number>> = [];
+        for await (const entry of this.client.opendir(r.path))
+          entries.push([entry.name, ...attributes(entry.stats)]);
+        return { result: 0, payload: entries };
       }
       case "open":
         return { result: this.remember(r.path, await this.client.open(r.path, openFlags(r.a))) };
@@ -120,7 +124,6 @@ export class SandstoreFileSystem {
       case "write": {
         const file = this.file(r);
         const data = r.data ?? Buffer.alloc(0);
-        file.dirty = true;
         for (let at = 0; at < data.length; )
           at += await this.client.pwrite(file.fd, data.subarray(at), r.a + at);
         return { result: data.length };
@@ -153,6 +156,14 @@ export class SandstoreFileSystem {
         // Open files follow their name, for the writes they flush before a stat.
         for (const file of this.files.values())
           if (file.path === r.path) file.path = r.to ?? file.path;
+        return done;
+      case "symlink":
+        await this.client.symlink(r.to ?? "", r.path);
+        return done;
+      case "readlink":
+        return { result: 0, payload: Buffer.from(await this.client.readlink(r.path)) };
+      case "link":
+        await this.client.link(r.path, r.to ?? "");
         return done;
       case "truncate":
         await this.flushPath(r.path);
@@ -200,7 +211,7 @@ export class SandstoreFileSystem {
 
   private remember(path: string, fd: number): number {
     const handle = this.nextHandle++;
-    this.files.set(handle, { fd, path, dirty: false });
+    this.files.set(handle, { fd, path });
     return handle;
   }
 
@@ -211,9 +222,18 @@ export class SandstoreFileSystem {
   }
 
   private async flush(file: OpenFile): Promise<void> {
-    if (!file.dirty) return;
-    file.dirty = false;
+    // Always the SDK's fsync, which costs nothing when no byte is buffered: it also waits for
+    // a flush already under way (a getattr's), so a close never returns before its data is
+    // committed. Skipping on a "written since" flag returned while that flush was in flight.
     await this.client.fsync(file.fd);
+  }
+
+  /** Writes what open files directly in directory `dir` buffered. */
+  private async flushBelow(dir: string): Promise<void> {
+    const prefix = dir === "/" ? "/" : `${dir}/`;
+    for (const file of this.files.values())
+      if (file.path.startsWith(prefix) && !file.path.slice(prefix.length).includes("/"))
+        await this.flush(file);
   }
 
   /** Writes what open files of `path` buffered, so its size and contents are current. */

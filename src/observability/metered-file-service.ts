@@ -43,6 +43,8 @@ export function meteredFileService(
     rmdir: (request, call) => timed("rmdir", () => api.rmdir(request, call)),
     unlink: (request, call) => timed("unlink", () => api.unlink(request, call)),
     rename: (request, call) => timed("rename", () => api.rename(request, call)),
+    link: (request, call) => timed("link", () => api.link(request, call)),
+    symlink: (request, call) => timed("symlink", () => api.symlink(request, call)),
     setAttr: (request, call) => timed("setattr", () => api.setAttr(request, call)),
     readDir: (request, call) => timed("readdir", () => api.readDir(request, call)),
     writeChunk: (header, data, call) => timed("write", () => api.writeChunk(header, data, call)),

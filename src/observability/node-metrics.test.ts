@@ -79,6 +79,8 @@ test("the metered file service times calls by result and passes errors through u
     rmdir: unused,
     unlink: unused,
     rename: unused,
+    link: unused,
+    symlink: unused,
     setAttr: unused,
     readDir: unused,
     writeChunk: unused,

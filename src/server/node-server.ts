@@ -5,7 +5,7 @@
  */
 import type { DiskSpace } from "../common/disk-space.ts";
 import { fsError, UnavailableError } from "../common/errors.ts";
-import { normalizePath } from "../common/paths.ts";
+import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
 import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
@@ -17,6 +17,7 @@ import type {
   CallInfo,
   CreateRequest,
   FileServiceApi,
+  LinkRequest,
   MkdirRequest,
   ReadDirRequest,
   ReadRequest,
@@ -26,6 +27,7 @@ import type {
   StatRequest,
   StatusRequest,
   StatusResponse,
+  SymlinkRequest,
   UnlinkRequest,
   WriteChunkHeader,
 } from "../transport/file-service-api.ts";
@@ -195,6 +197,25 @@ export class NodeServer implements FileServiceApi {
     // A rename may replace (delete) its target, but adds an entry too: it is a write.
     this.o.space?.admitWrite(0, from);
     await this.o.control.rename(from, to, session, caller);
+  }
+
+  async link(request: LinkRequest, call?: CallInfo) {
+    const from = normalizePath(request.from);
+    const to = normalizePath(request.to);
+    const session = checkSession(request.session, from);
+    const caller = await this.o.authenticator.identify(call, from);
+    this.o.space?.admitWrite(0, to);
+    return { inode: await this.o.control.link(from, to, session, caller) };
+  }
+
+  async symlink(request: SymlinkRequest, call?: CallInfo) {
+    const path = normalizePath(request.path);
+    const problem = symlinkTargetProblem(request.target);
+    if (problem) throw fsError(problem.code, path, problem.detail);
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    this.o.space?.admitWrite(0, path);
+    return { inode: await this.o.control.symlink(path, request.target, session, caller) };
   }
 
   async setAttr(request: SetAttrRequest, call?: CallInfo) {

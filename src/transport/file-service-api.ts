@@ -8,6 +8,8 @@
 import type {
   CreateRequest,
   CreateResponse,
+  LinkRequest,
+  LinkResponse,
   MkdirRequest,
   MkdirResponse,
   ReadDirRequest,
@@ -21,6 +23,8 @@ import type {
   StatResponse,
   StatusRequest,
   StatusResponse,
+  SymlinkRequest,
+  SymlinkResponse,
   UnlinkRequest,
   WriteChunkHeader,
   WriteChunkResponse,
@@ -29,6 +33,8 @@ import type {
 export type {
   CreateRequest,
   CreateResponse,
+  LinkRequest,
+  LinkResponse,
   MkdirRequest,
   MkdirResponse,
   ReadDirRequest,
@@ -42,6 +48,8 @@ export type {
   StatResponse,
   StatusRequest,
   StatusResponse,
+  SymlinkRequest,
+  SymlinkResponse,
   UnlinkRequest,
   WriteChunkHeader,
   WriteChunkResponse,
@@ -71,6 +79,8 @@ export interface FileServiceApi {
   rmdir(request: RmdirRequest, call?: CallInfo): Promise<void>;
   unlink(request: UnlinkRequest, call?: CallInfo): Promise<void>;
   rename(request: RenameRequest, call?: CallInfo): Promise<void>;
+  link(request: LinkRequest, call?: CallInfo): Promise<LinkResponse>;
+  symlink(request: SymlinkRequest, call?: CallInfo): Promise<SymlinkResponse>;
   setAttr(request: SetAttrRequest, call?: CallInfo): Promise<SetAttrResponse>;
   readDir(request: ReadDirRequest, call?: CallInfo): Promise<ReadDirResponse>;
   /** Writes `data` at the header's place in one chunk slot (`DataPlane.writeRange`). */

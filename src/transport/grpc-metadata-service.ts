@@ -234,6 +234,12 @@ export function addMetadataService(
       await control.rename(normalizePath(r.from), normalizePath(r.to), r.session, r.caller);
       return {};
     }),
+    link: serve(async (r) => ({
+      inode: await control.link(normalizePath(r.from), normalizePath(r.to), r.session, r.caller),
+    })),
+    symlink: serve(async (r) => ({
+      inode: await control.symlink(normalizePath(r.path), r.target, r.session, r.caller),
+    })),
     setAttr: serve(async (r) => {
       const changes: AttrChanges = {
         ...(r.mode !== undefined && { mode: r.mode }),
@@ -578,6 +584,21 @@ export class RemoteControlPlane implements ControlPlane {
 
   async rename(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<void> {
     await this.call((c) => c.rename.bind(c), { from, to, session, caller });
+  }
+
+  async link(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<Inode> {
+    const reply = await this.call((c) => c.link.bind(c), { from, to, session, caller });
+    return required(reply.inode, from);
+  }
+
+  async symlink(
+    path: string,
+    target: string,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    const reply = await this.call((c) => c.symlink.bind(c), { path, target, session, caller });
+    return required(reply.inode, path);
   }
 
   async setAttr(

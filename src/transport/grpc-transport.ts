@@ -20,6 +20,7 @@ import type {
   CreateRequest,
   FileServiceClient,
   FileServiceServer,
+  LinkRequest,
   MkdirRequest,
   ReadDirRequest,
   ReadRequest,
@@ -29,6 +30,7 @@ import type {
   SetAttrRequest,
   StatRequest,
   StatusRequest,
+  SymlinkRequest,
   UnlinkRequest,
   WriteChunkHeader,
   WriteChunkRequest,
@@ -226,6 +228,8 @@ function serverImplementation(api: FileServiceApi): FileServiceServer {
       await api.rename(r, c);
       return {};
     }),
+    link: unary((r, c) => api.link(r, c)),
+    symlink: unary((r, c) => api.symlink(r, c)),
     setAttr: unary((r, c) => api.setAttr(r, c)),
     readDir: unary((r, c) => api.readDir(r, c)),
     status: unary((r) => api.status(r)),
@@ -337,6 +341,12 @@ class GrpcConnection implements Connection {
   }
   async rename(request: RenameRequest) {
     await this.unary(this.client.rename, request);
+  }
+  link(request: LinkRequest) {
+    return this.unary(this.client.link, request);
+  }
+  symlink(request: SymlinkRequest) {
+    return this.unary(this.client.symlink, request);
   }
   setAttr(request: SetAttrRequest) {
     return this.unary(this.client.setAttr, request);

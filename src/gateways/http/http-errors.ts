@@ -55,6 +55,8 @@ const STATUS_OF: Record<Errno, number> = {
   EAGAIN: 503,
   ETIMEDOUT: 504,
   ENOTSUP: 501,
+  ELOOP: 409,
+  EMLINK: 409,
 };
 
 /** An error the API sends as is: a status, a code and a message of its own. */

@@ -143,7 +143,7 @@ const STATS_SCHEMA = {
   type: "object",
   properties: {
     path: { type: "string" },
-    type: { type: "string", enum: ["file", "directory"] },
+    type: { type: "string", enum: ["file", "directory", "symlink"] },
     size: { type: "integer" },
     mode: { type: "integer", description: "permission bits" },
     uid: { type: "integer" },

@@ -98,6 +98,29 @@ export interface RenameRequest {
 export interface RenameResponse {
 }
 
+export interface LinkRequest {
+  from: string;
+  to: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
+}
+
+export interface LinkResponse {
+  /** The file, with its new link count. */
+  inode?: Inode | undefined;
+}
+
+export interface SymlinkRequest {
+  path: string;
+  target: string;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
+}
+
+export interface SymlinkResponse {
+  inode?: Inode | undefined;
+}
+
 export interface SetAttrRequest {
   path: string;
   mode?: number | undefined;
@@ -937,6 +960,234 @@ export const RenameResponse: MessageFns<RenameResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLinkRequest(): LinkRequest {
+  return { from: "", to: "", session: undefined };
+}
+
+export const LinkRequest: MessageFns<LinkRequest> = {
+  encode(message: LinkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLinkResponse(): LinkResponse {
+  return { inode: undefined };
+}
+
+export const LinkResponse: MessageFns<LinkResponse> = {
+  encode(message: LinkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inode !== undefined) {
+      Inode.encode(message.inode, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.inode = Inode.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSymlinkRequest(): SymlinkRequest {
+  return { path: "", target: "", session: undefined };
+}
+
+export const SymlinkRequest: MessageFns<SymlinkRequest> = {
+  encode(message: SymlinkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.target !== "") {
+      writer.uint32(18).string(message.target);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SymlinkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSymlinkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSymlinkResponse(): SymlinkResponse {
+  return { inode: undefined };
+}
+
+export const SymlinkResponse: MessageFns<SymlinkResponse> = {
+  encode(message: SymlinkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inode !== undefined) {
+      Inode.encode(message.inode, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SymlinkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSymlinkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.inode = Inode.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2392,6 +2643,26 @@ export const FileServiceService = {
     responseSerialize: (value: RenameResponse): Buffer => Buffer.from(RenameResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenameResponse => RenameResponse.decode(value),
   },
+  /** A hard link: `to` becomes a second name of the file at `from`. */
+  link: {
+    path: "/sandstore.v1.FileService/Link" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LinkRequest): Buffer => Buffer.from(LinkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LinkRequest => LinkRequest.decode(value),
+    responseSerialize: (value: LinkResponse): Buffer => Buffer.from(LinkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LinkResponse => LinkResponse.decode(value),
+  },
+  /** A symbolic link at `path` that points at `target`; read it back with Stat. */
+  symlink: {
+    path: "/sandstore.v1.FileService/Symlink" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SymlinkRequest): Buffer => Buffer.from(SymlinkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SymlinkRequest => SymlinkRequest.decode(value),
+    responseSerialize: (value: SymlinkResponse): Buffer => Buffer.from(SymlinkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SymlinkResponse => SymlinkResponse.decode(value),
+  },
   setAttr: {
     path: "/sandstore.v1.FileService/SetAttr" as const,
     requestStream: false as const,
@@ -2449,6 +2720,10 @@ export interface FileServiceServer extends UntypedServiceImplementation {
   rmdir: handleUnaryCall<RmdirRequest, RmdirResponse>;
   unlink: handleUnaryCall<UnlinkRequest, UnlinkResponse>;
   rename: handleUnaryCall<RenameRequest, RenameResponse>;
+  /** A hard link: `to` becomes a second name of the file at `from`. */
+  link: handleUnaryCall<LinkRequest, LinkResponse>;
+  /** A symbolic link at `path` that points at `target`; read it back with Stat. */
+  symlink: handleUnaryCall<SymlinkRequest, SymlinkResponse>;
   setAttr: handleUnaryCall<SetAttrRequest, SetAttrResponse>;
   /** One page of a directory, in name order, starting after `after_name`. */
   readDir: handleUnaryCall<ReadDirRequest, ReadDirResponse>;
@@ -2546,6 +2821,35 @@ export interface FileServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenameResponse) => void,
+  ): ClientUnaryCall;
+  /** A hard link: `to` becomes a second name of the file at `from`. */
+  link(request: LinkRequest, callback: (error: ServiceError | null, response: LinkResponse) => void): ClientUnaryCall;
+  link(
+    request: LinkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LinkResponse) => void,
+  ): ClientUnaryCall;
+  link(
+    request: LinkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LinkResponse) => void,
+  ): ClientUnaryCall;
+  /** A symbolic link at `path` that points at `target`; read it back with Stat. */
+  symlink(
+    request: SymlinkRequest,
+    callback: (error: ServiceError | null, response: SymlinkResponse) => void,
+  ): ClientUnaryCall;
+  symlink(
+    request: SymlinkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SymlinkResponse) => void,
+  ): ClientUnaryCall;
+  symlink(
+    request: SymlinkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SymlinkResponse) => void,
   ): ClientUnaryCall;
   setAttr(
     request: SetAttrRequest,

@@ -15,6 +15,8 @@ export enum FileType {
   FILE_TYPE_UNSPECIFIED = 0,
   FILE_TYPE_REGULAR = 1,
   FILE_TYPE_DIRECTORY = 2,
+  /** FILE_TYPE_SYMLINK - A symbolic link: `Inode.symlink_target` is what it points at; `size` is its byte length. */
+  FILE_TYPE_SYMLINK = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -33,6 +35,8 @@ export interface Inode {
   nlink: number;
   /** Parent directory, kept so that rename can refuse to move a directory into its own subtree. */
   parentId: number;
+  /** A symbolic link's target, as given (never resolved by the store); empty for other types. */
+  symlinkTarget: string;
 }
 
 /**
@@ -99,6 +103,22 @@ export interface UnlinkCommand {
 export interface RenameCommand {
   from: string;
   to: string;
+  nowMs: number;
+}
+
+/** A hard link: a second name `to` for the file at `from` (not a directory), whose nlink grows. */
+export interface LinkCommand {
+  from: string;
+  to: string;
+  nowMs: number;
+}
+
+/** A symbolic link at `path` holding `target`: 1 to 4,095 bytes, no NUL, never resolved. */
+export interface SymlinkCommand {
+  path: string;
+  target: string;
+  uid: number;
+  gid: number;
   nowMs: number;
 }
 
@@ -261,6 +281,8 @@ export interface MetadataCommand {
     | { $case: "configureCluster"; value: ConfigureClusterCommand }
     | { $case: "setDraining"; value: SetDrainingCommand }
     | { $case: "setMemberAddress"; value: SetMemberAddressCommand }
+    | { $case: "link"; value: LinkCommand }
+    | { $case: "symlink"; value: SymlinkCommand }
     | undefined;
   /** The user the command is applied for; absent: root. */
   caller?:
@@ -323,6 +345,7 @@ function createBaseInode(): Inode {
     ctimeMs: 0,
     nlink: 0,
     parentId: 0,
+    symlinkTarget: "",
   };
 }
 
@@ -360,6 +383,9 @@ export const Inode: MessageFns<Inode> = {
     }
     if (message.parentId !== 0) {
       writer.uint32(88).uint64(message.parentId);
+    }
+    if (message.symlinkTarget !== "") {
+      writer.uint32(98).string(message.symlinkTarget);
     }
     return writer;
   },
@@ -463,6 +489,14 @@ export const Inode: MessageFns<Inode> = {
             }
 
             message.parentId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.symlinkTarget = reader.string();
             continue;
           }
         }
@@ -977,6 +1011,164 @@ export const RenameCommand: MessageFns<RenameCommand> = {
           }
           case 3: {
             if (tag !== 24) {
+              break;
+            }
+
+            message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseLinkCommand(): LinkCommand {
+  return { from: "", to: "", nowMs: 0 };
+}
+
+export const LinkCommand: MessageFns<LinkCommand> = {
+  encode(message: LinkCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.nowMs !== 0) {
+      writer.uint32(24).uint64(message.nowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSymlinkCommand(): SymlinkCommand {
+  return { path: "", target: "", uid: 0, gid: 0, nowMs: 0 };
+}
+
+export const SymlinkCommand: MessageFns<SymlinkCommand> = {
+  encode(message: SymlinkCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.target !== "") {
+      writer.uint32(18).string(message.target);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(24).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(32).uint32(message.gid);
+    }
+    if (message.nowMs !== 0) {
+      writer.uint32(40).uint64(message.nowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SymlinkCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSymlinkCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
               break;
             }
 
@@ -2071,6 +2263,12 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "setMemberAddress":
         SetMemberAddressCommand.encode(message.command.value, writer.uint32(130).fork()).join();
         break;
+      case "link":
+        LinkCommand.encode(message.command.value, writer.uint32(138).fork()).join();
+        break;
+      case "symlink":
+        SymlinkCommand.encode(message.command.value, writer.uint32(146).fork()).join();
+        break;
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(114).fork()).join();
@@ -2210,6 +2408,22 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
               $case: "setMemberAddress",
               value: SetMemberAddressCommand.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.command = { $case: "link", value: LinkCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.command = { $case: "symlink", value: SymlinkCommand.decode(reader, reader.uint32()) };
             continue;
           }
           case 14: {

@@ -82,9 +82,17 @@ export interface MetaPathRequest {
   caller?: Caller | undefined;
 }
 
+/** Rename's and Link's two paths. */
 export interface MetaRenameRequest {
   from: string;
   to: string;
+  session?: ClientSession | undefined;
+  caller?: Caller | undefined;
+}
+
+export interface MetaSymlinkRequest {
+  path: string;
+  target: string;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
 }
@@ -919,6 +927,85 @@ export const MetaRenameRequest: MessageFns<MetaRenameRequest> = {
             }
 
             message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMetaSymlinkRequest(): MetaSymlinkRequest {
+  return { path: "", target: "", session: undefined, caller: undefined };
+}
+
+export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
+  encode(message: MetaSymlinkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.target !== "") {
+      writer.uint32(18).string(message.target);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(26).fork()).join();
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaSymlinkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaSymlinkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = reader.string();
             continue;
           }
           case 3: {
@@ -3680,6 +3767,24 @@ export const MetadataServiceService = {
     responseSerialize: (value: MetaEmpty): Buffer => Buffer.from(MetaEmpty.encode(value).finish()),
     responseDeserialize: (value: Buffer): MetaEmpty => MetaEmpty.decode(value),
   },
+  link: {
+    path: "/sandstore.v1.MetadataService/Link" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MetaRenameRequest): Buffer => Buffer.from(MetaRenameRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MetaRenameRequest => MetaRenameRequest.decode(value),
+    responseSerialize: (value: MetaInodeReply): Buffer => Buffer.from(MetaInodeReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetaInodeReply => MetaInodeReply.decode(value),
+  },
+  symlink: {
+    path: "/sandstore.v1.MetadataService/Symlink" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MetaSymlinkRequest): Buffer => Buffer.from(MetaSymlinkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MetaSymlinkRequest => MetaSymlinkRequest.decode(value),
+    responseSerialize: (value: MetaInodeReply): Buffer => Buffer.from(MetaInodeReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetaInodeReply => MetaInodeReply.decode(value),
+  },
   setAttr: {
     path: "/sandstore.v1.MetadataService/SetAttr" as const,
     requestStream: false as const,
@@ -3882,6 +3987,8 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   rmdir: handleUnaryCall<MetaPathRequest, MetaEmpty>;
   unlink: handleUnaryCall<MetaPathRequest, MetaEmpty>;
   rename: handleUnaryCall<MetaRenameRequest, MetaEmpty>;
+  link: handleUnaryCall<MetaRenameRequest, MetaInodeReply>;
+  symlink: handleUnaryCall<MetaSymlinkRequest, MetaInodeReply>;
   setAttr: handleUnaryCall<MetaSetAttrRequest, MetaInodeReply>;
   readDir: handleUnaryCall<MetaReadDirRequest, MetaDirPage>;
   prepareWrite: handleUnaryCall<MetaPrepareWriteRequest, MetaWriteIntent>;
@@ -4015,6 +4122,36 @@ export interface MetadataServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MetaEmpty) => void,
+  ): ClientUnaryCall;
+  link(
+    request: MetaRenameRequest,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  link(
+    request: MetaRenameRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  link(
+    request: MetaRenameRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  symlink(
+    request: MetaSymlinkRequest,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  symlink(
+    request: MetaSymlinkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  symlink(
+    request: MetaSymlinkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
   ): ClientUnaryCall;
   setAttr(
     request: MetaSetAttrRequest,
