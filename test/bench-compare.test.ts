@@ -38,6 +38,7 @@ test("bench:compare --smoke: every system produces a figure", { timeout: 600_000
   assert.equal(code, 0);
   const result = JSON.parse(await readFile(join(out, "benchmarks.json"), "utf8")) as {
     rows: CompareRow[];
+    mountRows: CompareRow[];
     skipped: string[];
     limits: unknown;
   };
@@ -51,7 +52,13 @@ test("bench:compare --smoke: every system produces a figure", { timeout: 600_000
       assert.ok((row.figures.disaggregated ?? 0) > 0, `${row.workload}: disaggregated`);
     }
   }
+  assert.equal(result.mountRows.length, 6, "six programs, mount beside mount");
+  for (const row of result.mountRows) {
+    assert.ok((row.figures.sandstore ?? 0) > 0, `${row.workload}: Sandstore's mount`);
+    assert.ok((row.figures.moosefs ?? 0) > 0, `${row.workload}: MooseFS's mount`);
+  }
   const page = await readFile(join(out, "benchmarks.md"), "utf8");
   assert.match(page, /\| workload \| unit \|/);
+  assert.match(page, /## Mount beside mount/);
   assert.match(await readFile(join(out, "benchmarks.svg"), "utf8"), /^<svg /);
 });

@@ -1,7 +1,7 @@
 /**
  * `sandstore mount` (issue 18, first step): real programs on a FUSE mount of a single node,
  * each on a fresh mount: tar x then diff -r, cp -a and rsync -a, git, sqlite3, a large file
- * by dd and cmp, fio random read/write with verification; two mounts, where a file written
+ * by dd (1 GiB) and cmp after a remount, fio random read/write with verification; two mounts, where a file written
  * and closed on one is read on the other; Ctrl-C and a lazy umount with a file open; and the
  * data still there after unmount and remount.
  */
@@ -133,12 +133,31 @@ describe("sandstore mount, on a single node", () => {
     });
   });
 
-  test("a 128 MiB file by dd reads back identical (cmp)", async () => {
+  test("a 1 GiB file by dd, then unmount and remount, reads back identical (cmp)", async () => {
     const source = join(scratch, "big");
-    await sh(scratch, `head -c ${128 * MiB} /dev/urandom > big`);
-    await onMount(async ({ dir }) => {
-      await sh(dir, `dd if=${source} of=big bs=1M status=none conv=fsync && cmp ${source} big`);
-    });
+    await sh(scratch, `head -c ${1024 * MiB} /dev/urandom > big`);
+    // A node of its own, with the default 8 MiB chunks: the suite's 64 KiB would make the
+    // gigabyte 16,384 chunks, each its own commit.
+    const large = await startNode();
+    try {
+      const write = await startMount(large.address);
+      try {
+        await sh(write.dir, `dd if=${source} of=big bs=1M status=none conv=fsync`);
+      } finally {
+        await write.unmount();
+      }
+      // A fresh mount has nothing cached: cmp reads every byte back from the cluster.
+      const read = await startMount(large.address);
+      try {
+        await sh(read.dir, `cmp ${source} big`);
+      } finally {
+        await read.unmount();
+      }
+    } finally {
+      await large.stop();
+      await rm(large.dataDir, { recursive: true, force: true });
+      await rm(source);
+    }
   });
 
   test("fio random read/write with verify=crc32c finds no bad block", async () => {

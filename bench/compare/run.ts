@@ -36,6 +36,7 @@ import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import { connect } from "../../src/index.ts";
 import { Cluster } from "../../test/helpers/hyperconverged-cluster.ts";
 import { KvProcessCluster } from "../../test/helpers/kv-cluster.ts";
+import { startMount } from "../../test/helpers/mount-process.ts";
 import { removeDataDir, startNode } from "../../test/helpers/node-process.ts";
 import {
   type CompareRow,
@@ -48,6 +49,12 @@ import {
 import { startEtcd } from "./etcd-cluster.ts";
 import { type FioLimits, measureLimits } from "./fio.ts";
 import { MooseFsCluster, mooseFsAvailable } from "./moosefs-cluster.ts";
+import {
+  type MountFigures,
+  type MountWorkloadOptions,
+  measureMount,
+  prepareSources,
+} from "./mount-workloads.ts";
 
 const { values } = parseArgs({
   options: {
@@ -165,6 +172,15 @@ const base = await mkdtemp(join(tmpdir(), "sandstore-compare-"));
 // MooseFS's daemons run as the mfs user and must reach their directories under it.
 await chmod(base, 0o755);
 const figures: Partial<Record<SystemName, FileFigures>> = {};
+const mounts: Partial<Record<"sandstore" | "moosefs", MountFigures>> = {};
+// Mount beside mount: smaller than the SDK's runs, because each is one process through FUSE.
+const mountOptions: MountWorkloadOptions = {
+  sequentialMiB: Math.max(2, Math.floor(sizeMiB / 4)),
+  randomMiB: smoke ? 1 : 64,
+  randomSeconds: seconds,
+  createFiles: smoke ? 20 : 1000,
+  ...(await prepareSources(base, smoke ? ["src/raft"] : ["src", "test", "docs", "web"])),
+};
 const kv: Partial<Record<"sandstore" | "etcd", { put: number; get: number }>> = {};
 let limits: FioLimits | undefined;
 const skipped: string[] = [];
@@ -209,6 +225,13 @@ try {
     const client = connect(cluster.addresses);
     figures.sandstore = await fileFigures(sdkFileSystem(client), true);
     await client.closeClient();
+    log("Sandstore 3 nodes, R=3, through sandstore mount");
+    const mount = await startMount(cluster.addresses.join(","));
+    try {
+      mounts.sandstore = await measureMount(mount.dir, mountOptions);
+    } finally {
+      await mount.unmount();
+    }
   } finally {
     await cluster.close();
   }
@@ -238,6 +261,8 @@ try {
     try {
       await moose.start();
       figures.moosefs = await fileFigures(mountedFileSystem(moose.mountPoint), false);
+      log("MooseFS, the same programs on its mount as on Sandstore's");
+      mounts.moosefs = await measureMount(moose.mountPoint, mountOptions);
     } finally {
       await moose.stop();
     }
@@ -385,7 +410,53 @@ const rows: CompareRow[] = [
   },
 ];
 
+const mounted = (pick: (f: MountFigures) => number) => {
+  const row: Partial<Record<SystemName, number>> = {};
+  for (const system of ["sandstore", "moosefs"] as const) {
+    const figure = mounts[system];
+    if (figure) row[system] = pick(figure);
+  }
+  return row;
+};
+const mountSize =
+  mountOptions.sequentialMiB >= 1024
+    ? `${mountOptions.sequentialMiB / 1024} GiB`
+    : `${mountOptions.sequentialMiB} MiB`;
+const mountRows: CompareRow[] = [
+  {
+    workload: `mount: fio ${mountSize} sequential 1 MiB writes, fsynced`,
+    unit: "MiB/s",
+    figures: mounted((f) => f.sequentialWrite),
+  },
+  {
+    workload: `mount: fio ${mountSize} sequential 1 MiB reads, page cache dropped`,
+    unit: "MiB/s",
+    figures: mounted((f) => f.sequentialRead),
+  },
+  {
+    workload: `mount: fio random 4 KiB reads and writes, ${mountOptions.randomMiB} MiB file`,
+    unit: "IOPS",
+    figures: mounted((f) => f.randomIops),
+  },
+  {
+    workload: `mount: fio create-heavy, ${mountOptions.createFiles} files of 4 KiB, fsync at close`,
+    unit: "files/s",
+    figures: mounted((f) => f.creates),
+  },
+  {
+    workload: `mount: git clone of a local repository (${mountOptions.repository.files} files)`,
+    unit: "files/s",
+    figures: mounted((f) => f.gitClone),
+  },
+  {
+    workload: `mount: tar x of a source tree (${mountOptions.tarball.entries} entries)`,
+    unit: "entries/s",
+    figures: mounted((f) => f.tarExtract),
+  },
+].map((row) => ({ ...row, peer: "moosefs" }));
+
 console.log(formatTerminalTable(rows));
+console.log(formatTerminalTable(mountRows));
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const versions = async (command: string, args: string[]) =>
   promisify(execFile)(command, args).then(
@@ -430,6 +501,16 @@ ${formatGoalsTable(rows)}
 Where Sandstore trails, [performance.md](performance.md) says what limits it and what has been
 done about it, with the profiles.
 
+## Mount beside mount
+
+The same programs through Sandstore's FUSE mount (\`sandstore mount\` of the 3-node cluster,
+default options) and through MooseFS's (\`mfsmount\`, its defaults), each timed as a whole
+process: fio jobs one at a time with psync I/O, \`git clone --no-local\` of a repository on
+local disk, \`tar x\` of a tarball on local disk. See [mount.md](mount.md) for what the mount
+does with each request.
+
+${formatMarkdownTable(mountRows)}
+
 ## Method
 
 - **Same workload code.** Sandstore runs through the SDK, MooseFS through its FUSE mount with
@@ -472,6 +553,6 @@ await writeFile(
 // The figures behind the page, for scripts and for the smoke test that checks every system ran.
 await writeFile(
   join(values.out, "benchmarks.json"),
-  `${JSON.stringify({ when, smoke, sizeMiB, seconds, listEntries, limits, skipped, rows }, null, 2)}\n`,
+  `${JSON.stringify({ when, smoke, sizeMiB, seconds, listEntries, limits, skipped, rows, mountRows }, null, 2)}\n`,
 );
 log(`wrote benchmarks.md, ${chartName} and benchmarks.json in ${values.out}`);

@@ -37,9 +37,24 @@ function attributes(s: Stats): number[] {
   ];
 }
 
+/**
+ * Read-ahead, in blocks of this many bytes at aligned offsets. The kernel asks for 128 KiB at
+ * a time, several at once and out of order; a sequential reader's requests then fall into
+ * blocks already fetched or under way, and one call to the cluster serves eight of them.
+ */
+const READ_AHEAD_BLOCK_BYTES = 1024 * 1024;
+/** Blocks fetched beyond a sequential read (4 MiB): enough to keep the cluster busy. */
+const READ_AHEAD_BLOCKS = 4;
+/** Blocks held across every open file: bounds the mount's memory for read-ahead (64 MiB). */
+const MAX_READ_AHEAD_BLOCKS_HELD = 64;
+
 interface OpenFile {
   readonly fd: number;
   path: string;
+  /** The block the last read ended in; -1 before the first read. */
+  lastBlock: number;
+  /** Blocks fetched or being fetched, by index, oldest first. */
+  readonly blocks: Map<number, Promise<Buffer>>;
 }
 
 /** Counts of what the file system did, for the mount's log and tests. */
@@ -47,6 +62,8 @@ export interface FileSystemCounters {
   requests: number;
   /** Failures that are no POSIX error of the store's (a transport failure, a bug): EIO. */
   unexpectedErrors: number;
+  /** Blocks read ahead that failed to arrive; a read that needs one fetches it again. */
+  readAheadFailures: number;
 }
 
 /** -errno for `error`: the store's POSIX code, else EIO (counted). */
@@ -62,7 +79,13 @@ function errnoOf(error: unknown, counters: FileSystemCounters): number {
 export class SandstoreFileSystem {
   private readonly files = new Map<number, OpenFile>();
   private nextHandle = 1;
-  readonly counters: FileSystemCounters = { requests: 0, unexpectedErrors: 0 };
+  /** Blocks every open file's read-ahead holds (at most MAX_READ_AHEAD_BLOCKS_HELD). */
+  private blocksHeld = 0;
+  readonly counters: FileSystemCounters = {
+    requests: 0,
+    unexpectedErrors: 0,
+    readAheadFailures: 0,
+  };
 
   /**
    * `client` is the mount's own; `onError` hears each unexpected failure; `onExit` that the
@@ -120,10 +143,11 @@ export class SandstoreFileSystem {
       }
       case "read":
         // A descriptor reads its own buffered writes: nothing to flush first.
-        return { result: 0, payload: await this.client.pread(this.file(r).fd, r.size, r.a) };
+        return { result: 0, payload: await this.read(this.file(r), r.a, r.size) };
       case "write": {
         const file = this.file(r);
         const data = r.data ?? Buffer.alloc(0);
+        this.dropReadAhead();
         for (let at = 0; at < data.length; )
           at += await this.client.pwrite(file.fd, data.subarray(at), r.a + at);
         return { result: data.length };
@@ -136,6 +160,7 @@ export class SandstoreFileSystem {
         return done;
       case "release": {
         const file = this.file(r);
+        this.releaseReadAhead(file);
         this.files.delete(r.fh);
         await this.client.close(file.fd);
         return done;
@@ -166,6 +191,7 @@ export class SandstoreFileSystem {
         await this.client.link(r.path, r.to ?? "");
         return done;
       case "truncate":
+        this.dropReadAhead();
         await this.flushPath(r.path);
         await this.client.truncate(r.path, r.a);
         return done;
@@ -211,7 +237,7 @@ export class SandstoreFileSystem {
 
   private remember(path: string, fd: number): number {
     const handle = this.nextHandle++;
-    this.files.set(handle, { fd, path });
+    this.files.set(handle, { fd, path, lastBlock: -1, blocks: new Map() });
     return handle;
   }
 
@@ -219,6 +245,76 @@ export class SandstoreFileSystem {
     const file = this.files.get(r.fh);
     if (!file) throw new SandstoreError("EBADF", r.path, `no open file ${r.fh}`);
     return file;
+  }
+
+  /**
+   * `size` bytes at `offset` of an open file. A read in or just after the block the last one
+   * ended in is sequential: it is served from whole blocks, and the next READ_AHEAD_BLOCKS
+   * are fetched meanwhile. Any other read asks the cluster for exactly what it wants, so that
+   * random 4 KiB reads never fetch a megabyte each.
+   */
+  private async read(file: OpenFile, offset: number, size: number): Promise<Buffer> {
+    const first = Math.floor(offset / READ_AHEAD_BLOCK_BYTES);
+    const last = Math.floor((offset + Math.max(size, 1) - 1) / READ_AHEAD_BLOCK_BYTES);
+    const sequential =
+      file.blocks.has(first) || first === file.lastBlock || first === file.lastBlock + 1;
+    file.lastBlock = last;
+    if (!sequential || size === 0) return this.client.pread(file.fd, size, offset);
+    const wanted: Array<Promise<Buffer>> = [];
+    for (let block = first; block <= last; block++) wanted.push(this.block(file, block, true));
+    for (let block = last + 1; block <= last + READ_AHEAD_BLOCKS; block++)
+      void this.block(file, block, false);
+    const blocks = await Promise.all(wanted);
+    const joined = blocks.length === 1 ? (blocks[0] ?? Buffer.alloc(0)) : Buffer.concat(blocks);
+    const from = offset - first * READ_AHEAD_BLOCK_BYTES;
+    // A block shorter than the others is the file's end: the read stops there.
+    return joined.subarray(Math.min(from, joined.length), from + size);
+  }
+
+  /**
+   * Block `index` of an open file, fetched once. A block read ahead (`needed` false) is only
+   * fetched within the mount's budget; when it fails it is forgotten and counted, and the
+   * read that needs it fetches it again and hears the error itself.
+   */
+  private block(file: OpenFile, index: number, needed: boolean): Promise<Buffer> {
+    const held = file.blocks.get(index);
+    if (held) return held;
+    if (!needed && this.blocksHeld >= MAX_READ_AHEAD_BLOCKS_HELD)
+      return Promise.resolve(Buffer.alloc(0));
+    const fetched = this.client.pread(
+      file.fd,
+      READ_AHEAD_BLOCK_BYTES,
+      index * READ_AHEAD_BLOCK_BYTES,
+    );
+    file.blocks.set(index, fetched);
+    this.blocksHeld++;
+    fetched.catch(() => {
+      this.counters.readAheadFailures++;
+      if (file.blocks.get(index) === fetched) this.forgetBlock(file, index);
+    });
+    // Blocks behind the reader go, oldest first: a sequential reader keeps a window.
+    while (file.blocks.size > READ_AHEAD_BLOCKS + 2) {
+      const oldest = file.blocks.keys().next().value;
+      if (oldest === undefined) break;
+      this.forgetBlock(file, oldest);
+    }
+    return fetched;
+  }
+
+  private forgetBlock(file: OpenFile, index: number): void {
+    if (file.blocks.delete(index)) this.blocksHeld--;
+  }
+
+  private releaseReadAhead(file: OpenFile): void {
+    for (const index of [...file.blocks.keys()]) this.forgetBlock(file, index);
+  }
+
+  /**
+   * Forgets every open file's read-ahead: a write or truncate through this mount may change
+   * bytes any of them holds (another name of the same file, a hard link, included).
+   */
+  private dropReadAhead(): void {
+    for (const file of this.files.values()) this.releaseReadAhead(file);
   }
 
   private async flush(file: OpenFile): Promise<void> {
