@@ -29,13 +29,13 @@
 enum op {
   OP_GETATTR, OP_READDIR, OP_OPEN, OP_CREATE, OP_READ, OP_WRITE, OP_FLUSH, OP_RELEASE,
   OP_FSYNC, OP_MKDIR, OP_UNLINK, OP_RMDIR, OP_RENAME, OP_TRUNCATE, OP_CHMOD, OP_CHOWN,
-  OP_UTIMENS, OP_STATFS, OP_SYMLINK, OP_READLINK, OP_LINK, OP_COUNT
+  OP_UTIMENS, OP_STATFS, OP_SYMLINK, OP_READLINK, OP_LINK, OP_MKNOD, OP_COUNT
 };
 
 static const char *OP_NAMES[OP_COUNT] = {
   "getattr", "readdir", "open", "create", "read", "write", "flush", "release",
   "fsync", "mkdir", "unlink", "rmdir", "rename", "truncate", "chmod", "chown",
-  "utimens", "statfs", "symlink", "readlink", "link",
+  "utimens", "statfs", "symlink", "readlink", "link", "mknod",
 };
 
 typedef struct request {
@@ -231,6 +231,12 @@ static int op_link(const char *from, const char *to) {
   return call(&r);
 }
 
+/* `a` is the mode with its type bits (S_IFIFO, S_IFCHR...), `b` the device number. */
+static int op_mknod(const char *path, mode_t mode, dev_t rdev) {
+  request_t r = {.op = OP_MKNOD, .path = path, .a = mode, .b = (int64_t)rdev};
+  return call(&r);
+}
+
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
   request_t r = {.op = OP_TRUNCATE, .path = path, .a = size};
   with_fh(&r, fi);
@@ -288,7 +294,7 @@ static const struct fuse_operations OPERATIONS = {
   .fsync = op_fsync, .mkdir = op_mkdir, .unlink = op_unlink, .rmdir = op_rmdir,
   .rename = op_rename, .truncate = op_truncate, .chmod = op_chmod, .chown = op_chown,
   .utimens = op_utimens, .statfs = op_statfs, .symlink = op_symlink,
-  .readlink = op_readlink, .link = op_link, .init = op_init,
+  .readlink = op_readlink, .link = op_link, .mknod = op_mknod, .init = op_init,
 };
 
 /* --- JavaScript side ------------------------------------------------------------------- */
@@ -366,7 +372,10 @@ static double number_at(napi_env env, napi_value array, uint32_t i) {
   return d;
 }
 
-/* Attributes from `a[at..at+9)`: mode, nlink, uid, gid, size, atime, mtime, ctime (ms), ino. */
+/*
+ * Attributes from `a[at..at+10)`: mode, nlink, uid, gid, size, atime, mtime, ctime (ms), ino,
+ * rdev.
+ */
 static void fill_stat(napi_env env, napi_value a, uint32_t at, struct stat *st) {
   double atime = number_at(env, a, at + 5), mtime = number_at(env, a, at + 6);
   double ctime_ = number_at(env, a, at + 7);
@@ -384,6 +393,7 @@ static void fill_stat(napi_env env, napi_value a, uint32_t at, struct stat *st) 
   st->st_ctim.tv_sec = (time_t)(ctime_ / 1000);
   st->st_ctim.tv_nsec = (long)((ctime_ - (double)st->st_ctim.tv_sec * 1000) * 1e6);
   st->st_ino = (ino_t)number_at(env, a, at + 8);
+  st->st_rdev = (dev_t)number_at(env, a, at + 9);
 }
 
 /* reply(request, result, payload?): answers one request and wakes its FUSE thread. */

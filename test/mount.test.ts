@@ -133,6 +133,27 @@ describe("sandstore mount, on a single node", () => {
     });
   });
 
+  test("special files: a FIFO carries bytes between two programs; sockets and devices are made", async () => {
+    await onMount(async ({ dir }) => {
+      await sh(dir, "mkfifo pipe && test -p pipe");
+      // The pipe itself is the kernel's: a writer and a reader meet in it.
+      assert.equal(await sh(dir, "(echo through > pipe &) ; cat pipe"), "through\n");
+      await sh(dir, `python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"`);
+      assert.equal(await sh(dir, "stat -c %F sock"), "socket\n");
+      await sh(dir, "mknod null c 1 3 && mknod disk b 8 1");
+      assert.equal(
+        await sh(dir, "stat -c '%F %t:%T' null disk"),
+        "character special file 1:3\nblock special file 8:1\n",
+      );
+      assert.equal(
+        await sh(dir, "ls -l | tail -n +2 | cut -c1 | sort -u | tr -d '\\n'"),
+        "bcps",
+        "each type listed as such",
+      );
+      await sh(dir, "rm pipe sock null disk");
+    });
+  });
+
   test("a 1 GiB file by dd, then unmount and remount, reads back identical (cmp)", async () => {
     const source = join(scratch, "big");
     await sh(scratch, `head -c ${1024 * MiB} /dev/urandom > big`);

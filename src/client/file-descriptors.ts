@@ -108,6 +108,8 @@ export class FileDescriptors {
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
       // The store never follows a symbolic link (open is O_NOFOLLOW), as the create command.
       if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", p);
+      // A FIFO, socket or device does its I/O in a kernel, never through the store.
+      if (inode.type !== FileType.FILE_TYPE_REGULAR) throw fsError("ENOTSUP", p);
       if (flags & O_TRUNC && inode.size > 0) {
         const reply = await this.caller.mutate((c, session) =>
           c.setAttr({ path: p, size: 0, session }),

@@ -12,13 +12,43 @@ import type { ClusterCaller } from "./cluster-caller.ts";
 /** Entries asked for per page of a listing: bounds a listing's memory to one page. */
 export const DIR_PAGE_ENTRIES = 10_000;
 
+/** The kinds of file the namespace holds; the last four are special files (`mknod`). */
+export type FileKind =
+  | "file"
+  | "directory"
+  | "symlink"
+  | "fifo"
+  | "socket"
+  | "char-device"
+  | "block-device";
+
+const KIND_OF_TYPE: ReadonlyMap<FileType, FileKind> = new Map([
+  [FileType.FILE_TYPE_REGULAR, "file"],
+  [FileType.FILE_TYPE_DIRECTORY, "directory"],
+  [FileType.FILE_TYPE_SYMLINK, "symlink"],
+  [FileType.FILE_TYPE_FIFO, "fifo"],
+  [FileType.FILE_TYPE_SOCKET, "socket"],
+  [FileType.FILE_TYPE_CHAR_DEVICE, "char-device"],
+  [FileType.FILE_TYPE_BLOCK_DEVICE, "block-device"],
+]);
+
+/** The special kinds `mknod` makes, and their types in the namespace. */
+const SPECIAL_TYPE_OF_KIND: ReadonlyMap<string, FileType> = new Map([
+  ["fifo", FileType.FILE_TYPE_FIFO],
+  ["socket", FileType.FILE_TYPE_SOCKET],
+  ["char-device", FileType.FILE_TYPE_CHAR_DEVICE],
+  ["block-device", FileType.FILE_TYPE_BLOCK_DEVICE],
+]);
+
 /**
  * What `stat` returns (as lstat(2): a symbolic link is described, not followed). Times are
  * ms since the epoch; a symbolic link's size is its target's length in bytes.
  */
 export interface Stats {
   readonly ino: number;
-  readonly type: "file" | "directory" | "symlink";
+  readonly type: FileKind;
+  /** A device's number (st_rdev); 0 for anything else. */
+  readonly rdev: number;
   readonly size: number;
   readonly mode: number;
   readonly uid: number;
@@ -39,15 +69,11 @@ export interface DirEntry {
 }
 
 export function toStats(inode: Inode): Stats {
-  const type =
-    inode.type === FileType.FILE_TYPE_DIRECTORY
-      ? "directory"
-      : inode.type === FileType.FILE_TYPE_SYMLINK
-        ? "symlink"
-        : "file";
+  const type = KIND_OF_TYPE.get(inode.type) ?? "file";
   return {
     ino: inode.id,
     type,
+    rdev: inode.rdev,
     size: inode.size,
     mode: inode.mode,
     uid: inode.uid,
@@ -134,6 +160,27 @@ export class NamespaceOperations {
     const problem = symlinkTargetProblem(target);
     if (problem) throw fsError(problem.code, p, problem.detail);
     await this.caller.mutate((c, session) => c.symlink({ path: p, target, session }));
+  }
+
+  /**
+   * Makes a special file at `path` (mknod(2)): a `fifo`, a `socket`, or, for root only, a
+   * `char-device` or `block-device` numbered `rdev`. The namespace holds the name and its
+   * attributes; a mount's kernel does its I/O (a pipe, a device), and the SDK cannot open one
+   * (ENOTSUP).
+   */
+  async mknod(
+    path: string,
+    kind: "fifo" | "socket" | "char-device" | "block-device",
+    options: { mode?: number; rdev?: number } = {},
+  ): Promise<void> {
+    const p = normalizePath(path);
+    const type = SPECIAL_TYPE_OF_KIND.get(kind);
+    if (type === undefined) throw fsError("EINVAL", p, `not a special file kind: ${String(kind)}`);
+    const rdev = options.rdev ?? 0;
+    if (!Number.isSafeInteger(rdev) || rdev < 0) throw fsError("EINVAL", p, `bad rdev ${rdev}`);
+    await this.caller.mutate((c, session) =>
+      c.mknod({ path: p, type, mode: options.mode ?? 0o644, rdev, session }),
+    );
   }
 
   /** The target of the symbolic link at `path` (readlink(2)); EINVAL when it is not one. */

@@ -86,6 +86,15 @@ export class SandstoreClient {
     return this.namespace.symlink(target, path);
   }
 
+  /** See `NamespaceOperations.mknod`: a FIFO, a socket or (root only) a device at `path`. */
+  mknod(
+    path: string,
+    kind: "fifo" | "socket" | "char-device" | "block-device",
+    options: { mode?: number; rdev?: number } = {},
+  ): Promise<void> {
+    return this.namespace.mknod(path, kind, options);
+  }
+
   /** See `NamespaceOperations.readlink`: the target of the symbolic link at `path`. */
   readlink(path: string): Promise<string> {
     return this.namespace.readlink(path);

@@ -7,7 +7,7 @@
  * SandstoreError with a POSIX code and the path, or NotLeaderError.
  */
 
-import type { Caller, ClientSession, UserRecord } from "../gen/sandstore/v1/metadata.ts";
+import type { Caller, ClientSession, FileType, UserRecord } from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
 import type { ChunkSlot, DirPage, Inode, SlotCursor } from "../metadata/metadata-store.ts";
@@ -41,6 +41,14 @@ export interface AttrChanges {
   readonly mtimeMs?: number;
   readonly uid?: number;
   readonly gid?: number;
+}
+
+/** What a `mknod` makes: a special file's type (FileType), permission bits and device. */
+export interface SpecialFile {
+  readonly type: FileType;
+  readonly mode: number;
+  /** A device's number (st_rdev); 0 for a FIFO or a socket. */
+  readonly rdev: number;
 }
 
 /** Who a new user is. */
@@ -138,6 +146,13 @@ export interface ControlPlane {
   link(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
   /** A symbolic link at `path` holding `target` (checked by the state machine). */
   symlink(path: string, target: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
+  /** A special file (a FIFO, a socket, a device) at `path`; the state machine checks it. */
+  mknod(
+    path: string,
+    special: SpecialFile,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode>;
   setAttr(
     path: string,
     changes: AttrChanges,

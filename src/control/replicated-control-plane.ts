@@ -41,6 +41,7 @@ import type {
   NewUser,
   ReadOptions,
   ReadPlan,
+  SpecialFile,
   UserCredentials,
   WriteIntent,
   WrittenChunk,
@@ -191,6 +192,28 @@ export class ReplicatedControlPlane implements ControlPlane {
       command: {
         $case: "symlink",
         value: { path, target, uid: caller?.uid ?? 0, gid: caller?.gid ?? 0, nowMs: this.now() },
+      },
+    });
+  }
+
+  async mknod(
+    path: string,
+    special: SpecialFile,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    return this.mutate(path, {
+      session,
+      caller,
+      command: {
+        $case: "mknod",
+        value: {
+          path,
+          ...special,
+          uid: caller?.uid ?? 0,
+          gid: caller?.gid ?? 0,
+          nowMs: this.now(),
+        },
       },
     });
   }
@@ -508,6 +531,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     if (!inode) throw fsError("ENOENT", path, "the file was removed");
     if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", path);
     if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", path);
+    if (inode.type !== FileType.FILE_TYPE_REGULAR) throw fsError("ENOTSUP", path);
     return inode;
   }
 

@@ -82,6 +82,10 @@ const symlink = (path: string, target: string): Cmd => ({
   $case: "symlink",
   value: { path, target, uid: 0, gid: 0, nowMs: now },
 });
+const mknod = (path: string, type: FileType, rdev = 0): Cmd => ({
+  $case: "mknod",
+  value: { path, type, mode: 0o640, rdev, uid: 0, gid: 0, nowMs: now },
+});
 const truncate = (path: string, size: number): Cmd => ({
   $case: "setAttr",
   value: { path, size, nowMs: now },
@@ -232,6 +236,41 @@ for (const [kind, open] of kinds) {
       assert.equal(errnoOf(store, unlink("/d/l")), "");
       assert.equal(errnoOf(store, unlink("/l2")), "");
       assert.equal(statCode(store, "/l2"), "ENOENT");
+      await store.close();
+    });
+
+    test("mknod holds FIFOs, sockets and (for root) devices, whose I/O is never the store's", async () => {
+      const store = await open();
+      const user: Caller = { uid: 1000, gid: 1000, groups: [] };
+      assert.equal(errnoOf(store, mkdir("/d")), "");
+      assert.equal(
+        errnoOf(store, { $case: "setAttr", value: { path: "/d", mode: 0o777, nowMs: now } }),
+        "",
+      );
+      const asUser = (command: Cmd) =>
+        store.apply([{ index: store.appliedIndex() + 1, command: { command, caller: user } }])[0]
+          ?.errno;
+      assert.equal(asUser(mknod("/d/p", FileType.FILE_TYPE_FIFO)), "");
+      assert.equal(asUser(mknod("/d/s", FileType.FILE_TYPE_SOCKET)), "");
+      assert.equal(asUser(mknod("/d/c", FileType.FILE_TYPE_CHAR_DEVICE, 259)), "EPERM");
+      assert.equal(errnoOf(store, mknod("/d/c", FileType.FILE_TYPE_CHAR_DEVICE, 259)), "");
+      assert.equal(errnoOf(store, mknod("/d/b", FileType.FILE_TYPE_BLOCK_DEVICE, 2049)), "");
+      const fifo = store.stat("/d/p");
+      assert.equal(fifo.type, FileType.FILE_TYPE_FIFO);
+      assert.equal(fifo.mode, 0o640);
+      assert.equal(fifo.uid, 1000);
+      assert.equal(fifo.rdev, 0);
+      assert.equal(store.stat("/d/c").rdev, 259);
+      assert.equal(store.stat("/d/b").type, FileType.FILE_TYPE_BLOCK_DEVICE);
+      assert.equal(errnoOf(store, mknod("/d/p", FileType.FILE_TYPE_FIFO)), "EEXIST");
+      assert.equal(errnoOf(store, mknod("/d/r", FileType.FILE_TYPE_REGULAR)), "EINVAL");
+      assert.equal(errnoOf(store, mknod("/d/r", FileType.FILE_TYPE_DIRECTORY)), "EINVAL");
+      assert.equal(errnoOf(store, create("/d/p")), "ENOTSUP", "an open is the kernel's");
+      assert.equal(errnoOf(store, truncate("/d/p", 0)), "EINVAL");
+      assert.equal(errnoOf(store, writeInline(fifo.id, 0, 0, "x")), "ENOTSUP");
+      assert.equal(errnoOf(store, rename("/d/p", "/d/q")), "");
+      assert.equal(errnoOf(store, unlink("/d/q")), "");
+      assert.equal(errnoOf(store, unlink("/d/c")), "");
       await store.close();
     });
 
@@ -643,6 +682,16 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
   fc
     .tuple(fc.constantFrom(...names), fc.constantFrom("/a", "c/d", "", "x".repeat(4096)))
     .map(([path, target]) => symlink(path, target)),
+  fc
+    .tuple(
+      fc.constantFrom(...names),
+      fc.constantFrom(
+        FileType.FILE_TYPE_FIFO,
+        FileType.FILE_TYPE_CHAR_DEVICE,
+        FileType.FILE_TYPE_REGULAR,
+      ),
+    )
+    .map(([path, type]) => mknod(path, type, 7)),
   fc.tuple(fc.constantFrom(...names), fc.nat(3 * CHUNK)).map(([p, s]) => truncate(p, s)),
   fc
     .tuple(

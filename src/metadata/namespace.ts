@@ -24,6 +24,7 @@ import {
   type LinkCommand,
   type MetadataCommand,
   type MkdirCommand,
+  type MknodCommand,
   type PutUserCommand,
   type RecordReplicasCommand,
   type RenameCommand,
@@ -464,6 +465,8 @@ export abstract class Namespace implements MetadataStore {
         return this.link(c.value);
       case "symlink":
         return this.symlink(c.value);
+      case "mknod":
+        return this.mknod(c.value);
       case "setAttr":
         return this.setAttr(c.value);
       case "commitChunk":
@@ -566,6 +569,8 @@ export abstract class Namespace implements MetadataStore {
       // The store never follows a symbolic link: an open of one is O_NOFOLLOW's ELOOP. A
       // mount's kernel resolves links itself before it opens.
       if (existing.type === FileType.FILE_TYPE_SYMLINK) reject("ELOOP", c.path);
+      // A FIFO, socket or device does its I/O in the local kernel, never through the store.
+      if (existing.type !== FileType.FILE_TYPE_REGULAR) reject("ENOTSUP", c.path);
       const access = (c.access & (R_OK | W_OK)) | (c.truncate ? W_OK : 0);
       if (!mayAccess(existing, this.caller, access)) reject("EACCES", c.path);
       return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
@@ -752,6 +757,26 @@ export abstract class Namespace implements MetadataStore {
     return inode;
   }
 
+  private mknod(c: MknodCommand): Inode {
+    if (!SPECIAL_TYPES.has(c.type)) reject("EINVAL", c.path);
+    const device =
+      c.type === FileType.FILE_TYPE_CHAR_DEVICE || c.type === FileType.FILE_TYPE_BLOCK_DEVICE;
+    // Devices are root's to make, as Linux keeps them to CAP_MKNOD.
+    if (device && !isRoot(this.caller)) reject("EPERM", c.path);
+    const { parent, name } = this.resolveParent(c.path);
+    if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", c.path);
+    this.requireWritableDir(parent, c.path);
+    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const inode: Inode = {
+      ...newInode(this.allocateInodeId(), c.type, c.mode, owner.uid, owner.gid, c.nowMs, parent.id),
+      rdev: device ? c.rdev : 0,
+    };
+    this.tables.putInode(inode);
+    this.tables.putChild(parent.id, name, inode.id);
+    this.touch(parent, c.nowMs);
+    return inode;
+  }
+
   private setAttr(c: SetAttrCommand): Inode {
     let inode = this.resolve(c.path);
     // Every check before any change: a refused command changes nothing.
@@ -764,7 +789,7 @@ export abstract class Namespace implements MetadataStore {
       reject("EPERM", c.path);
     if (c.size !== undefined) {
       if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
-      if (inode.type === FileType.FILE_TYPE_SYMLINK) reject("EINVAL", c.path);
+      if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EINVAL", c.path);
       if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", c.path);
     }
     if (c.size !== undefined) inode = this.truncate(inode, c.size, c.nowMs);
@@ -1012,10 +1037,22 @@ function writerMovesOn(command: MetadataCommand, result: CommandResult): boolean
  * `slot` cut to its first `length` bytes (truncate), as a new version: a writer that merged
  * the longer bytes must lose its race, or its commit would bring the cut bytes back.
  */
-/** Rejects a write to anything but a regular file: EISDIR, or ELOOP for a symbolic link. */
+/** The types `mknod` makes: files whose I/O is the local kernel's. */
+const SPECIAL_TYPES: ReadonlySet<FileType> = new Set([
+  FileType.FILE_TYPE_FIFO,
+  FileType.FILE_TYPE_SOCKET,
+  FileType.FILE_TYPE_CHAR_DEVICE,
+  FileType.FILE_TYPE_BLOCK_DEVICE,
+]);
+
+/**
+ * Rejects a write to anything but a regular file: EISDIR, ELOOP for a symbolic link, ENOTSUP
+ * for a special file.
+ */
 function requireRegular(inode: Inode, where: string): void {
   if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", where);
-  if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("ELOOP", where);
+  if (inode.type === FileType.FILE_TYPE_SYMLINK) reject("ELOOP", where);
+  if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("ENOTSUP", where);
 }
 
 function shortened(slot: ChunkSlot, length: number): ChunkSlot {
@@ -1047,5 +1084,6 @@ function newInode(
     nlink: type === FileType.FILE_TYPE_DIRECTORY ? 2 : 1,
     parentId,
     symlinkTarget: "",
+    rdev: 0,
   };
 }

@@ -15,9 +15,9 @@ export interface FuseRequest {
   readonly path: string;
   /** rename's and link's destination; symlink's target (`path` is the new link). */
   readonly to?: string;
-  /** Per operation: flags, mode, offset, size, uid, datasync. */
+  /** Per operation: flags, mode (mknod's with its type bits), offset, size, uid, datasync. */
   readonly a: number;
-  /** Per operation: create's flags, chown's gid. */
+  /** Per operation: create's flags, chown's gid, mknod's device number. */
   readonly b: number;
   /** utimens: access and modification times, ms since the epoch; -1 leaves one as it is. */
   readonly t1: number;

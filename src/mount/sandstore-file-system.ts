@@ -6,10 +6,10 @@
  * open sees the data, and a stat never shows a size short of what was written.
  */
 import { constants } from "node:os";
-import type { Stats } from "../client/namespace-operations.ts";
+import type { FileKind, Stats } from "../client/namespace-operations.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { SandstoreError } from "../common/errors.ts";
-import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../index.ts";
+import { O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../index.ts";
 import type { FuseBinding, FusePayload, FuseRequest } from "./fuse-binding.ts";
 
 /** What statfs reports as the block size, bytes. */
@@ -20,10 +20,33 @@ const NAME_MAX = 255;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
+const S_IFMT = 0o170000;
 
-/** The bridge's attributes for `s`: mode with its type, nlink, uid, gid, size, times, ino. */
+/** Each kind's type bits in st_mode. */
+const MODE_TYPE: Record<FileKind, number> = {
+  file: S_IFREG,
+  directory: S_IFDIR,
+  symlink: S_IFLNK,
+  fifo: 0o010000,
+  socket: 0o140000,
+  "char-device": 0o020000,
+  "block-device": 0o060000,
+};
+
+/** The special kinds by their type bits, for mknod. */
+const SPECIAL_KIND = new Map(
+  (["fifo", "socket", "char-device", "block-device"] as const).map((kind) => [
+    MODE_TYPE[kind],
+    kind,
+  ]),
+);
+
+/**
+ * The bridge's attributes for `s`: mode with its type, nlink, uid, gid, size, times, ino and
+ * rdev.
+ */
 function attributes(s: Stats): number[] {
-  const type = s.isDirectory() ? S_IFDIR : s.isSymbolicLink() ? S_IFLNK : S_IFREG;
+  const type = MODE_TYPE[s.type];
   return [
     type | (s.mode & 0o7777),
     s.nlink,
@@ -34,6 +57,7 @@ function attributes(s: Stats): number[] {
     s.mtimeMs,
     s.ctimeMs,
     s.ino,
+    s.rdev,
   ];
 }
 
@@ -187,6 +211,20 @@ export class SandstoreFileSystem {
         return done;
       case "readlink":
         return { result: 0, payload: Buffer.from(await this.client.readlink(r.path)) };
+      case "mknod": {
+        const kind = SPECIAL_KIND.get(r.a & S_IFMT);
+        if (kind) {
+          await this.client.mknod(r.path, kind, { mode: r.a & 0o7777, rdev: r.b });
+          return done;
+        }
+        // mknod of a regular file (S_IFREG, or no type) makes an empty one.
+        if ((r.a & S_IFMT) !== 0 && (r.a & S_IFMT) !== S_IFREG)
+          return { result: -constants.errno.EINVAL };
+        await this.client.close(
+          await this.client.open(r.path, O_CREAT | O_EXCL | O_WRONLY, r.a & 0o7777),
+        );
+        return done;
+      }
       case "link":
         await this.client.link(r.path, r.to ?? "");
         return done;

@@ -45,6 +45,7 @@ export function meteredFileService(
     rename: (request, call) => timed("rename", () => api.rename(request, call)),
     link: (request, call) => timed("link", () => api.link(request, call)),
     symlink: (request, call) => timed("symlink", () => api.symlink(request, call)),
+    mknod: (request, call) => timed("mknod", () => api.mknod(request, call)),
     setAttr: (request, call) => timed("setattr", () => api.setAttr(request, call)),
     readDir: (request, call) => timed("readdir", () => api.readDir(request, call)),
     writeChunk: (header, data, call) => timed("write", () => api.writeChunk(header, data, call)),

@@ -81,6 +81,7 @@ test("the metered file service times calls by result and passes errors through u
     rename: unused,
     link: unused,
     symlink: unused,
+    mknod: unused,
     setAttr: unused,
     readDir: unused,
     writeChunk: unused,

@@ -19,6 +19,7 @@ import type {
   FileServiceApi,
   LinkRequest,
   MkdirRequest,
+  MknodRequest,
   ReadDirRequest,
   ReadRequest,
   RenameRequest,
@@ -216,6 +217,19 @@ export class NodeServer implements FileServiceApi {
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
     return { inode: await this.o.control.symlink(path, request.target, session, caller) };
+  }
+
+  async mknod(request: MknodRequest, call?: CallInfo) {
+    const path = normalizePath(request.path);
+    const special = {
+      type: request.type,
+      mode: checkMode(request.mode, path),
+      rdev: request.rdev,
+    };
+    const session = checkSession(request.session, path);
+    const caller = await this.o.authenticator.identify(call, path);
+    this.o.space?.admitWrite(0, path);
+    return { inode: await this.o.control.mknod(path, special, session, caller) };
   }
 
   async setAttr(request: SetAttrRequest, call?: CallInfo) {

@@ -12,6 +12,8 @@ import type {
   LinkResponse,
   MkdirRequest,
   MkdirResponse,
+  MknodRequest,
+  MknodResponse,
   ReadDirRequest,
   ReadDirResponse,
   ReadRequest,
@@ -37,6 +39,8 @@ export type {
   LinkResponse,
   MkdirRequest,
   MkdirResponse,
+  MknodRequest,
+  MknodResponse,
   ReadDirRequest,
   ReadDirResponse,
   ReadRequest,
@@ -81,6 +85,7 @@ export interface FileServiceApi {
   rename(request: RenameRequest, call?: CallInfo): Promise<void>;
   link(request: LinkRequest, call?: CallInfo): Promise<LinkResponse>;
   symlink(request: SymlinkRequest, call?: CallInfo): Promise<SymlinkResponse>;
+  mknod(request: MknodRequest, call?: CallInfo): Promise<MknodResponse>;
   setAttr(request: SetAttrRequest, call?: CallInfo): Promise<SetAttrResponse>;
   readDir(request: ReadDirRequest, call?: CallInfo): Promise<ReadDirResponse>;
   /** Writes `data` at the header's place in one chunk slot (`DataPlane.writeRange`). */

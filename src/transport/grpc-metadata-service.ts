@@ -16,6 +16,7 @@ import type {
   NewUser,
   ReadOptions,
   ReadPlan,
+  SpecialFile,
   UserCredentials,
   WriteIntent,
   WrittenChunk,
@@ -236,6 +237,14 @@ export function addMetadataService(
     }),
     link: serve(async (r) => ({
       inode: await control.link(normalizePath(r.from), normalizePath(r.to), r.session, r.caller),
+    })),
+    mknod: serve(async (r) => ({
+      inode: await control.mknod(
+        normalizePath(r.path),
+        { type: r.type, mode: r.mode, rdev: r.rdev },
+        r.session,
+        r.caller,
+      ),
     })),
     symlink: serve(async (r) => ({
       inode: await control.symlink(normalizePath(r.path), r.target, r.session, r.caller),
@@ -598,6 +607,16 @@ export class RemoteControlPlane implements ControlPlane {
     caller?: Caller,
   ): Promise<Inode> {
     const reply = await this.call((c) => c.symlink.bind(c), { path, target, session, caller });
+    return required(reply.inode, path);
+  }
+
+  async mknod(
+    path: string,
+    special: SpecialFile,
+    session?: ClientSession,
+    caller?: Caller,
+  ): Promise<Inode> {
+    const reply = await this.call((c) => c.mknod.bind(c), { path, ...special, session, caller });
     return required(reply.inode, path);
   }
 

@@ -22,6 +22,7 @@ import type {
   FileServiceServer,
   LinkRequest,
   MkdirRequest,
+  MknodRequest,
   ReadDirRequest,
   ReadRequest,
   ReadResponse,
@@ -230,6 +231,7 @@ function serverImplementation(api: FileServiceApi): FileServiceServer {
     }),
     link: unary((r, c) => api.link(r, c)),
     symlink: unary((r, c) => api.symlink(r, c)),
+    mknod: unary((r, c) => api.mknod(r, c)),
     setAttr: unary((r, c) => api.setAttr(r, c)),
     readDir: unary((r, c) => api.readDir(r, c)),
     status: unary((r) => api.status(r)),
@@ -347,6 +349,9 @@ class GrpcConnection implements Connection {
   }
   symlink(request: SymlinkRequest) {
     return this.unary(this.client.symlink, request);
+  }
+  mknod(request: MknodRequest) {
+    return this.unary(this.client.mknod, request);
   }
   setAttr(request: SetAttrRequest) {
     return this.unary(this.client.setAttr, request);

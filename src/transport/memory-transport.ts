@@ -87,6 +87,7 @@ class MemoryConnection implements Connection {
   rename: Connection["rename"] = (r) => this.call((api) => api.rename(copy(r), this.info));
   link: Connection["link"] = (r) => this.call((api) => api.link(copy(r), this.info));
   symlink: Connection["symlink"] = (r) => this.call((api) => api.symlink(copy(r), this.info));
+  mknod: Connection["mknod"] = (r) => this.call((api) => api.mknod(copy(r), this.info));
   setAttr: Connection["setAttr"] = (r) => this.call((api) => api.setAttr(copy(r), this.info));
   readDir: Connection["readDir"] = (r) => this.call((api) => api.readDir(copy(r), this.info));
   status: Connection["status"] = (r) => this.call((api) => api.status(r && copy(r)));

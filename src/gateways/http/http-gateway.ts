@@ -143,7 +143,10 @@ const STATS_SCHEMA = {
   type: "object",
   properties: {
     path: { type: "string" },
-    type: { type: "string", enum: ["file", "directory", "symlink"] },
+    type: {
+      type: "string",
+      enum: ["file", "directory", "symlink", "fifo", "socket", "char-device", "block-device"],
+    },
     size: { type: "integer" },
     mode: { type: "integer", description: "permission bits" },
     uid: { type: "integer" },

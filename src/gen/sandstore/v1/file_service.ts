@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ClientSession, Inode } from "./metadata.js";
+import { ClientSession, FileType, Inode } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -118,6 +118,22 @@ export interface SymlinkRequest {
 }
 
 export interface SymlinkResponse {
+  inode?: Inode | undefined;
+}
+
+export interface MknodRequest {
+  path: string;
+  /** FILE_TYPE_FIFO, _SOCKET, _CHAR_DEVICE or _BLOCK_DEVICE; anything else is EINVAL. */
+  type: FileType;
+  /** Permission bits. */
+  mode: number;
+  /** A device's number; 0 for a FIFO or a socket. */
+  rdev: number;
+  /** Exactly-once: a retry carries the same session and sequence. */
+  session?: ClientSession | undefined;
+}
+
+export interface MknodResponse {
   inode?: Inode | undefined;
 }
 
@@ -1177,6 +1193,142 @@ export const SymlinkResponse: MessageFns<SymlinkResponse> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseSymlinkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.inode = Inode.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMknodRequest(): MknodRequest {
+  return { path: "", type: 0, mode: 0, rdev: 0, session: undefined };
+}
+
+export const MknodRequest: MessageFns<MknodRequest> = {
+  encode(message: MknodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.rdev !== 0) {
+      writer.uint32(32).uint64(message.rdev);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(122).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MknodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMknodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMknodResponse(): MknodResponse {
+  return { inode: undefined };
+}
+
+export const MknodResponse: MessageFns<MknodResponse> = {
+  encode(message: MknodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inode !== undefined) {
+      Inode.encode(message.inode, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MknodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMknodResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2663,6 +2815,16 @@ export const FileServiceService = {
     responseSerialize: (value: SymlinkResponse): Buffer => Buffer.from(SymlinkResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SymlinkResponse => SymlinkResponse.decode(value),
   },
+  /** A special file: a FIFO, a socket, or (root only) a character or block device. */
+  mknod: {
+    path: "/sandstore.v1.FileService/Mknod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MknodRequest): Buffer => Buffer.from(MknodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MknodRequest => MknodRequest.decode(value),
+    responseSerialize: (value: MknodResponse): Buffer => Buffer.from(MknodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MknodResponse => MknodResponse.decode(value),
+  },
   setAttr: {
     path: "/sandstore.v1.FileService/SetAttr" as const,
     requestStream: false as const,
@@ -2724,6 +2886,8 @@ export interface FileServiceServer extends UntypedServiceImplementation {
   link: handleUnaryCall<LinkRequest, LinkResponse>;
   /** A symbolic link at `path` that points at `target`; read it back with Stat. */
   symlink: handleUnaryCall<SymlinkRequest, SymlinkResponse>;
+  /** A special file: a FIFO, a socket, or (root only) a character or block device. */
+  mknod: handleUnaryCall<MknodRequest, MknodResponse>;
   setAttr: handleUnaryCall<SetAttrRequest, SetAttrResponse>;
   /** One page of a directory, in name order, starting after `after_name`. */
   readDir: handleUnaryCall<ReadDirRequest, ReadDirResponse>;
@@ -2850,6 +3014,22 @@ export interface FileServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SymlinkResponse) => void,
+  ): ClientUnaryCall;
+  /** A special file: a FIFO, a socket, or (root only) a character or block device. */
+  mknod(
+    request: MknodRequest,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MknodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MknodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MknodResponse) => void,
   ): ClientUnaryCall;
   setAttr(
     request: SetAttrRequest,

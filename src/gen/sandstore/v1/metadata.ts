@@ -17,6 +17,14 @@ export enum FileType {
   FILE_TYPE_DIRECTORY = 2,
   /** FILE_TYPE_SYMLINK - A symbolic link: `Inode.symlink_target` is what it points at; `size` is its byte length. */
   FILE_TYPE_SYMLINK = 3,
+  /**
+   * FILE_TYPE_FIFO - Special files (mknod): the namespace holds their name, type, mode and `rdev`; what they do
+   * (a pipe, a socket, a device) is the local kernel's, never the store's.
+   */
+  FILE_TYPE_FIFO = 4,
+  FILE_TYPE_SOCKET = 5,
+  FILE_TYPE_CHAR_DEVICE = 6,
+  FILE_TYPE_BLOCK_DEVICE = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -37,6 +45,8 @@ export interface Inode {
   parentId: number;
   /** A symbolic link's target, as given (never resolved by the store); empty for other types. */
   symlinkTarget: string;
+  /** A device's number (st_rdev, Linux's encoding); 0 for other types. */
+  rdev: number;
 }
 
 /**
@@ -117,6 +127,17 @@ export interface LinkCommand {
 export interface SymlinkCommand {
   path: string;
   target: string;
+  uid: number;
+  gid: number;
+  nowMs: number;
+}
+
+/** A special file at `path` (FIFO, socket, or a character or block device: root only). */
+export interface MknodCommand {
+  path: string;
+  type: FileType;
+  mode: number;
+  rdev: number;
   uid: number;
   gid: number;
   nowMs: number;
@@ -283,6 +304,7 @@ export interface MetadataCommand {
     | { $case: "setMemberAddress"; value: SetMemberAddressCommand }
     | { $case: "link"; value: LinkCommand }
     | { $case: "symlink"; value: SymlinkCommand }
+    | { $case: "mknod"; value: MknodCommand }
     | undefined;
   /** The user the command is applied for; absent: root. */
   caller?:
@@ -346,6 +368,7 @@ function createBaseInode(): Inode {
     nlink: 0,
     parentId: 0,
     symlinkTarget: "",
+    rdev: 0,
   };
 }
 
@@ -386,6 +409,9 @@ export const Inode: MessageFns<Inode> = {
     }
     if (message.symlinkTarget !== "") {
       writer.uint32(98).string(message.symlinkTarget);
+    }
+    if (message.rdev !== 0) {
+      writer.uint32(104).uint64(message.rdev);
     }
     return writer;
   },
@@ -497,6 +523,14 @@ export const Inode: MessageFns<Inode> = {
             }
 
             message.symlinkTarget = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.rdev = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1169,6 +1203,118 @@ export const SymlinkCommand: MessageFns<SymlinkCommand> = {
           }
           case 5: {
             if (tag !== 40) {
+              break;
+            }
+
+            message.nowMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMknodCommand(): MknodCommand {
+  return { path: "", type: 0, mode: 0, rdev: 0, uid: 0, gid: 0, nowMs: 0 };
+}
+
+export const MknodCommand: MessageFns<MknodCommand> = {
+  encode(message: MknodCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.rdev !== 0) {
+      writer.uint32(32).uint64(message.rdev);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(40).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(48).uint32(message.gid);
+    }
+    if (message.nowMs !== 0) {
+      writer.uint32(56).uint64(message.nowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MknodCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMknodCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
               break;
             }
 
@@ -2269,6 +2415,9 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
       case "symlink":
         SymlinkCommand.encode(message.command.value, writer.uint32(146).fork()).join();
         break;
+      case "mknod":
+        MknodCommand.encode(message.command.value, writer.uint32(154).fork()).join();
+        break;
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(114).fork()).join();
@@ -2424,6 +2573,14 @@ export const MetadataCommand: MessageFns<MetadataCommand> = {
             }
 
             message.command = { $case: "symlink", value: SymlinkCommand.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.command = { $case: "mknod", value: MknodCommand.decode(reader, reader.uint32()) };
             continue;
           }
           case 14: {

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Caller, ChunkSlot, ClientSession, Inode, UserRecord } from "./metadata.js";
+import { Caller, ChunkSlot, ClientSession, FileType, Inode, UserRecord } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -93,6 +93,15 @@ export interface MetaRenameRequest {
 export interface MetaSymlinkRequest {
   path: string;
   target: string;
+  session?: ClientSession | undefined;
+  caller?: Caller | undefined;
+}
+
+export interface MetaMknodRequest {
+  path: string;
+  type: FileType;
+  mode: number;
+  rdev: number;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
 }
@@ -1018,6 +1027,107 @@ export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
           }
           case 4: {
             if (tag !== 34) {
+              break;
+            }
+
+            message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseMetaMknodRequest(): MetaMknodRequest {
+  return { path: "", type: 0, mode: 0, rdev: 0, session: undefined, caller: undefined };
+}
+
+export const MetaMknodRequest: MessageFns<MetaMknodRequest> = {
+  encode(message: MetaMknodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.rdev !== 0) {
+      writer.uint32(32).uint64(message.rdev);
+    }
+    if (message.session !== undefined) {
+      ClientSession.encode(message.session, writer.uint32(42).fork()).join();
+    }
+    if (message.caller !== undefined) {
+      Caller.encode(message.caller, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetaMknodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetaMknodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.session = ClientSession.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
               break;
             }
 
@@ -3785,6 +3895,15 @@ export const MetadataServiceService = {
     responseSerialize: (value: MetaInodeReply): Buffer => Buffer.from(MetaInodeReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): MetaInodeReply => MetaInodeReply.decode(value),
   },
+  mknod: {
+    path: "/sandstore.v1.MetadataService/Mknod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MetaMknodRequest): Buffer => Buffer.from(MetaMknodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MetaMknodRequest => MetaMknodRequest.decode(value),
+    responseSerialize: (value: MetaInodeReply): Buffer => Buffer.from(MetaInodeReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MetaInodeReply => MetaInodeReply.decode(value),
+  },
   setAttr: {
     path: "/sandstore.v1.MetadataService/SetAttr" as const,
     requestStream: false as const,
@@ -3989,6 +4108,7 @@ export interface MetadataServiceServer extends UntypedServiceImplementation {
   rename: handleUnaryCall<MetaRenameRequest, MetaEmpty>;
   link: handleUnaryCall<MetaRenameRequest, MetaInodeReply>;
   symlink: handleUnaryCall<MetaSymlinkRequest, MetaInodeReply>;
+  mknod: handleUnaryCall<MetaMknodRequest, MetaInodeReply>;
   setAttr: handleUnaryCall<MetaSetAttrRequest, MetaInodeReply>;
   readDir: handleUnaryCall<MetaReadDirRequest, MetaDirPage>;
   prepareWrite: handleUnaryCall<MetaPrepareWriteRequest, MetaWriteIntent>;
@@ -4149,6 +4269,21 @@ export interface MetadataServiceClient extends Client {
   ): ClientUnaryCall;
   symlink(
     request: MetaSymlinkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MetaMknodRequest,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MetaMknodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MetaInodeReply) => void,
+  ): ClientUnaryCall;
+  mknod(
+    request: MetaMknodRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: MetaInodeReply) => void,
