@@ -46,6 +46,9 @@ typedef struct request {
   double t1, t2;
   int has_fh;
   uint64_t fh;
+  /* The process that asked: a new entry is made for it. */
+  uid_t uid;
+  gid_t gid;
   /* read: where the bytes go; write: the bytes. */
   char *buf;
   size_t size;
@@ -92,6 +95,8 @@ static mount_t *current_mount(void) {
 /* Hands `r` to JavaScript and waits for its reply; returns the result (-errno on failure). */
 static int call(request_t *r) {
   mount_t *m = current_mount();
+  r->uid = fuse_get_context()->uid;
+  r->gid = fuse_get_context()->gid;
   pthread_mutex_init(&r->mutex, NULL);
   pthread_cond_init(&r->cond, NULL);
   r->done = 0;
@@ -345,6 +350,8 @@ static void call_js(napi_env env, napi_value dispatch, void *context, void *data
   set_number(env, obj, "t2", r->t2);
   set_number(env, obj, "fh", r->has_fh ? (double)r->fh : -1);
   set_number(env, obj, "size", (double)r->size);
+  set_number(env, obj, "uid", (double)r->uid);
+  set_number(env, obj, "gid", (double)r->gid);
   if (r->op == OP_WRITE) {
     napi_value data;
     void *copy;

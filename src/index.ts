@@ -3,6 +3,7 @@
  */
 export { type ConnectOptions, connect } from "./client/connect.ts";
 export { CredentialsFileError } from "./client/credentials-file.ts";
+export type { FileKind } from "./client/namespace-operations.ts";
 export {
   type DirEntry,
   O_APPEND,
@@ -20,4 +21,5 @@ export {
   type Stats,
 } from "./client/sandstore-client.ts";
 export { type Errno, NotLeaderError, SandstoreError, UnavailableError } from "./common/errors.ts";
+export type { Owner } from "./gen/sandstore/v1/metadata.ts";
 export type { ClientCredentials } from "./transport/file-service-api.ts";

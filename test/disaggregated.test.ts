@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MemoryChunkStore } from "../src/chunks/memory-chunk-store.ts";
 import { ChunkGrantBook } from "../src/data/chunk-grant-book.ts";
-import { connect, type SandstoreClient } from "../src/index.ts";
+import { connect, O_CREAT, O_WRONLY, type SandstoreClient } from "../src/index.ts";
 import { GrpcReplicaAccess } from "../src/transport/grpc-chunk-service.ts";
 import { clientCallMetadata } from "../src/transport/grpc-transport.ts";
 import { PLAINTEXT_CHANNELS } from "../src/transport/peer-auth.ts";
@@ -105,6 +105,39 @@ describe("disaggregated: three metadata servers, data servers apart", () => {
     }
     assert.ok(written >= 3 * (data.length + 20), "the client wrote every copy to a data server");
     assert.ok(read >= data.length + 20, "and read every byte from one");
+  });
+
+  test("links, special files and owners pass through a data server to the metadata servers", async () => {
+    // A data server's file service reaches the namespace over the metadata service.
+    const viaData = connect(cluster.addresses[3] ?? "");
+    try {
+      await writeFile(viaData, "/linked.txt", Buffer.from("one inode\n"));
+      await viaData.link("/linked.txt", "/linked-too.txt");
+      await viaData.symlink("linked.txt", "/soft", { owner: { uid: 1000, gid: 1001 } });
+      await viaData.mknod("/fifo", "fifo", { mode: 0o600 });
+      await viaData.mkdir("/owned", { owner: { uid: 1000, gid: 1001 } });
+      const fd = await viaData.open("/owned/f", O_CREAT | O_WRONLY, 0o644, {
+        owner: { uid: 1002, gid: 1003 },
+      });
+      await viaData.close(fd);
+      assert.equal((await client.stat("/linked-too.txt")).nlink, 2);
+      assert.equal(await client.readlink("/soft"), "linked.txt");
+      assert.deepEqual(
+        [(await client.stat("/soft")).uid, (await client.stat("/soft")).gid],
+        [1000, 1001],
+      );
+      assert.equal((await client.stat("/fifo")).type, "fifo");
+      assert.equal((await client.stat("/owned")).uid, 1000);
+      assert.deepEqual(
+        [(await client.stat("/owned/f")).uid, (await client.stat("/owned/f")).gid],
+        [1002, 1003],
+      );
+      for (const path of ["/linked.txt", "/linked-too.txt", "/soft", "/fifo", "/owned/f"])
+        await viaData.unlink(path);
+      await viaData.rmdir("/owned");
+    } finally {
+      await viaData.closeClient();
+    }
   });
 
   test("a data server refuses chunk calls without a capability the metadata signed", async () => {

@@ -134,7 +134,10 @@ describe("sandstore mount, on a single node", () => {
   });
 
   test("special files: a FIFO carries bytes between two programs; sockets and devices are made", async () => {
-    await onMount(async ({ dir }) => {
+    await onMount(async ({ dir: root }) => {
+      // A directory of its own: the suite's other tests leave files in the node's root.
+      const dir = join(root, "special");
+      await sh(root, "mkdir special");
       await sh(dir, "mkfifo pipe && test -p pipe");
       // The pipe itself is the kernel's: a writer and a reader meet in it.
       assert.equal(await sh(dir, "(echo through > pipe &) ; cat pipe"), "through\n");
@@ -150,8 +153,36 @@ describe("sandstore mount, on a single node", () => {
         "bcps",
         "each type listed as such",
       );
-      await sh(dir, "rm pipe sock null disk");
+      await sh(root, "rm -r special");
     });
+  });
+
+  test("--allow-other: another user's entries are theirs, and the kernel checks their modes", async () => {
+    const mount = await startMount(node.address, ["--allow-other"]);
+    try {
+      const as = (user: string, command: string) =>
+        sh(
+          mount.dir,
+          `setpriv --reuid=${user} --regid=${user} --clear-groups bash -c '${command}'`,
+        );
+      await sh(mount.dir, "mkdir shared && chmod 1777 shared");
+      await as(
+        "65534",
+        "mkdir shared/n && echo mine > shared/n/f && ln -s f shared/n/l && mkfifo shared/n/p",
+      );
+      assert.equal(
+        await sh(mount.dir, "stat -c '%u:%g' shared/n shared/n/f shared/n/l shared/n/p | sort -u"),
+        "65534:65534\n",
+      );
+      assert.equal(await as("65534", "cat shared/n/f"), "mine\n", "its own files reopen");
+      const refused = await as("65533", "(echo theirs > shared/n/f) 2>&1 || true");
+      assert.match(refused, /Permission denied/, refused);
+      const sticky = await as("65533", "rm -f shared/n/f 2>&1; rmdir shared/n 2>&1 || true");
+      assert.match(sticky, /Permission denied|Operation not permitted/, sticky);
+      await sh(mount.dir, "rm -r shared");
+    } finally {
+      await mount.unmount();
+    }
   });
 
   test("a 1 GiB file by dd, then unmount and remount, reads back identical (cmp)", async () => {

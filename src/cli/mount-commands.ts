@@ -19,6 +19,7 @@ import {
 
 interface MountFlags extends ClusterFlags {
   cacheTimeout: number;
+  allowOther?: boolean;
 }
 
 export function registerMountCommands(program: Command): void {
@@ -32,6 +33,10 @@ export function registerMountCommands(program: Command): void {
         "how long the kernel may trust attributes and names it has seen; 0 asks every time",
         nonNegativeInteger,
         1,
+      )
+      .option(
+        "--allow-other",
+        "let every user of this machine use the mount, the kernel checking each file's mode (root, or user_allow_other in /etc/fuse.conf)",
       ),
   ).action(async (mountpoint: string, flags: MountFlags) => {
     const where = resolve(mountpoint);
@@ -72,6 +77,7 @@ export function registerMountCommands(program: Command): void {
       `attr_timeout=${t}`,
       `entry_timeout=${t}`,
       `negative_timeout=${t}`,
+      ...(flags.allowOther ? ["allow_other"] : []),
     ].join(",");
     const handle = binding.mount(where, options, fs.dispatch);
     console.log(

@@ -8,7 +8,7 @@
  */
 import { fsError } from "../common/errors.ts";
 import { normalizePath } from "../common/paths.ts";
-import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import { FileType, type Inode, type Owner } from "../gen/sandstore/v1/metadata.ts";
 import type { BytePaths } from "./byte-paths.ts";
 import { checkNonNegative, required } from "./client-checks.ts";
 import type { ClusterCaller } from "./cluster-caller.ts";
@@ -76,7 +76,12 @@ export class FileDescriptors {
     private readonly bytes: BytePaths,
   ) {}
 
-  async open(path: string, flags: number = O_RDONLY, mode = 0o644): Promise<number> {
+  async open(
+    path: string,
+    flags: number = O_RDONLY,
+    mode = 0o644,
+    options: { owner?: Owner } = {},
+  ): Promise<number> {
     const p = normalizePath(path);
     if (!Number.isInteger(flags) || (flags & ~KNOWN_FLAGS) !== 0 || (flags & ACCESS_MODE) === 3) {
       throw fsError("EINVAL", p, `unknown open flags 0o${Number(flags).toString(8)}`);
@@ -96,6 +101,7 @@ export class FileDescriptors {
           exclusive: (flags & O_EXCL) !== 0,
           truncate: (flags & O_TRUNC) !== 0,
           access,
+          owner: options.owner,
           session,
         }),
       );

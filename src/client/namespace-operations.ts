@@ -5,7 +5,7 @@
 import { fsError } from "../common/errors.ts";
 import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
-import { FileType, type Inode } from "../gen/sandstore/v1/metadata.ts";
+import { FileType, type Inode, type Owner } from "../gen/sandstore/v1/metadata.ts";
 import { checkNonNegative, required } from "./client-checks.ts";
 import type { ClusterCaller } from "./cluster-caller.ts";
 
@@ -97,13 +97,21 @@ export class NamespaceOperations {
     return toStats(required(inode, p));
   }
 
-  async mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+  /**
+   * Makes a directory; `recursive` is mkdir -p. `owner` is who it belongs to when this
+   * client calls as root (as for every call that makes an entry); otherwise the caller.
+   */
+  async mkdir(
+    path: string,
+    options: { recursive?: boolean; mode?: number; owner?: Owner } = {},
+  ): Promise<void> {
     const p = normalizePath(path);
     await this.caller.mutate((c, session) =>
       c.mkdir({
         path: p,
         mode: options.mode ?? 0o755,
         recursive: options.recursive ?? false,
+        owner: options.owner,
         session,
       }),
     );
@@ -155,11 +163,13 @@ export class NamespaceOperations {
    * Makes a symbolic link at `path` holding `target` (symlink(2)): any non-empty string of
    * at most 4,095 bytes without NUL, which the store keeps as given and never follows.
    */
-  async symlink(target: string, path: string): Promise<void> {
+  async symlink(target: string, path: string, options: { owner?: Owner } = {}): Promise<void> {
     const p = normalizePath(path);
     const problem = symlinkTargetProblem(target);
     if (problem) throw fsError(problem.code, p, problem.detail);
-    await this.caller.mutate((c, session) => c.symlink({ path: p, target, session }));
+    await this.caller.mutate((c, session) =>
+      c.symlink({ path: p, target, owner: options.owner, session }),
+    );
   }
 
   /**
@@ -171,7 +181,7 @@ export class NamespaceOperations {
   async mknod(
     path: string,
     kind: "fifo" | "socket" | "char-device" | "block-device",
-    options: { mode?: number; rdev?: number } = {},
+    options: { mode?: number; rdev?: number; owner?: Owner } = {},
   ): Promise<void> {
     const p = normalizePath(path);
     const type = SPECIAL_TYPE_OF_KIND.get(kind);
@@ -179,7 +189,7 @@ export class NamespaceOperations {
     const rdev = options.rdev ?? 0;
     if (!Number.isSafeInteger(rdev) || rdev < 0) throw fsError("EINVAL", p, `bad rdev ${rdev}`);
     await this.caller.mutate((c, session) =>
-      c.mknod({ path: p, type, mode: options.mode ?? 0o644, rdev, session }),
+      c.mknod({ path: p, type, mode: options.mode ?? 0o644, rdev, owner: options.owner, session }),
     );
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
+import type { Owner } from "../gen/sandstore/v1/metadata.ts";
 import { BytePaths, type DirectDataPlaneFactory } from "./byte-paths.ts";
 import { ClusterCaller, type ClusterCallerOptions } from "./cluster-caller.ts";
 import { FileDescriptors, O_RDONLY, SEEK_SET } from "./file-descriptors.ts";
@@ -55,7 +56,10 @@ export class SandstoreClient {
     return this.namespace.stat(path);
   }
 
-  mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+  mkdir(
+    path: string,
+    options: { recursive?: boolean; mode?: number; owner?: Owner } = {},
+  ): Promise<void> {
     return this.namespace.mkdir(path, options);
   }
 
@@ -82,15 +86,15 @@ export class SandstoreClient {
   }
 
   /** See `NamespaceOperations.symlink`: a symbolic link at `path` holding `target`. */
-  symlink(target: string, path: string): Promise<void> {
-    return this.namespace.symlink(target, path);
+  symlink(target: string, path: string, options: { owner?: Owner } = {}): Promise<void> {
+    return this.namespace.symlink(target, path, options);
   }
 
   /** See `NamespaceOperations.mknod`: a FIFO, a socket or (root only) a device at `path`. */
   mknod(
     path: string,
     kind: "fifo" | "socket" | "char-device" | "block-device",
-    options: { mode?: number; rdev?: number } = {},
+    options: { mode?: number; rdev?: number; owner?: Owner } = {},
   ): Promise<void> {
     return this.namespace.mknod(path, kind, options);
   }
@@ -140,8 +144,17 @@ export class SandstoreClient {
 
   // Descriptors (file-descriptors.ts).
 
-  open(path: string, flags: number = O_RDONLY, mode = 0o644): Promise<number> {
-    return this.files.open(path, flags, mode);
+  /**
+   * Opens `path` with Linux's `flags`; a file it creates gets `mode`, and, when this client
+   * calls as root, `owner` (a mount makes files for the process that asked).
+   */
+  open(
+    path: string,
+    flags: number = O_RDONLY,
+    mode = 0o644,
+    options: { owner?: Owner } = {},
+  ): Promise<number> {
+    return this.files.open(path, flags, mode, options);
   }
 
   read(fd: number, length: number): Promise<Buffer> {

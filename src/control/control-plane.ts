@@ -7,7 +7,13 @@
  * SandstoreError with a POSIX code and the path, or NotLeaderError.
  */
 
-import type { Caller, ClientSession, FileType, UserRecord } from "../gen/sandstore/v1/metadata.ts";
+import type {
+  Caller,
+  ClientSession,
+  FileType,
+  Owner,
+  UserRecord,
+} from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
 import type { ChunkSlot, DirPage, Inode, SlotCursor } from "../metadata/metadata-store.ts";
@@ -126,11 +132,17 @@ export interface ControlPlane {
   settings(): Promise<ClusterSettings>;
 
   stat(path: string, options?: ReadOptions): Promise<Inode>;
+  /**
+   * Makes or opens a file. `owner`, for this and the other calls that make an entry, is who
+   * the entry belongs to when the caller is root (absent: the caller); anyone else's entries
+   * are theirs.
+   */
   create(
     path: string,
     options: CreateOptions,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode>;
   mkdir(
     path: string,
@@ -138,6 +150,7 @@ export interface ControlPlane {
     recursive: boolean,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode>;
   rmdir(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
   unlink(path: string, session?: ClientSession, caller?: Caller): Promise<void>;
@@ -145,13 +158,20 @@ export interface ControlPlane {
   /** A hard link: `to` becomes another name of the file at `from`; the file, linked. */
   link(from: string, to: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
   /** A symbolic link at `path` holding `target` (checked by the state machine). */
-  symlink(path: string, target: string, session?: ClientSession, caller?: Caller): Promise<Inode>;
+  symlink(
+    path: string,
+    target: string,
+    session?: ClientSession,
+    caller?: Caller,
+    owner?: Owner,
+  ): Promise<Inode>;
   /** A special file (a FIFO, a socket, a device) at `path`; the state machine checks it. */
   mknod(
     path: string,
     special: SpecialFile,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode>;
   setAttr(
     path: string,

@@ -19,6 +19,7 @@ import {
   type ClientSession,
   FileType,
   type MetadataCommand,
+  type Owner,
 } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
@@ -104,6 +105,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     options: CreateOptions,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     return this.mutate(path, {
       session,
@@ -113,8 +115,8 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           mode: options.mode,
-          uid: caller?.uid ?? 0,
-          gid: caller?.gid ?? 0,
+          uid: owner?.uid ?? caller?.uid ?? 0,
+          gid: owner?.gid ?? caller?.gid ?? 0,
           exclusive: options.exclusive,
           truncate: options.truncate,
           access: options.access ?? 0,
@@ -130,6 +132,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     recursive: boolean,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     return this.mutate(path, {
       session,
@@ -139,8 +142,8 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           mode,
-          uid: caller?.uid ?? 0,
-          gid: caller?.gid ?? 0,
+          uid: owner?.uid ?? caller?.uid ?? 0,
+          gid: owner?.gid ?? caller?.gid ?? 0,
           recursive,
           nowMs: this.now(),
         },
@@ -185,13 +188,20 @@ export class ReplicatedControlPlane implements ControlPlane {
     target: string,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     return this.mutate(path, {
       session,
       caller,
       command: {
         $case: "symlink",
-        value: { path, target, uid: caller?.uid ?? 0, gid: caller?.gid ?? 0, nowMs: this.now() },
+        value: {
+          path,
+          target,
+          uid: owner?.uid ?? caller?.uid ?? 0,
+          gid: owner?.gid ?? caller?.gid ?? 0,
+          nowMs: this.now(),
+        },
       },
     });
   }
@@ -201,6 +211,7 @@ export class ReplicatedControlPlane implements ControlPlane {
     special: SpecialFile,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     return this.mutate(path, {
       session,
@@ -210,8 +221,8 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           ...special,
-          uid: caller?.uid ?? 0,
-          gid: caller?.gid ?? 0,
+          uid: owner?.uid ?? caller?.uid ?? 0,
+          gid: owner?.gid ?? caller?.gid ?? 0,
           nowMs: this.now(),
         },
       },

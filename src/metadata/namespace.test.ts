@@ -127,6 +127,7 @@ const statCode = (store: MetadataStore, path: string) => {
     return error.code;
   }
 };
+const owner = (inode: { uid: number; gid: number }) => [inode.uid, inode.gid];
 const chunkId = (n: number) => n.toString(16).padStart(32, "0");
 
 for (const [kind, open] of kinds) {
@@ -271,6 +272,42 @@ for (const [kind, open] of kinds) {
       assert.equal(errnoOf(store, rename("/d/p", "/d/q")), "");
       assert.equal(errnoOf(store, unlink("/d/q")), "");
       assert.equal(errnoOf(store, unlink("/d/c")), "");
+      await store.close();
+    });
+
+    test("root makes entries for the owner a command names; anyone else owns what it makes", async () => {
+      const store = await open();
+      const as = (caller: Caller | undefined, command: Cmd) =>
+        store.apply([{ index: store.appliedIndex() + 1, command: { command, caller } }])[0]?.errno;
+      const forUser = (command: Cmd): Cmd => {
+        if (command.$case !== "create" && command.$case !== "mkdir") return command;
+        return { ...command, value: { ...command.value, uid: 1000, gid: 1000 } } as Cmd;
+      };
+      const root: Caller = { uid: 0, gid: 0, groups: [] };
+      const user: Caller = { uid: 2000, gid: 2000, groups: [] };
+      assert.equal(as(root, forUser(create("/by-root"))), "");
+      assert.equal(as(undefined, forUser(mkdir("/no-auth"))), "");
+      assert.deepEqual(owner(store.stat("/by-root")), [1000, 1000]);
+      assert.deepEqual(owner(store.stat("/no-auth")), [1000, 1000]);
+      assert.equal(
+        as(root, {
+          $case: "setAttr",
+          value: { path: "/no-auth", mode: 0o2777, gid: 3000, nowMs: now },
+        }),
+        "",
+      );
+      assert.equal(as(root, forUser(create("/no-auth/f"))), "");
+      assert.deepEqual(
+        owner(store.stat("/no-auth/f")),
+        [1000, 3000],
+        "a set-group-id parent's group",
+      );
+      assert.equal(as(user, forUser(create("/no-auth/g"))), "");
+      assert.deepEqual(
+        owner(store.stat("/no-auth/g")),
+        [2000, 3000],
+        "a user cannot make files for another",
+      );
       await store.close();
     });
 

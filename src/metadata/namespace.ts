@@ -542,6 +542,18 @@ export abstract class Namespace implements MetadataStore {
     return { uid, gid };
   }
 
+  /**
+   * Who owns an entry made in `parent` by a command naming `requested`: a caller that is not
+   * root owns what it makes, whatever the command says; root, or no caller (a cluster
+   * without authentication), makes it for the command's owner, as a mount does for the
+   * process that asked. A set-group-id parent hands its group down either way.
+   */
+  private ownerFor(parent: Inode, requested: { uid: number; gid: number }) {
+    if (this.caller && !isRoot(this.caller)) return this.newOwner(parent);
+    const gid = (parent.mode & S_ISGID) !== 0 ? parent.gid : requested.gid;
+    return { uid: requested.uid, gid };
+  }
+
   private allocateInodeId(): number {
     const id = this.tables.getCounter("nextInode") ?? ROOT_INODE_ID + 1;
     this.tables.putCounter("nextInode", id + 1);
@@ -576,7 +588,7 @@ export abstract class Namespace implements MetadataStore {
       return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
     }
     this.requireWritableDir(parent, c.path);
-    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const owner = this.ownerFor(parent, c);
     const inode = newInode(
       this.allocateInodeId(),
       FileType.FILE_TYPE_REGULAR,
@@ -619,7 +631,7 @@ export abstract class Namespace implements MetadataStore {
     const { parent, name } = this.resolveParent(path);
     if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", path);
     this.requireWritableDir(parent, path);
-    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const owner = this.ownerFor(parent, c);
     // A directory made in a set-group-id directory is set-group-id too.
     const mode = c.mode | (parent.mode & S_ISGID);
     const dir = newInode(
@@ -737,7 +749,7 @@ export abstract class Namespace implements MetadataStore {
     const { parent, name } = this.resolveParent(c.path);
     if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", c.path);
     this.requireWritableDir(parent, c.path);
-    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const owner = this.ownerFor(parent, c);
     const inode: Inode = {
       ...newInode(
         this.allocateInodeId(),
@@ -766,7 +778,7 @@ export abstract class Namespace implements MetadataStore {
     const { parent, name } = this.resolveParent(c.path);
     if (this.tables.getChild(parent.id, name) !== undefined) reject("EEXIST", c.path);
     this.requireWritableDir(parent, c.path);
-    const owner = this.caller ? this.newOwner(parent) : { uid: c.uid, gid: c.gid };
+    const owner = this.ownerFor(parent, c);
     const inode: Inode = {
       ...newInode(this.allocateInodeId(), c.type, c.mode, owner.uid, owner.gid, c.nowMs, parent.id),
       rdev: device ? c.rdev : 0,

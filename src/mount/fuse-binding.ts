@@ -22,6 +22,9 @@ export interface FuseRequest {
   /** utimens: access and modification times, ms since the epoch; -1 leaves one as it is. */
   readonly t1: number;
   readonly t2: number;
+  /** The user and group of the process that asked (new entries are made for them). */
+  readonly uid: number;
+  readonly gid: number;
   /** The open file's handle, or -1. */
   readonly fh: number;
   /** read: bytes asked for; write: bytes given. */

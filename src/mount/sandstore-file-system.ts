@@ -162,7 +162,9 @@ export class SandstoreFileSystem {
       case "open":
         return { result: this.remember(r.path, await this.client.open(r.path, openFlags(r.a))) };
       case "create": {
-        const fd = await this.client.open(r.path, openFlags(r.b) | O_CREAT, r.a & 0o7777);
+        const fd = await this.client.open(r.path, openFlags(r.b) | O_CREAT, r.a & 0o7777, {
+          owner: ownerOf(r),
+        });
         return { result: this.remember(r.path, fd) };
       }
       case "read":
@@ -190,7 +192,7 @@ export class SandstoreFileSystem {
         return done;
       }
       case "mkdir":
-        await this.client.mkdir(r.path, { mode: r.a & 0o7777 });
+        await this.client.mkdir(r.path, { mode: r.a & 0o7777, owner: ownerOf(r) });
         return done;
       case "unlink":
         await this.client.unlink(r.path);
@@ -207,21 +209,27 @@ export class SandstoreFileSystem {
           if (file.path === r.path) file.path = r.to ?? file.path;
         return done;
       case "symlink":
-        await this.client.symlink(r.to ?? "", r.path);
+        await this.client.symlink(r.to ?? "", r.path, { owner: ownerOf(r) });
         return done;
       case "readlink":
         return { result: 0, payload: Buffer.from(await this.client.readlink(r.path)) };
       case "mknod": {
         const kind = SPECIAL_KIND.get(r.a & S_IFMT);
         if (kind) {
-          await this.client.mknod(r.path, kind, { mode: r.a & 0o7777, rdev: r.b });
+          await this.client.mknod(r.path, kind, {
+            mode: r.a & 0o7777,
+            rdev: r.b,
+            owner: ownerOf(r),
+          });
           return done;
         }
         // mknod of a regular file (S_IFREG, or no type) makes an empty one.
         if ((r.a & S_IFMT) !== 0 && (r.a & S_IFMT) !== S_IFREG)
           return { result: -constants.errno.EINVAL };
         await this.client.close(
-          await this.client.open(r.path, O_CREAT | O_EXCL | O_WRONLY, r.a & 0o7777),
+          await this.client.open(r.path, O_CREAT | O_EXCL | O_WRONLY, r.a & 0o7777, {
+            owner: ownerOf(r),
+          }),
         );
         return done;
       }
@@ -374,6 +382,15 @@ export class SandstoreFileSystem {
   private async flushPath(path: string): Promise<void> {
     for (const file of this.files.values()) if (file.path === path) await this.flush(file);
   }
+}
+
+/**
+ * Who a new entry is for: the process that asked, as on a local file system. The cluster
+ * honours it when the mount calls as root (or without authentication); a mount calling as a
+ * user makes every entry that user's.
+ */
+function ownerOf(r: FuseRequest): { uid: number; gid: number } {
+  return { uid: r.uid, gid: r.gid };
 }
 
 /** The SDK's flags for a kernel open's: the access mode and O_TRUNC (the kernel sends offsets). */

@@ -9,7 +9,7 @@ import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
 import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
-import type { ClientSession } from "../gen/sandstore/v1/metadata.ts";
+import type { ClientSession, Owner } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership, NodeRole } from "../membership/membership.ts";
 import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
 import { R_OK, W_OK, X_OK } from "../metadata/permissions.ts";
@@ -94,6 +94,18 @@ function checkMode(mode: number, path: string): number {
   return mode;
 }
 
+/** A new entry's owner as a request names it: ids of 0 to 4294967294 (-1 is "no change"). */
+function checkOwner(owner: Owner | undefined, path: string): Owner | undefined {
+  if (!owner) return undefined;
+  for (const [value, what] of [
+    [owner.uid, "uid"],
+    [owner.gid, "gid"],
+  ] as const)
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
+      throw fsError("EINVAL", path, `bad owner ${what} ${value}`);
+  return owner;
+}
+
 function checkAccessBits(access: number, path: string): number {
   if (!Number.isInteger(access) || access < 0 || access > (R_OK | W_OK | X_OK))
     throw fsError("EINVAL", path, `bad access bits ${access}`);
@@ -159,7 +171,8 @@ export class NodeServer implements FileServiceApi {
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
-    const inode = await this.o.control.create(path, options, session, caller);
+    const owner = checkOwner(request.owner, path);
+    const inode = await this.o.control.create(path, options, session, caller, owner);
     return { inode, chunkSize: (await this.o.control.settings()).chunkSize };
   }
 
@@ -170,7 +183,14 @@ export class NodeServer implements FileServiceApi {
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
     return {
-      inode: await this.o.control.mkdir(path, mode, request.recursive, session, caller),
+      inode: await this.o.control.mkdir(
+        path,
+        mode,
+        request.recursive,
+        session,
+        caller,
+        checkOwner(request.owner, path),
+      ),
     };
   }
 
@@ -216,7 +236,8 @@ export class NodeServer implements FileServiceApi {
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
-    return { inode: await this.o.control.symlink(path, request.target, session, caller) };
+    const owner = checkOwner(request.owner, path);
+    return { inode: await this.o.control.symlink(path, request.target, session, caller, owner) };
   }
 
   async mknod(request: MknodRequest, call?: CallInfo) {
@@ -229,7 +250,8 @@ export class NodeServer implements FileServiceApi {
     const session = checkSession(request.session, path);
     const caller = await this.o.authenticator.identify(call, path);
     this.o.space?.admitWrite(0, path);
-    return { inode: await this.o.control.mknod(path, special, session, caller) };
+    const owner = checkOwner(request.owner, path);
+    return { inode: await this.o.control.mknod(path, special, session, caller, owner) };
   }
 
   async setAttr(request: SetAttrRequest, call?: CallInfo) {

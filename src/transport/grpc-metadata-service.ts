@@ -25,7 +25,13 @@ import type { CapabilityIssuer } from "../data/capability-issuer.ts";
 import type { ChunkGrant } from "../data/chunk-capability.ts";
 import type { ChunkGrantBook } from "../data/chunk-grant-book.ts";
 import type { DataServerReport, ReportReply } from "../data/data-server-reporter.ts";
-import type { Caller, ClientSession, Inode, UserRecord } from "../gen/sandstore/v1/metadata.ts";
+import type {
+  Caller,
+  ClientSession,
+  Inode,
+  Owner,
+  UserRecord,
+} from "../gen/sandstore/v1/metadata.ts";
 import {
   type MetaChunkGrant,
   type MetaChunkInventoryPage,
@@ -218,10 +224,18 @@ export function addMetadataService(
         { mode: r.mode, exclusive: r.exclusive, truncate: r.truncate, access: r.access },
         r.session,
         r.caller,
+        r.owner,
       ),
     })),
     mkdir: serve(async (r) => ({
-      inode: await control.mkdir(normalizePath(r.path), r.mode, r.recursive, r.session, r.caller),
+      inode: await control.mkdir(
+        normalizePath(r.path),
+        r.mode,
+        r.recursive,
+        r.session,
+        r.caller,
+        r.owner,
+      ),
     })),
     rmdir: serve(async (r) => {
       await control.rmdir(normalizePath(r.path), r.session, r.caller);
@@ -244,10 +258,11 @@ export function addMetadataService(
         { type: r.type, mode: r.mode, rdev: r.rdev },
         r.session,
         r.caller,
+        r.owner,
       ),
     })),
     symlink: serve(async (r) => ({
-      inode: await control.symlink(normalizePath(r.path), r.target, r.session, r.caller),
+      inode: await control.symlink(normalizePath(r.path), r.target, r.session, r.caller, r.owner),
     })),
     setAttr: serve(async (r) => {
       const changes: AttrChanges = {
@@ -553,6 +568,7 @@ export class RemoteControlPlane implements ControlPlane {
     options: CreateOptions,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     const reply = await this.call((c) => c.create.bind(c), {
       path,
@@ -562,6 +578,7 @@ export class RemoteControlPlane implements ControlPlane {
       access: options.access ?? 0,
       session,
       caller,
+      owner,
     });
     return required(reply.inode, path);
   }
@@ -572,6 +589,7 @@ export class RemoteControlPlane implements ControlPlane {
     recursive: boolean,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
     const reply = await this.call((c) => c.mkdir.bind(c), {
       path,
@@ -579,6 +597,7 @@ export class RemoteControlPlane implements ControlPlane {
       recursive,
       session,
       caller,
+      owner,
     });
     return required(reply.inode, path);
   }
@@ -605,8 +624,15 @@ export class RemoteControlPlane implements ControlPlane {
     target: string,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
-    const reply = await this.call((c) => c.symlink.bind(c), { path, target, session, caller });
+    const reply = await this.call((c) => c.symlink.bind(c), {
+      path,
+      target,
+      session,
+      caller,
+      owner,
+    });
     return required(reply.inode, path);
   }
 
@@ -615,8 +641,15 @@ export class RemoteControlPlane implements ControlPlane {
     special: SpecialFile,
     session?: ClientSession,
     caller?: Caller,
+    owner?: Owner,
   ): Promise<Inode> {
-    const reply = await this.call((c) => c.mknod.bind(c), { path, ...special, session, caller });
+    const reply = await this.call((c) => c.mknod.bind(c), {
+      path,
+      ...special,
+      session,
+      caller,
+      owner,
+    });
     return required(reply.inode, path);
   }
 

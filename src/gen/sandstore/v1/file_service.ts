@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ClientSession, FileType, Inode } from "./metadata.js";
+import { ClientSession, FileType, Inode, Owner } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -49,7 +49,11 @@ export interface CreateRequest {
   truncate: boolean;
   /** The access an open of an existing file asks for (as StatRequest.access). */
   access: number;
-  /** Exactly-once: a retry carries the same session and sequence. */
+  /**
+   * Exactly-once: a retry carries the same session and sequence.
+   * The new entry's owner; honoured for root callers only (Owner).
+   */
+  owner?: Owner | undefined;
   session?: ClientSession | undefined;
 }
 
@@ -62,7 +66,11 @@ export interface MkdirRequest {
   path: string;
   mode: number;
   recursive: boolean;
-  /** Exactly-once: a retry carries the same session and sequence. */
+  /**
+   * Exactly-once: a retry carries the same session and sequence.
+   * The new entry's owner; honoured for root callers only (Owner).
+   */
+  owner?: Owner | undefined;
   session?: ClientSession | undefined;
 }
 
@@ -113,7 +121,11 @@ export interface LinkResponse {
 export interface SymlinkRequest {
   path: string;
   target: string;
-  /** Exactly-once: a retry carries the same session and sequence. */
+  /**
+   * Exactly-once: a retry carries the same session and sequence.
+   * The new entry's owner; honoured for root callers only (Owner).
+   */
+  owner?: Owner | undefined;
   session?: ClientSession | undefined;
 }
 
@@ -129,7 +141,11 @@ export interface MknodRequest {
   mode: number;
   /** A device's number; 0 for a FIFO or a socket. */
   rdev: number;
-  /** Exactly-once: a retry carries the same session and sequence. */
+  /**
+   * Exactly-once: a retry carries the same session and sequence.
+   * The new entry's owner; honoured for root callers only (Owner).
+   */
+  owner?: Owner | undefined;
   session?: ClientSession | undefined;
 }
 
@@ -420,7 +436,7 @@ export const StatResponse: MessageFns<StatResponse> = {
 };
 
 function createBaseCreateRequest(): CreateRequest {
-  return { path: "", mode: 0, exclusive: false, truncate: false, access: 0, session: undefined };
+  return { path: "", mode: 0, exclusive: false, truncate: false, access: 0, owner: undefined, session: undefined };
 }
 
 export const CreateRequest: MessageFns<CreateRequest> = {
@@ -439,6 +455,9 @@ export const CreateRequest: MessageFns<CreateRequest> = {
     }
     if (message.access !== 0) {
       writer.uint32(40).uint32(message.access);
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(114).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -497,6 +516,14 @@ export const CreateRequest: MessageFns<CreateRequest> = {
             }
 
             message.access = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
           case 15: {
@@ -578,7 +605,7 @@ export const CreateResponse: MessageFns<CreateResponse> = {
 };
 
 function createBaseMkdirRequest(): MkdirRequest {
-  return { path: "", mode: 0, recursive: false, session: undefined };
+  return { path: "", mode: 0, recursive: false, owner: undefined, session: undefined };
 }
 
 export const MkdirRequest: MessageFns<MkdirRequest> = {
@@ -591,6 +618,9 @@ export const MkdirRequest: MessageFns<MkdirRequest> = {
     }
     if (message.recursive !== false) {
       writer.uint32(24).bool(message.recursive);
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(114).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -633,6 +663,14 @@ export const MkdirRequest: MessageFns<MkdirRequest> = {
             }
 
             message.recursive = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
           case 15: {
@@ -1104,7 +1142,7 @@ export const LinkResponse: MessageFns<LinkResponse> = {
 };
 
 function createBaseSymlinkRequest(): SymlinkRequest {
-  return { path: "", target: "", session: undefined };
+  return { path: "", target: "", owner: undefined, session: undefined };
 }
 
 export const SymlinkRequest: MessageFns<SymlinkRequest> = {
@@ -1114,6 +1152,9 @@ export const SymlinkRequest: MessageFns<SymlinkRequest> = {
     }
     if (message.target !== "") {
       writer.uint32(18).string(message.target);
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(114).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -1148,6 +1189,14 @@ export const SymlinkRequest: MessageFns<SymlinkRequest> = {
             }
 
             message.target = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
           case 15: {
@@ -1218,7 +1267,7 @@ export const SymlinkResponse: MessageFns<SymlinkResponse> = {
 };
 
 function createBaseMknodRequest(): MknodRequest {
-  return { path: "", type: 0, mode: 0, rdev: 0, session: undefined };
+  return { path: "", type: 0, mode: 0, rdev: 0, owner: undefined, session: undefined };
 }
 
 export const MknodRequest: MessageFns<MknodRequest> = {
@@ -1234,6 +1283,9 @@ export const MknodRequest: MessageFns<MknodRequest> = {
     }
     if (message.rdev !== 0) {
       writer.uint32(32).uint64(message.rdev);
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(114).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -1284,6 +1336,14 @@ export const MknodRequest: MessageFns<MknodRequest> = {
             }
 
             message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
           case 15: {

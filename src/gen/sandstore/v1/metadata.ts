@@ -197,6 +197,16 @@ export interface RecordReplicasCommand {
 }
 
 /**
+ * Who a new entry belongs to, when a root caller says so: a mount running as root (or on a
+ * cluster without authentication) makes each entry for the process that asked, as a local
+ * file system does. Anyone else's entries are theirs, whatever this says.
+ */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
  * Who sent a command, so that a retried command is applied once (exactly-once mutations).
  * A client numbers its mutations 1, 2, 3, ... and says below which number it has every reply.
  */
@@ -1764,6 +1774,63 @@ export const RecordReplicasCommand: MessageFns<RecordReplicasCommand> = {
             }
 
             message.replicas.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseOwner(): Owner {
+  return { uid: 0, gid: 0 };
+}
+
+export const Owner: MessageFns<Owner> = {
+  encode(message: Owner, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uid !== 0) {
+      writer.uint32(8).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(16).uint32(message.gid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Owner {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOwner();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.gid = reader.uint32();
             continue;
           }
         }

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Caller, ChunkSlot, ClientSession, FileType, Inode, UserRecord } from "./metadata.js";
+import { Caller, ChunkSlot, ClientSession, FileType, Inode, Owner, UserRecord } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -66,6 +66,7 @@ export interface MetaCreateRequest {
   access: number;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
+  owner?: Owner | undefined;
 }
 
 export interface MetaMkdirRequest {
@@ -74,6 +75,7 @@ export interface MetaMkdirRequest {
   recursive: boolean;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
+  owner?: Owner | undefined;
 }
 
 export interface MetaPathRequest {
@@ -95,6 +97,7 @@ export interface MetaSymlinkRequest {
   target: string;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
+  owner?: Owner | undefined;
 }
 
 export interface MetaMknodRequest {
@@ -104,6 +107,7 @@ export interface MetaMknodRequest {
   rdev: number;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
+  owner?: Owner | undefined;
 }
 
 export interface MetaSetAttrRequest {
@@ -619,7 +623,16 @@ export const MetaInodeReply: MessageFns<MetaInodeReply> = {
 };
 
 function createBaseMetaCreateRequest(): MetaCreateRequest {
-  return { path: "", mode: 0, exclusive: false, truncate: false, access: 0, session: undefined, caller: undefined };
+  return {
+    path: "",
+    mode: 0,
+    exclusive: false,
+    truncate: false,
+    access: 0,
+    session: undefined,
+    caller: undefined,
+    owner: undefined,
+  };
 }
 
 export const MetaCreateRequest: MessageFns<MetaCreateRequest> = {
@@ -644,6 +657,9 @@ export const MetaCreateRequest: MessageFns<MetaCreateRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(58).fork()).join();
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -717,6 +733,14 @@ export const MetaCreateRequest: MessageFns<MetaCreateRequest> = {
             message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,7 +755,7 @@ export const MetaCreateRequest: MessageFns<MetaCreateRequest> = {
 };
 
 function createBaseMetaMkdirRequest(): MetaMkdirRequest {
-  return { path: "", mode: 0, recursive: false, session: undefined, caller: undefined };
+  return { path: "", mode: 0, recursive: false, session: undefined, caller: undefined, owner: undefined };
 }
 
 export const MetaMkdirRequest: MessageFns<MetaMkdirRequest> = {
@@ -750,6 +774,9 @@ export const MetaMkdirRequest: MessageFns<MetaMkdirRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(42).fork()).join();
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -805,6 +832,14 @@ export const MetaMkdirRequest: MessageFns<MetaMkdirRequest> = {
             }
 
             message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -968,7 +1003,7 @@ export const MetaRenameRequest: MessageFns<MetaRenameRequest> = {
 };
 
 function createBaseMetaSymlinkRequest(): MetaSymlinkRequest {
-  return { path: "", target: "", session: undefined, caller: undefined };
+  return { path: "", target: "", session: undefined, caller: undefined, owner: undefined };
 }
 
 export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
@@ -984,6 +1019,9 @@ export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(34).fork()).join();
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1033,6 +1071,14 @@ export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
             message.caller = Caller.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1047,7 +1093,7 @@ export const MetaSymlinkRequest: MessageFns<MetaSymlinkRequest> = {
 };
 
 function createBaseMetaMknodRequest(): MetaMknodRequest {
-  return { path: "", type: 0, mode: 0, rdev: 0, session: undefined, caller: undefined };
+  return { path: "", type: 0, mode: 0, rdev: 0, session: undefined, caller: undefined, owner: undefined };
 }
 
 export const MetaMknodRequest: MessageFns<MetaMknodRequest> = {
@@ -1069,6 +1115,9 @@ export const MetaMknodRequest: MessageFns<MetaMknodRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(50).fork()).join();
+    }
+    if (message.owner !== undefined) {
+      Owner.encode(message.owner, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1132,6 +1181,14 @@ export const MetaMknodRequest: MessageFns<MetaMknodRequest> = {
             }
 
             message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.owner = Owner.decode(reader, reader.uint32());
             continue;
           }
         }
