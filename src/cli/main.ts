@@ -10,6 +10,7 @@ import { registerDataServerCommands } from "./data-server-commands.ts";
 import { registerDemoCommands } from "./demo-commands.ts";
 import { registerFileCommands } from "./file-commands.ts";
 import { normalizeTitanStoreFlags, registerKvCommands } from "./kv-commands.ts";
+import { registerMcpCommands } from "./mcp-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
 import { registerMountCommands } from "./mount-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
@@ -39,6 +40,7 @@ registerCertCommands(program);
 registerUserCommands(program);
 registerDemoCommands(program);
 registerMountCommands(program);
+registerMcpCommands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);
