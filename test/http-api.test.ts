@@ -10,6 +10,8 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, test } from "node:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { commandInstalled } from "../src/common/command-installed.ts";
 import { freePorts } from "../src/common/free-ports.ts";
 import { Cluster } from "./helpers/hyperconverged-cluster.ts";
@@ -137,6 +139,38 @@ describe("the HTTP port of a single node, with --auth required", () => {
     const stat = await caller(base, admin)("/api/v1/stat/refused.txt");
     assert.equal(stat.status, 404);
     assert.equal(await errorCode(stat), "ENOENT");
+  });
+
+  test("/mcp calls as the request's user: 401 without credentials, EACCES past them", async () => {
+    const unauthenticated = await fetch(`${base}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    assert.equal(unauthenticated.status, 401);
+    assert.equal(await errorCode(unauthenticated), "EACCES");
+    const basic = `Basic ${Buffer.from(`${alice.accessKeyId}:${alice.secret}`).toString("base64")}`;
+    const client = new Client({ name: "sandstore-test", version: "1.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { authorization: basic } },
+      }),
+    );
+    try {
+      const listed = await client.callTool({ name: "list_directory", arguments: { path: "/" } });
+      assert.ok(!listed.isError, JSON.stringify(listed.content));
+      const refused = await client.callTool({
+        name: "write_file",
+        arguments: { path: "/alice-may-not.txt", content: "x" },
+      });
+      assert.equal(refused.isError, true, "the root directory is root's");
+      assert.equal((refused._meta as Record<string, unknown> | undefined)?.errno, "EACCES");
+    } finally {
+      await client.close();
+    }
   });
 
   test("upload, download with every kind of Range, HEAD, stat", async () => {

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { freePorts } from "../src/common/free-ports.ts";
 import { NODE_RUNTIME_FLAGS } from "../src/common/runtime-flags.ts";
 import { CLI, type NodeProcess, startNode } from "./helpers/node-process.ts";
 
@@ -152,5 +154,52 @@ describe("sandstore mcp over stdio", () => {
     const unknown = await call("no_such_tool").catch((error: unknown) => error);
     assert.ok(unknown instanceof Error || (unknown as ToolAnswer).isError, "an unknown tool fails");
     assert.equal((await ok("stat", { path: "/" })).type, "directory", "still answering");
+  });
+});
+
+describe("MCP over Streamable HTTP at /mcp on a node's --http port", () => {
+  let node: NodeProcess;
+  let base = "";
+
+  before(async () => {
+    const [http] = await freePorts(1);
+    node = await startNode({ args: ["--http", `127.0.0.1:${http}`] });
+    base = `http://127.0.0.1:${http}`;
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  test("the SDK's client calls every tool; errors carry their code; GET is 405", async () => {
+    const client = new Client({ name: "sandstore-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+    try {
+      const call = async (name: string, args: Record<string, unknown> = {}) =>
+        (await client.callTool({ name, arguments: args })) as ToolAnswer;
+      const { tools } = await client.listTools();
+      assert.equal(tools.length, 8);
+      for (const [name, args] of [
+        ["make_directory", { path: "/web" }],
+        ["write_file", { path: "/web/a.txt", content: "over http\n" }],
+        ["stat", { path: "/web/a.txt" }],
+        ["list_directory", { path: "/web" }],
+        ["read_file", { path: "/web/a.txt" }],
+        ["move", { from: "/web/a.txt", to: "/web/b.txt" }],
+        ["cluster_status", {}],
+        ["delete", { path: "/web", recursive: true }],
+      ] as const) {
+        const answer = await call(name, args);
+        assert.ok(!answer.isError, `${name}: ${JSON.stringify(answer.content)}`);
+        assert.ok(answer.structuredContent, name);
+      }
+      const missing = await call("stat", { path: "/web" });
+      assert.equal(missing.isError, true);
+      assert.equal(missing._meta?.errno, "ENOENT");
+    } finally {
+      await client.close();
+    }
+    const get = await fetch(`${base}/mcp`, { headers: { accept: "text/event-stream" } });
+    assert.equal(get.status, 405);
+    await get.body?.cancel();
   });
 });

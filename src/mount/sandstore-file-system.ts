@@ -160,6 +160,8 @@ export class SandstoreFileSystem {
         return { result: 0, payload: entries };
       }
       case "open":
+        // An open with O_TRUNC empties the file under every other open of it here.
+        if (r.a & O_TRUNC) this.dropReadAhead();
         return { result: this.remember(r.path, await this.client.open(r.path, openFlags(r.a))) };
       case "create": {
         const fd = await this.client.open(r.path, openFlags(r.b) | O_CREAT, r.a & 0o7777, {

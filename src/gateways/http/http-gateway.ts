@@ -33,6 +33,7 @@ import type { ClientCredentials } from "../../transport/file-service-api.ts";
 import { answerRange } from "./byte-range.ts";
 import { ClientPool } from "./client-pool.ts";
 import { answerError, ERROR_BODY_SCHEMA, HttpError } from "./http-errors.ts";
+import { registerMcpRoute } from "./mcp-route.ts";
 
 /** Whether a node serves: `/readyz` answers 200 when `ready`, else 503; `detail` says why. */
 export interface Readiness {
@@ -413,8 +414,15 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     },
   );
 
-  if (files && pool) registerFileRoutes(app, files, pool);
-  else
+  if (files && pool) {
+    registerFileRoutes(app, files, pool);
+    registerMcpRoute(
+      app,
+      async (headers, source) =>
+        (await authenticateRequest(files, headers, source, "/")).credentials,
+      pool,
+    );
+  } else
     app.all("/api/v1/*", async () => {
       throw new HttpError(
         501,
@@ -440,22 +448,29 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
 }
 
 /** The file routes, in their own scope, whose uploads take any media type as raw bytes. */
+/**
+ * A request's `Authorization: Basic` credentials, checked by `files` for `path`: HttpError
+ * 401 when they prove nothing; undefined credentials and caller when auth is off.
+ */
+async function authenticateRequest(
+  files: GatewayFiles,
+  headers: { authorization?: string },
+  source: string,
+  path: string,
+): Promise<{ credentials: ClientCredentials | undefined; caller: Caller | undefined }> {
+  const credentials = basicCredentials(headers.authorization);
+  try {
+    return { credentials, caller: await files.authenticate(credentials, source, path) };
+  } catch (error) {
+    if (error instanceof SandstoreError && error.code === "EACCES")
+      throw new HttpError(401, "EACCES", error.message, path);
+    throw error;
+  }
+}
+
 function registerFileRoutes(app: FastifyInstance, files: GatewayFiles, pool: ClientPool): void {
-  /** The request's credentials, checked: 401 when they prove nothing. */
-  const authenticated = async (
-    headers: { authorization?: string },
-    source: string,
-    path: string,
-  ): Promise<{ credentials: ClientCredentials | undefined; caller: Caller | undefined }> => {
-    const credentials = basicCredentials(headers.authorization);
-    try {
-      return { credentials, caller: await files.authenticate(credentials, source, path) };
-    } catch (error) {
-      if (error instanceof SandstoreError && error.code === "EACCES")
-        throw new HttpError(401, "EACCES", error.message, path);
-      throw error;
-    }
-  };
+  const authenticated = (headers: { authorization?: string }, source: string, path: string) =>
+    authenticateRequest(files, headers, source, path);
 
   const sendFile = async (
     client: SandstoreClient,
