@@ -8,9 +8,6 @@ import type { Command } from "commander";
 import { connect } from "../client/connect.ts";
 import { type ClusterFlags, clientCredentials, withCluster } from "./cli-support.ts";
 
-/** The version the server reports to its clients: the package's. */
-const SERVER_VERSION = "0.1.0";
-
 export function registerMcpCommands(program: Command): void {
   withCluster(
     program
@@ -24,7 +21,7 @@ export function registerMcpCommands(program: Command): void {
       tlsCa: flags.tlsCa,
       credentials: clientCredentials(flags),
     });
-    const server = sandstoreMcpServer(client, SERVER_VERSION);
+    const server = sandstoreMcpServer(client);
     const closed = new Promise<void>((done) => {
       server.server.onclose = done;
     });

@@ -7,6 +7,7 @@
  * data once `fsync` or `close` returned.
  */
 import { fsError } from "../common/errors.ts";
+import { notRegularErrno } from "../common/file-kinds.ts";
 import { normalizePath } from "../common/paths.ts";
 import { FileType, type Inode, type Owner } from "../gen/sandstore/v1/metadata.ts";
 import type { BytePaths } from "./byte-paths.ts";
@@ -111,11 +112,8 @@ export class FileDescriptors {
       const reply = await this.caller.query((c) => c.stat({ path: p, access }));
       inode = required(reply.inode, p);
       chunkSize = reply.chunkSize;
-      if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", p);
-      // The store never follows a symbolic link (open is O_NOFOLLOW), as the create command.
-      if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", p);
-      // A FIFO, socket or device does its I/O in a kernel, never through the store.
-      if (inode.type !== FileType.FILE_TYPE_REGULAR) throw fsError("ENOTSUP", p);
+      const notRegular = notRegularErrno(inode.type);
+      if (notRegular) throw fsError(notRegular, p);
       if (flags & O_TRUNC && inode.size > 0) {
         const reply = await this.caller.mutate((c, session) =>
           c.setAttr({ path: p, size: 0, session }),

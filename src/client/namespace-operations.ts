@@ -3,6 +3,7 @@
  * cluster's status, each a call (with its retries) through the cluster caller.
  */
 import { fsError } from "../common/errors.ts";
+import { type FileKind, kindOf, type SpecialKind, specialType } from "../common/file-kinds.ts";
 import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
 import { FileType, type Inode, type Owner } from "../gen/sandstore/v1/metadata.ts";
@@ -12,33 +13,7 @@ import type { ClusterCaller } from "./cluster-caller.ts";
 /** Entries asked for per page of a listing: bounds a listing's memory to one page. */
 export const DIR_PAGE_ENTRIES = 10_000;
 
-/** The kinds of file the namespace holds; the last four are special files (`mknod`). */
-export type FileKind =
-  | "file"
-  | "directory"
-  | "symlink"
-  | "fifo"
-  | "socket"
-  | "char-device"
-  | "block-device";
-
-const KIND_OF_TYPE: ReadonlyMap<FileType, FileKind> = new Map([
-  [FileType.FILE_TYPE_REGULAR, "file"],
-  [FileType.FILE_TYPE_DIRECTORY, "directory"],
-  [FileType.FILE_TYPE_SYMLINK, "symlink"],
-  [FileType.FILE_TYPE_FIFO, "fifo"],
-  [FileType.FILE_TYPE_SOCKET, "socket"],
-  [FileType.FILE_TYPE_CHAR_DEVICE, "char-device"],
-  [FileType.FILE_TYPE_BLOCK_DEVICE, "block-device"],
-]);
-
-/** The special kinds `mknod` makes, and their types in the namespace. */
-const SPECIAL_TYPE_OF_KIND: ReadonlyMap<string, FileType> = new Map([
-  ["fifo", FileType.FILE_TYPE_FIFO],
-  ["socket", FileType.FILE_TYPE_SOCKET],
-  ["char-device", FileType.FILE_TYPE_CHAR_DEVICE],
-  ["block-device", FileType.FILE_TYPE_BLOCK_DEVICE],
-]);
+export type { FileKind, SpecialKind };
 
 /**
  * What `stat` returns (as lstat(2): a symbolic link is described, not followed). Times are
@@ -69,7 +44,7 @@ export interface DirEntry {
 }
 
 export function toStats(inode: Inode): Stats {
-  const type = KIND_OF_TYPE.get(inode.type) ?? "file";
+  const type = kindOf(inode.type);
   return {
     ino: inode.id,
     type,
@@ -180,11 +155,11 @@ export class NamespaceOperations {
    */
   async mknod(
     path: string,
-    kind: "fifo" | "socket" | "char-device" | "block-device",
+    kind: SpecialKind,
     options: { mode?: number; rdev?: number; owner?: Owner } = {},
   ): Promise<void> {
     const p = normalizePath(path);
-    const type = SPECIAL_TYPE_OF_KIND.get(kind);
+    const type = specialType(kind);
     if (type === undefined) throw fsError("EINVAL", p, `not a special file kind: ${String(kind)}`);
     const rdev = options.rdev ?? 0;
     if (!Number.isSafeInteger(rdev) || rdev < 0) throw fsError("EINVAL", p, `bad rdev ${rdev}`);

@@ -4,6 +4,7 @@
  * namespace operations, file descriptors with write-back, and streams.
  */
 import type { Readable, Writable } from "node:stream";
+import type { SpecialKind } from "../common/file-kinds.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
 import type { Owner } from "../gen/sandstore/v1/metadata.ts";
 import { BytePaths, type DirectDataPlaneFactory } from "./byte-paths.ts";
@@ -93,7 +94,7 @@ export class SandstoreClient {
   /** See `NamespaceOperations.mknod`: a FIFO, a socket or (root only) a device at `path`. */
   mknod(
     path: string,
-    kind: "fifo" | "socket" | "char-device" | "block-device",
+    kind: SpecialKind,
     options: { mode?: number; rdev?: number; owner?: Owner } = {},
   ): Promise<void> {
     return this.namespace.mknod(path, kind, options);

@@ -13,13 +13,13 @@ import {
   SandstoreError,
   UnavailableError,
 } from "../common/errors.ts";
+import { notRegularErrno } from "../common/file-kinds.ts";
 import { hashSecret } from "../common/secrets.ts";
-import {
-  type Caller,
-  type ClientSession,
-  FileType,
-  type MetadataCommand,
-  type Owner,
+import type {
+  Caller,
+  ClientSession,
+  MetadataCommand,
+  Owner,
 } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership } from "../membership/membership.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
@@ -115,8 +115,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           mode: options.mode,
-          uid: owner?.uid ?? caller?.uid ?? 0,
-          gid: owner?.gid ?? caller?.gid ?? 0,
+          ...ownerIds(owner, caller),
           exclusive: options.exclusive,
           truncate: options.truncate,
           access: options.access ?? 0,
@@ -142,8 +141,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           mode,
-          uid: owner?.uid ?? caller?.uid ?? 0,
-          gid: owner?.gid ?? caller?.gid ?? 0,
+          ...ownerIds(owner, caller),
           recursive,
           nowMs: this.now(),
         },
@@ -198,8 +196,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           target,
-          uid: owner?.uid ?? caller?.uid ?? 0,
-          gid: owner?.gid ?? caller?.gid ?? 0,
+          ...ownerIds(owner, caller),
           nowMs: this.now(),
         },
       },
@@ -221,8 +218,7 @@ export class ReplicatedControlPlane implements ControlPlane {
         value: {
           path,
           ...special,
-          uid: owner?.uid ?? caller?.uid ?? 0,
-          gid: owner?.gid ?? caller?.gid ?? 0,
+          ...ownerIds(owner, caller),
           nowMs: this.now(),
         },
       },
@@ -540,9 +536,8 @@ export class ReplicatedControlPlane implements ControlPlane {
   private regularFile(inodeId: number, path: string): Inode {
     const inode = this.o.store.getInode(inodeId);
     if (!inode) throw fsError("ENOENT", path, "the file was removed");
-    if (inode.type === FileType.FILE_TYPE_DIRECTORY) throw fsError("EISDIR", path);
-    if (inode.type === FileType.FILE_TYPE_SYMLINK) throw fsError("ELOOP", path);
-    if (inode.type !== FileType.FILE_TYPE_REGULAR) throw fsError("ENOTSUP", path);
+    const notRegular = notRegularErrno(inode.type);
+    if (notRegular) throw fsError(notRegular, path);
     return inode;
   }
 
@@ -570,4 +565,12 @@ export class ReplicatedControlPlane implements ControlPlane {
     }
     return result.inode as Inode;
   }
+}
+
+/**
+ * The uid and gid a command that makes an entry names: `owner` when given, else the
+ * caller's (root without one). The state machine honours them for root callers only.
+ */
+function ownerIds(owner: Owner | undefined, caller: Caller | undefined) {
+  return { uid: owner?.uid ?? caller?.uid ?? 0, gid: owner?.gid ?? caller?.gid ?? 0 };
 }

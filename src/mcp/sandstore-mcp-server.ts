@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { Stats } from "../client/namespace-operations.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { SandstoreError, UnavailableError } from "../common/errors.ts";
+import { FILE_KINDS } from "../common/file-kinds.ts";
 import { O_CREAT, O_TRUNC, O_WRONLY } from "../index.ts";
 
 /** Most bytes one read_file returns: a model reads a file in pieces, not whole. */
@@ -28,7 +29,7 @@ const path = z.string().min(1).describe("an absolute path in the cluster, such a
 
 const statsShape = {
   path: z.string(),
-  type: z.enum(["file", "directory", "symlink", "fifo", "socket", "char-device", "block-device"]),
+  type: z.enum(FILE_KINDS),
   size: z.number().describe("bytes"),
   mode: z.number().describe("permission bits"),
   uid: z.number(),
@@ -86,9 +87,12 @@ async function attempt<T extends Record<string, unknown>>(
   }
 }
 
+/** The version the server reports to its clients: the package's. */
+const SERVER_VERSION = "0.1.0";
+
 /** The MCP server over `client`; the caller connects it to a transport and owns `client`. */
-export function sandstoreMcpServer(client: SandstoreClient, version: string): McpServer {
-  const server = new McpServer({ name: "sandstore", version });
+export function sandstoreMcpServer(client: SandstoreClient): McpServer {
+  const server = new McpServer({ name: "sandstore", version: SERVER_VERSION });
 
   server.registerTool(
     "stat",

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { crc32c } from "@node-rs/crc32";
 import { type Errno, isErrno, SandstoreError } from "../common/errors.ts";
+import { isSpecialType, notRegularErrno } from "../common/file-kinds.ts";
 import { isHostPort } from "../common/host-port.ts";
 import { NODE_ID_PATTERN } from "../common/node-id.ts";
 import { isSameOrBelow, parentAndName, splitPath, symlinkTargetProblem } from "../common/paths.ts";
@@ -577,12 +578,8 @@ export abstract class Namespace implements MetadataStore {
       if (c.exclusive) reject("EEXIST", c.path);
       const existing = this.tables.getInode(existingId);
       if (!existing) throw new Error(`entry names missing inode ${existingId}`);
-      if (existing.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", c.path);
-      // The store never follows a symbolic link: an open of one is O_NOFOLLOW's ELOOP. A
-      // mount's kernel resolves links itself before it opens.
-      if (existing.type === FileType.FILE_TYPE_SYMLINK) reject("ELOOP", c.path);
-      // A FIFO, socket or device does its I/O in the local kernel, never through the store.
-      if (existing.type !== FileType.FILE_TYPE_REGULAR) reject("ENOTSUP", c.path);
+      // A mount's kernel resolves symbolic links itself, and does a special file's I/O.
+      requireRegular(existing, c.path);
       const access = (c.access & (R_OK | W_OK)) | (c.truncate ? W_OK : 0);
       if (!mayAccess(existing, this.caller, access)) reject("EACCES", c.path);
       return c.truncate && existing.size > 0 ? this.truncate(existing, 0, c.nowMs) : existing;
@@ -770,7 +767,7 @@ export abstract class Namespace implements MetadataStore {
   }
 
   private mknod(c: MknodCommand): Inode {
-    if (!SPECIAL_TYPES.has(c.type)) reject("EINVAL", c.path);
+    if (!isSpecialType(c.type)) reject("EINVAL", c.path);
     const device =
       c.type === FileType.FILE_TYPE_CHAR_DEVICE || c.type === FileType.FILE_TYPE_BLOCK_DEVICE;
     // Devices are root's to make, as Linux keeps them to CAP_MKNOD.
@@ -1045,28 +1042,16 @@ function writerMovesOn(command: MetadataCommand, result: CommandResult): boolean
   );
 }
 
+/** Rejects an open or a write of anything but a regular file (`notRegularErrno`). */
+function requireRegular(inode: Inode, where: string): void {
+  const errno = notRegularErrno(inode.type);
+  if (errno) reject(errno, where);
+}
+
 /**
  * `slot` cut to its first `length` bytes (truncate), as a new version: a writer that merged
  * the longer bytes must lose its race, or its commit would bring the cut bytes back.
  */
-/** The types `mknod` makes: files whose I/O is the local kernel's. */
-const SPECIAL_TYPES: ReadonlySet<FileType> = new Set([
-  FileType.FILE_TYPE_FIFO,
-  FileType.FILE_TYPE_SOCKET,
-  FileType.FILE_TYPE_CHAR_DEVICE,
-  FileType.FILE_TYPE_BLOCK_DEVICE,
-]);
-
-/**
- * Rejects a write to anything but a regular file: EISDIR, ELOOP for a symbolic link, ENOTSUP
- * for a special file.
- */
-function requireRegular(inode: Inode, where: string): void {
-  if (inode.type === FileType.FILE_TYPE_DIRECTORY) reject("EISDIR", where);
-  if (inode.type === FileType.FILE_TYPE_SYMLINK) reject("ELOOP", where);
-  if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("ENOTSUP", where);
-}
-
 function shortened(slot: ChunkSlot, length: number): ChunkSlot {
   const version = slot.version + 1;
   if (!isInlineSlot(slot)) return { ...slot, length, version };

@@ -6,9 +6,10 @@
  * open sees the data, and a stat never shows a size short of what was written.
  */
 import { constants } from "node:os";
-import type { FileKind, Stats } from "../client/namespace-operations.ts";
+import type { Stats } from "../client/namespace-operations.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
 import { SandstoreError } from "../common/errors.ts";
+import { type FileKind, SPECIAL_KINDS } from "../common/file-kinds.ts";
 import { O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from "../index.ts";
 import type { FuseBinding, FusePayload, FuseRequest } from "./fuse-binding.ts";
 
@@ -34,12 +35,7 @@ const MODE_TYPE: Record<FileKind, number> = {
 };
 
 /** The special kinds by their type bits, for mknod. */
-const SPECIAL_KIND = new Map(
-  (["fifo", "socket", "char-device", "block-device"] as const).map((kind) => [
-    MODE_TYPE[kind],
-    kind,
-  ]),
-);
+const SPECIAL_KIND = new Map(SPECIAL_KINDS.map((kind) => [MODE_TYPE[kind], kind]));
 
 /**
  * The bridge's attributes for `s`: mode with its type, nlink, uid, gid, size, times, ino and

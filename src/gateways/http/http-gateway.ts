@@ -24,6 +24,7 @@ import { clusterStatus } from "../../client/cluster-status.ts";
 import type { SandstoreClient, Stats } from "../../client/sandstore-client.ts";
 import { O_CREAT, O_EXCL, O_WRONLY } from "../../client/sandstore-client.ts";
 import { fsError, SandstoreError } from "../../common/errors.ts";
+import { FILE_KINDS } from "../../common/file-kinds.ts";
 import { normalizePath, parentAndName } from "../../common/paths.ts";
 import type { StatusResponse } from "../../gen/sandstore/v1/file_service.ts";
 import type { Caller } from "../../gen/sandstore/v1/metadata.ts";
@@ -144,10 +145,7 @@ const STATS_SCHEMA = {
   type: "object",
   properties: {
     path: { type: "string" },
-    type: {
-      type: "string",
-      enum: ["file", "directory", "symlink", "fifo", "socket", "char-device", "block-device"],
-    },
+    type: { type: "string", enum: FILE_KINDS },
     size: { type: "integer" },
     mode: { type: "integer", description: "permission bits" },
     uid: { type: "integer" },
@@ -447,7 +445,6 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   };
 }
 
-/** The file routes, in their own scope, whose uploads take any media type as raw bytes. */
 /**
  * A request's `Authorization: Basic` credentials, checked by `files` for `path`: HttpError
  * 401 when they prove nothing; undefined credentials and caller when auth is off.
@@ -468,6 +465,7 @@ async function authenticateRequest(
   }
 }
 
+/** The file routes, in their own scope, whose uploads take any media type as raw bytes. */
 function registerFileRoutes(app: FastifyInstance, files: GatewayFiles, pool: ClientPool): void {
   const authenticated = (headers: { authorization?: string }, source: string, path: string) =>
     authenticateRequest(files, headers, source, path);

@@ -16,9 +16,6 @@ import type { ClientPool } from "./client-pool.ts";
 /** Largest MCP message taken: a write_file of MAX_WRITE_BYTES in base64, and its envelope. */
 const MAX_MCP_BODY_BYTES = Math.ceil((MAX_WRITE_BYTES * 4) / 3) + 64 * 1024;
 
-/** The version the server reports: the package's. */
-const SERVER_VERSION = "0.1.0";
-
 /**
  * Serves `/mcp` on `app`. `authenticate` checks a request's credentials (throwing the HTTP
  * error the REST API gives); `pool` holds a client per user.
@@ -37,7 +34,7 @@ export function registerMcpRoute(
     async (request, reply) => {
       const credentials = await authenticate(request.headers, request.ip);
       await pool.withClient(credentials, async (client) => {
-        const server = sandstoreMcpServer(client, SERVER_VERSION);
+        const server = sandstoreMcpServer(client);
         const transport = new StreamableHTTPServerTransport({
           sessionIdGenerator: undefined,
           enableJsonResponse: true,
