@@ -3,7 +3,12 @@
  */
 export { type ConnectOptions, connect } from "./client/connect.ts";
 export { CredentialsFileError } from "./client/credentials-file.ts";
-export type { FileKind } from "./client/namespace-operations.ts";
+export type {
+  CopyHealth,
+  FileKind,
+  FilePlacement,
+  StatusOptions,
+} from "./client/namespace-operations.ts";
 export {
   type DirEntry,
   O_APPEND,

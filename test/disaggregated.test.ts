@@ -17,6 +17,7 @@ import { clientCallMetadata } from "../src/transport/grpc-transport.ts";
 import { PLAINTEXT_CHANNELS } from "../src/transport/peer-auth.ts";
 import { tokenPeerAuth } from "../src/transport/token-peer-auth.ts";
 import { Cluster, readFile, writeFile } from "./helpers/hyperconverged-cluster.ts";
+import { mcpOverStdio } from "./helpers/mcp-client.ts";
 import { runCli, waitFor } from "./helpers/node-process.ts";
 
 const MiB = 1024 * 1024;
@@ -138,6 +139,53 @@ describe("disaggregated: three metadata servers, data servers apart", () => {
     } finally {
       await viaData.closeClient();
     }
+  });
+
+  test("an MCP client sees chunks on the data servers and moves the metadata leadership", async () => {
+    await writeFile(client, "/placed.bin", randomBytes(2 * CHUNK));
+    const mcp = await mcpOverStdio([
+      ...["--cluster", cluster.addresses.slice(0, 3).join(",")],
+      ...["--cluster-token", cluster.token],
+    ]);
+    try {
+      const placed = await mcp.callTool({
+        name: "placement",
+        arguments: { path: "/placed.bin", verify: true },
+      });
+      assert.ok(!placed.isError, JSON.stringify(placed.content));
+      const slots = (
+        placed.structuredContent as {
+          slots: Array<{ copies: Array<{ nodeId: string; health: string }> }>;
+        }
+      ).slots;
+      assert.equal(slots.length, 2);
+      const dataServers = new Set(["n4", "n5", "n6", "n7"]);
+      for (const slot of slots) {
+        assert.equal(slot.copies.length, 3);
+        for (const copy of slot.copies) {
+          assert.ok(dataServers.has(copy.nodeId), `${copy.nodeId} is a data server`);
+          assert.equal(copy.health, "good");
+        }
+      }
+      const moved = await mcp.callTool({ name: "transfer_leadership", arguments: {} });
+      assert.ok(!moved.isError, JSON.stringify(moved.content));
+      const report = moved.structuredContent as { leader: string; previousLeader: string };
+      assert.notEqual(report.leader, report.previousLeader);
+      assert.ok(["n1", "n2", "n3"].includes(report.leader), "a metadata server leads");
+    } finally {
+      await mcp.close();
+    }
+    // Through a data server: placement from the metadata it asks; it cannot verify copies.
+    const viaData = connect(cluster.addresses[3] ?? "");
+    try {
+      const placement = await viaData.placement("/placed.bin");
+      assert.equal(placement.slots.length, 2);
+      await assert.rejects(viaData.placement("/placed.bin", { verify: true }), { code: "ENOTSUP" });
+    } finally {
+      await viaData.closeClient();
+    }
+    await client.unlink("/placed.bin");
+    await cluster.leader();
   });
 
   test("a data server refuses chunk calls without a capability the metadata signed", async () => {

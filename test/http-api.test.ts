@@ -141,7 +141,7 @@ describe("the HTTP port of a single node, with --auth required", () => {
     assert.equal(await errorCode(stat), "ENOENT");
   });
 
-  test("/mcp calls as the request's user: 401 without credentials, EACCES past them", async () => {
+  test("/mcp calls as the request's user: 401 without credentials, EACCES past them, EPERM to move leadership", async () => {
     const unauthenticated = await fetch(`${base}/mcp`, {
       method: "POST",
       headers: {
@@ -168,6 +168,9 @@ describe("the HTTP port of a single node, with --auth required", () => {
       });
       assert.equal(refused.isError, true, "the root directory is root's");
       assert.equal((refused._meta as Record<string, unknown> | undefined)?.errno, "EACCES");
+      const transfer = await client.callTool({ name: "transfer_leadership", arguments: {} });
+      assert.equal(transfer.isError, true, "leadership is root's to move");
+      assert.equal((transfer._meta as Record<string, unknown> | undefined)?.errno, "EPERM");
     } finally {
       await client.close();
     }
@@ -239,12 +242,12 @@ describe("the HTTP port of a single node, with --auth required", () => {
     const placement = (await (await as("/api/v1/placement/docs/big.bin?limit=2")).json()) as {
       size: number;
       chunkSize: number;
-      slots: Array<{ index: number; length: number; replicas: Array<{ id: string }> }>;
+      slots: Array<{ index: number; length: number; copies: Array<{ nodeId: string }> }>;
       nextSlot?: number;
     };
     assert.equal(placement.chunkSize, MiB);
     assert.deepEqual(
-      placement.slots.map((slot) => [slot.index, slot.length, slot.replicas.map((r) => r.id)]),
+      placement.slots.map((slot) => [slot.index, slot.length, slot.copies.map((c) => c.nodeId)]),
       [
         [0, MiB, ["n1"]],
         [1, MiB, ["n1"]],
@@ -488,7 +491,7 @@ describe("the HTTP port on every node of a replicated cluster", () => {
       const data = randomBytes(2 * MiB + 5);
       assert.equal((await as("/api/v1/files/f.bin", { method: "PUT", body: data })).status, 201);
       const placement = (await (await as("/api/v1/placement/f.bin")).json()) as {
-        slots: { inline: boolean; replicas: { id: string; address: string }[] }[];
+        slots: { inline: boolean; copies: { nodeId: string; address: string; live: boolean }[] }[];
       };
       // Two whole chunks on every node; the 5-byte tail is held in the metadata itself.
       assert.deepEqual(
@@ -496,8 +499,11 @@ describe("the HTTP port on every node of a replicated cluster", () => {
         [false, false, true],
       );
       for (const slot of placement.slots.filter((s) => !s.inline)) {
-        assert.deepEqual(slot.replicas.map((r) => r.id).sort(), ["n1", "n2", "n3"]);
-        for (const replica of slot.replicas) assert.match(replica.address, /^127\.0\.0\.1:\d+$/);
+        assert.deepEqual(slot.copies.map((c) => c.nodeId).sort(), ["n1", "n2", "n3"]);
+        for (const copy of slot.copies) {
+          assert.match(copy.address, /^127\.0\.0\.1:\d+$/);
+          assert.equal(copy.live, true);
+        }
       }
 
       const leaderMetrics = await (await fetch(`${urls[leader]}/metrics`)).text();
@@ -551,12 +557,12 @@ describe("the HTTP port on every node of a replicated cluster", () => {
       const back = await caller(metadata)("/api/v1/files/d.bin");
       assert.ok(Buffer.from(await back.arrayBuffer()).equals(bytes));
       const placement = (await (await caller(data)("/api/v1/placement/d.bin")).json()) as {
-        slots: { replicas: { id: string }[] }[];
+        slots: { copies: { nodeId: string }[] }[];
       };
       assert.equal(placement.slots.length, 2);
       for (const slot of placement.slots) {
-        assert.equal(slot.replicas.length, 2);
-        for (const replica of slot.replicas) assert.notEqual(replica.id, "n1", "no bytes on m");
+        assert.equal(slot.copies.length, 2);
+        for (const copy of slot.copies) assert.notEqual(copy.nodeId, "n1", "no bytes on m");
       }
       const dataMetrics = await (await fetch(`${data}/metrics`)).text();
       assert.match(

@@ -224,7 +224,12 @@ async function showPlacement(path: string): Promise<void> {
     return;
   }
   const placement = (await response.json()) as {
-    slots: { index: number; length: number; inline: boolean; replicas: { id: string }[] }[];
+    slots: {
+      index: number;
+      length: number;
+      inline: boolean;
+      copies: { nodeId: string; live: boolean }[];
+    }[];
     nextSlot?: number;
   };
   out.textContent =
@@ -232,7 +237,7 @@ async function showPlacement(path: string): Promise<void> {
     placement.slots
       .map(
         (slot) =>
-          `  chunk ${slot.index} (${slot.length} B): ${slot.inline ? "inline in the metadata" : slot.replicas.map((r) => r.id).join(", ")}`,
+          `  chunk ${slot.index} (${slot.length} B): ${slot.inline ? "inline in the metadata" : slot.copies.map((c) => (c.live ? c.nodeId : `${c.nodeId} (down)`)).join(", ")}`,
       )
       .join("\n") +
     (placement.nextSlot === undefined ? "" : "\n  …");

@@ -1,32 +1,70 @@
 /**
  * `sandstore mcp`: the cluster as an MCP server over stdio, for an assistant that starts it
  * as a subprocess (docs/mcp.md). It calls the cluster as `--user`, so the cluster's
- * permissions bound what an assistant can do. Stdout carries the protocol only; anything the
- * command says goes to stderr.
+ * permissions bound what an assistant can do; given an operator's credentials
+ * (`--cluster-token` or `--tls-dir`) it may also move leadership. Stdout carries the protocol
+ * only; anything the command says goes to stderr.
  */
 import type { Command } from "commander";
 import { connect } from "../client/connect.ts";
-import { type ClusterFlags, clientCredentials, withCluster } from "./cli-support.ts";
+import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
+import { adminLeadershipMover } from "../transport/admin-leadership.ts";
+import {
+  type ClusterFlags,
+  type CredentialFlags,
+  clientCredentials,
+  UsageError,
+  withCluster,
+  withCredentials,
+} from "./cli-support.ts";
+
+/** How long one member asked for its own status may take, for the cluster's status. */
+const MEMBER_STATUS_TIMEOUT_MS = 2000;
+
+/** The operator's credentials, when given: what moving leadership takes. */
+function leadershipOf(flags: CredentialFlags) {
+  if (!flags.clusterToken && !flags.tlsDir) return undefined;
+  try {
+    return adminLeadershipMover(operatorPeerAuth(flags));
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 export function registerMcpCommands(program: Command): void {
-  withCluster(
-    program
-      .command("mcp")
-      .description("serve the cluster to an MCP client (an AI assistant) over stdio"),
-  ).action(async (flags: ClusterFlags) => {
+  withCredentials(
+    withCluster(
+      program
+        .command("mcp")
+        .description("serve the cluster to an MCP client (an AI assistant) over stdio"),
+    ),
+    "an operator's, to let the assistant move leadership; optional",
+  ).action(async (flags: ClusterFlags & CredentialFlags) => {
     // Loaded here: no other command needs the MCP SDK.
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const { sandstoreMcpServer } = await import("../mcp/sandstore-mcp-server.ts");
-    const client = connect(flags.cluster, {
-      tlsCa: flags.tlsCa,
-      credentials: clientCredentials(flags),
+    const credentials = clientCredentials(flags);
+    const leadership = leadershipOf(flags);
+    const client = connect(flags.cluster, { tlsCa: flags.tlsCa, credentials });
+    const server = sandstoreMcpServer({
+      client,
+      connectTo: (address) =>
+        connect(address, {
+          retryForMs: 0,
+          callTimeoutMs: MEMBER_STATUS_TIMEOUT_MS,
+          tlsCa: flags.tlsCa,
+          credentials,
+        }),
+      ...(leadership && { leadership }),
     });
-    const server = sandstoreMcpServer(client);
     const closed = new Promise<void>((done) => {
       server.server.onclose = done;
     });
     await server.connect(new StdioServerTransport());
-    console.error(`sandstore mcp: serving ${flags.cluster} over stdio`);
+    console.error(
+      `sandstore mcp: serving ${flags.cluster} over stdio${leadership ? ", with an operator's credentials" : ""}`,
+    );
     // The client closing stdin ends the session.
     process.stdin.once("end", () => {
       void server.close();

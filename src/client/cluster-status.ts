@@ -3,6 +3,7 @@
  * status lists every member but knows only its own figures; this asks the others and merges.
  */
 import type { NodeStatus, StatusResponse } from "../gen/sandstore/v1/file_service.ts";
+import type { StatusOptions } from "./namespace-operations.ts";
 import type { SandstoreClient } from "./sandstore-client.ts";
 
 /**
@@ -14,9 +15,9 @@ import type { SandstoreClient } from "./sandstore-client.ts";
 export async function clusterStatus(
   client: SandstoreClient,
   connectTo: (address: string) => SandstoreClient,
-  options: { stateHash?: boolean } = {},
+  options: StatusOptions = {},
 ): Promise<StatusResponse> {
-  const ask = { stateHash: options.stateHash ?? false };
+  const ask = { stateHash: options.stateHash ?? false, events: options.events ?? false };
   const first = await client.status(ask);
   const nodes = await Promise.all(
     first.nodes.map(async (node): Promise<NodeStatus> => {

@@ -5,7 +5,7 @@
 import { fsError } from "../common/errors.ts";
 import { type FileKind, kindOf, type SpecialKind, specialType } from "../common/file-kinds.ts";
 import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
-import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
+import type { PlacementResponse, StatusResponse } from "../gen/sandstore/v1/file_service.ts";
 import { FileType, type Inode, type Owner } from "../gen/sandstore/v1/metadata.ts";
 import { checkNonNegative, required } from "./client-checks.ts";
 import type { ClusterCaller } from "./cluster-caller.ts";
@@ -14,6 +14,74 @@ import type { ClusterCaller } from "./cluster-caller.ts";
 export const DIR_PAGE_ENTRIES = 10_000;
 
 export type { FileKind, SpecialKind };
+
+/** What a verifying placement found of a copy; `unverified` when it was not asked to. */
+export type CopyHealth = "unverified" | "good" | "damaged" | "missing" | "unreachable";
+
+/** The health names a node may answer, for the SDK to check what it is told. */
+const COPY_HEALTHS: readonly CopyHealth[] = [
+  "unverified",
+  "good",
+  "damaged",
+  "missing",
+  "unreachable",
+];
+
+/** Where a page of a file's chunk slots lives (`placement`). Sizes in bytes. */
+export interface FilePlacement {
+  readonly size: number;
+  readonly chunkSize: number;
+  /** The cluster's R: a slot with fewer good copies is under-replicated. */
+  readonly replicationFactor: number;
+  readonly slots: ReadonlyArray<{
+    readonly index: number;
+    /** Bytes of the file the slot covers: [offset, offset + length). */
+    readonly offset: number;
+    readonly length: number;
+    /** Empty for a slot held inline in the metadata (which has no copies). */
+    readonly chunkId: string;
+    readonly inline: boolean;
+    readonly copies: ReadonlyArray<{
+      readonly nodeId: string;
+      /** Empty when the answering node does not know it. */
+      readonly address: string;
+      /** Whether the cluster's membership counts the holder live. */
+      readonly live: boolean;
+      readonly health: CopyHealth;
+    }>;
+  }>;
+  /** The slot to ask from for the next page; absent on the last page. */
+  readonly nextSlot?: number;
+}
+
+function toPlacement(reply: PlacementResponse, path: string): FilePlacement {
+  return {
+    size: reply.size,
+    chunkSize: reply.chunkSize,
+    replicationFactor: reply.replicationFactor,
+    slots: reply.slots.map((slot) => ({
+      index: slot.index,
+      offset: slot.offset,
+      length: slot.length,
+      chunkId: slot.chunkId,
+      inline: slot.inline,
+      copies: slot.copies.map((copy) => {
+        const health = COPY_HEALTHS.find((known) => known === copy.health);
+        if (!health) throw fsError("EIO", path, `a node answered copy health "${copy.health}"`);
+        return { nodeId: copy.nodeId, address: copy.address, live: copy.live, health };
+      }),
+    })),
+    ...(reply.nextSlot !== undefined && { nextSlot: reply.nextSlot }),
+  };
+}
+
+/** What `status` adds to the answering node's view. */
+export interface StatusOptions {
+  /** A hash of the node's whole metadata state (a pass over its store). */
+  readonly stateHash?: boolean;
+  /** The node's recent events (elections, repairs, scrub findings, membership changes). */
+  readonly events?: boolean;
+}
 
 /**
  * What `stat` returns (as lstat(2): a symbolic link is described, not followed). Times are
@@ -271,9 +339,35 @@ export class NamespaceOperations {
 
   /**
    * The cluster's state as the node this client talks to sees it. `stateHash` adds that
-   * node's metadata state hash (a pass over its store).
+   * node's metadata state hash (a pass over its store); `events`, its recent events.
    */
-  async status(options: { stateHash?: boolean } = {}): Promise<StatusResponse> {
-    return this.caller.query((c) => c.status({ withStateHash: options.stateHash ?? false }));
+  async status(options: StatusOptions = {}): Promise<StatusResponse> {
+    return this.caller.query((c) =>
+      c.status({
+        withStateHash: options.stateHash ?? false,
+        withEvents: options.events ?? false,
+      }),
+    );
+  }
+
+  /**
+   * Where the file at `path` keeps its bytes: from slot `fromSlot` (default 0), up to `limit`
+   * chunk slots (default and most 1024, or 16 with `verify`), each copy with its node, that
+   * node's liveness and, with `verify`, the copy's health after a read of it where it lies.
+   * `nextSlot` continues. EACCES unless the caller may read the file; EISDIR for a directory.
+   */
+  async placement(
+    path: string,
+    options: { fromSlot?: number; limit?: number; verify?: boolean } = {},
+  ): Promise<FilePlacement> {
+    const p = normalizePath(path);
+    const fromSlot = options.fromSlot ?? 0;
+    const limit = options.limit ?? 0;
+    checkNonNegative(fromSlot, "first slot", p);
+    checkNonNegative(limit, "limit", p);
+    const reply = await this.caller.query((c) =>
+      c.placement({ path: p, fromSlot, limit, verify: options.verify ?? false }),
+    );
+    return toPlacement(reply, p);
   }
 }

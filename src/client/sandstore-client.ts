@@ -11,7 +11,13 @@ import { BytePaths, type DirectDataPlaneFactory } from "./byte-paths.ts";
 import { ClusterCaller, type ClusterCallerOptions } from "./cluster-caller.ts";
 import { FileDescriptors, O_RDONLY, SEEK_SET } from "./file-descriptors.ts";
 import { createReadStream, createWriteStream } from "./file-streams.ts";
-import { type DirEntry, NamespaceOperations, type Stats } from "./namespace-operations.ts";
+import {
+  type DirEntry,
+  type FilePlacement,
+  NamespaceOperations,
+  type Stats,
+  type StatusOptions,
+} from "./namespace-operations.ts";
 
 export {
   O_APPEND,
@@ -139,8 +145,17 @@ export class SandstoreClient {
     return this.namespace.readdirPage(path, options);
   }
 
-  status(options: { stateHash?: boolean } = {}): Promise<StatusResponse> {
+  /** See `NamespaceOperations.status`. */
+  status(options: StatusOptions = {}): Promise<StatusResponse> {
     return this.namespace.status(options);
+  }
+
+  /** See `NamespaceOperations.placement`: where a file's chunks and their copies are. */
+  placement(
+    path: string,
+    options: { fromSlot?: number; limit?: number; verify?: boolean } = {},
+  ): Promise<FilePlacement> {
+    return this.namespace.placement(path, options);
   }
 
   // Descriptors (file-descriptors.ts).

@@ -53,6 +53,15 @@ export interface ChunkRepairerOptions {
   /** The data servers marked draining now (the metadata's `drainingNodes`). */
   readonly draining: () => readonly string[];
   readonly onError?: (error: unknown) => void;
+  /**
+   * A slot's copies were repaired and recorded: `added` are the nodes given new copies (none
+   * when only a draining server's listing was dropped), `replicas` the copies it lists now.
+   */
+  readonly onRepaired?: (
+    chunkId: string,
+    added: readonly string[],
+    replicas: readonly string[],
+  ) => void;
 }
 
 /** Progress for `sandstore status`. */
@@ -306,7 +315,14 @@ export class ChunkRepairer {
       const replicas = [...plan.keep, ...targets];
       // A draining server's copies go only once the others are enough.
       if (replicas.length < plan.want || replicas.length === 0) replicas.push(...plan.leaving);
-      return await this.o.control.recordReplicas(inodeId, slot.index, slot.chunkId, replicas);
+      const recorded = await this.o.control.recordReplicas(
+        inodeId,
+        slot.index,
+        slot.chunkId,
+        replicas,
+      );
+      if (recorded) this.o.onRepaired?.(slot.chunkId, targets, replicas);
+      return recorded;
     } catch (error) {
       this.o.onError?.(error);
       return false;

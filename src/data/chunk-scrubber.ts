@@ -37,6 +37,8 @@ export interface ChunkScrubberOptions {
   /** Verification rate limit, bytes of copies read per second across the cluster. */
   readonly bytesPerSecond: number;
   readonly onError?: (error: unknown) => void;
+  /** A pass found the copies of `chunkId` on `nodeIds` damaged or missing (before repair). */
+  readonly onDamaged?: (chunkId: string, nodeIds: readonly string[]) => void;
 }
 
 /** Progress for `sandstore status`. */
@@ -104,8 +106,10 @@ export class ChunkScrubber {
       async () => !this.task.isStopped && (await this.o.control.isLeader()),
       async (inodeId, slot) => {
         const states = await this.verifySlot(slot);
-        const bad = [...states.values()].filter((state) => state === "lost").length;
+        const lost = [...states].filter(([, state]) => state === "lost").map(([id]) => id);
+        const bad = lost.length;
         if (bad === 0) return;
+        this.o.onDamaged?.(slot.chunkId, lost);
         damaged += bad;
         this.damagedTotal += bad;
         if (!(await this.o.repair(inodeId, slot, states))) unrecoverable++;

@@ -48,6 +48,7 @@ export function meteredFileService(
     mknod: (request, call) => timed("mknod", () => api.mknod(request, call)),
     setAttr: (request, call) => timed("setattr", () => api.setAttr(request, call)),
     readDir: (request, call) => timed("readdir", () => api.readDir(request, call)),
+    placement: (request, call) => timed("placement", () => api.placement(request, call)),
     writeChunk: (header, data, call) => timed("write", () => api.writeChunk(header, data, call)),
     read(request, call) {
       // A read is timed from the call to its last piece; one refused before streaming (a bad

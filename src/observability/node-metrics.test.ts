@@ -8,7 +8,7 @@ import { NodeMetrics } from "./node-metrics.ts";
 test("events and state reach the text format under Prometheus's names", async () => {
   const metrics = new NodeMetrics({ nodeId: "n1", topology: "hyperconverged", roles: ["data"] });
   metrics.raftObserver.onFsync?.(0.002);
-  metrics.raftObserver.onLeaderChange?.("n2");
+  metrics.raftObserver.onLeaderChange?.("n2", 3);
   metrics.raftObserver.onProposalSettled?.("committed");
   metrics.raftObserver.onProposalSettled?.("failed");
   metrics.traffic.received("ChunkService", 100);
@@ -75,6 +75,7 @@ test("the metered file service times calls by result and passes errors through u
       throw refused;
     },
     create: unused,
+    placement: unused,
     mkdir: unused,
     rmdir: unused,
     unlink: unused,

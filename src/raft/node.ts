@@ -160,8 +160,11 @@ export interface RaftObserver {
   readonly onFsync?: (seconds: number) => void;
   /** One snapshot of the state machine written and committed to storage; seconds. */
   readonly onSnapshot?: (seconds: number) => void;
-  /** This node saw another leader (a new one, or one after none): `leader` is its id. */
-  readonly onLeaderChange?: (leader: NodeId) => void;
+  /**
+   * This node saw another leader (a new one, or one after none): `leader` is its id, `term`
+   * the term it leads.
+   */
+  readonly onLeaderChange?: (leader: NodeId, term: number) => void;
   /** A proposal made here was committed and applied, or failed (refused, cut, timed out). */
   readonly onProposalSettled?: (outcome: "committed" | "failed") => void;
 }
@@ -527,7 +530,7 @@ export class RaftNode {
     const leader = this.raft.leader();
     if (leader !== this.lastLeader) {
       this.lastLeader = leader;
-      if (leader) this.o.observer?.onLeaderChange?.(leader);
+      if (leader) this.o.observer?.onLeaderChange?.(leader, this.raft.status().term);
     }
     this.releaseReads();
     await this.maybeSnapshot();

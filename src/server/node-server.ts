@@ -8,7 +8,7 @@ import { fsError, UnavailableError } from "../common/errors.ts";
 import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
-import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
+import type { MaintenanceStatus, NodeEvent } from "../gen/sandstore/v1/file_service.ts";
 import type { ClientSession, Owner } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership, NodeRole } from "../membership/membership.ts";
 import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
@@ -20,6 +20,7 @@ import type {
   LinkRequest,
   MkdirRequest,
   MknodRequest,
+  PlacementRequest,
   ReadDirRequest,
   ReadRequest,
   RenameRequest,
@@ -33,6 +34,7 @@ import type {
   WriteChunkHeader,
 } from "../transport/file-service-api.ts";
 import type { ClientAuthenticator } from "./client-authenticator.ts";
+import { filePlacement } from "./file-placement.ts";
 
 /** Largest range one Read call may ask for; clients split larger reads. */
 export const MAX_READ_LENGTH = 64 * 1024 * 1024;
@@ -74,6 +76,13 @@ export interface NodeServerOptions {
   readonly operationTotals?: () => { count: number; seconds: number };
   /** Where this node serves HTTP, once it does; empty or absent without. */
   readonly httpAddress?: () => string;
+  /** This node's recent events, oldest first (NodeEvents), for status when asked. */
+  readonly events?: () => NodeEvent[];
+  /**
+   * Has node `nodeId` verify its whole copy of a chunk against `checksum` (ReplicaAccess's
+   * `verifyChunk`), for a placement that asks; absent on a node that cannot reach copies.
+   */
+  readonly verifyCopy?: (nodeId: string, chunkId: string, checksum: number) => Promise<number>;
 }
 
 /** The session of a mutation, validated: absent, or a bounded id and safe sequence numbers. */
@@ -355,6 +364,24 @@ export class NodeServer implements FileServiceApi {
     }
   }
 
+  async placement(request: PlacementRequest, call?: CallInfo) {
+    const path = normalizePath(request.path);
+    const caller = await this.o.authenticator.identify(call, path);
+    const membership = this.o.membership;
+    return filePlacement(
+      {
+        control: this.o.control,
+        addressOf: (nodeId) =>
+          membership.members().find((member) => member.id === nodeId)?.address ?? "",
+        liveIds: () => new Set(membership.liveMembers().map((member) => member.id)),
+        verifyCopy: this.o.verifyCopy,
+      },
+      path,
+      caller,
+      { fromSlot: request.fromSlot, limit: request.limit, verify: request.verify },
+    );
+  }
+
   async status(request?: StatusRequest): Promise<StatusResponse> {
     const metadataRole = this.o.roles.includes("metadata");
     const status = await this.o.control.status();
@@ -396,6 +423,7 @@ export class NodeServer implements FileServiceApi {
         fileOperationsTotal: 0,
         fileOperationSecondsTotal: 0,
         httpAddress: "",
+        events: [],
       }));
     const operations = this.o.operationTotals?.() ?? { count: 0, seconds: 0 };
     const other = this.o.otherClientBytes?.() ?? { written: 0, read: 0 };
@@ -426,6 +454,7 @@ export class NodeServer implements FileServiceApi {
           fileOperationsTotal: operations.count,
           fileOperationSecondsTotal: operations.seconds,
           httpAddress: this.o.httpAddress?.() ?? "",
+          events: request?.withEvents ? (this.o.events?.() ?? []) : [],
         },
         ...others,
       ],

@@ -23,6 +23,7 @@ import { DataServerMembership } from "../membership/data-server-membership.ts";
 import type { Membership } from "../membership/membership.ts";
 import { ReportedMembership } from "../membership/reported-membership.ts";
 import { meteredFileService } from "../observability/metered-file-service.ts";
+import { NodeEvents, recordingElections, watchMembership } from "../observability/node-events.ts";
 import { NodeMetrics } from "../observability/node-metrics.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
@@ -91,6 +92,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   const disk = await startDiskGuard(options.dataDir, options.diskReserveBytes, logger);
   // Metrics: counted by the transport, Raft and the file service, read from status per scrape.
   const metrics = new NodeMetrics({ nodeId: id, topology: TOPOLOGY, roles: ["metadata"] });
+  // Events: the elections, repairs, scrub findings and membership changes this server saw.
+  const events = new NodeEvents();
 
   // Membership: the metadata group as given, and the data servers that report to it. On etcd,
   // which data servers exist and live is etcd's registrations and leases; the reports still
@@ -145,7 +148,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     faults,
     logger,
     addressOf: (nodeId) => etcd?.addressOf(nodeId),
-    observer: metrics.raftObserver,
+    observer: recordingElections(metrics.raftObserver, events),
   });
 
   // Placement and control: chunks go to live data servers with room, R copies, committed at W.
@@ -188,6 +191,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     // Clients read the data servers themselves: no read here finds a damaged copy.
     readRepairsTotal: () => 0,
     draining: () => control.drainingNodes(),
+    events,
   });
 
   // Server: clients' namespace calls and, for the five calls of the chunk path, their intents
@@ -210,6 +214,8 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     httpAddress: () => httpAddress,
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
+    events: () => events.recent(),
+    verifyCopy: (nodeId, chunkId, checksum) => replicas.verifyChunk(nodeId, chunkId, checksum),
   });
   const transport = new GrpcTransport({
     server: auth.serverCredentials(),
@@ -253,6 +259,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   await replicator.start();
   bootstrap.start();
   maintenance.start();
+  const memberWatch = watchMembership(events, membership, () => replicator.node.status().conf);
 
   // HTTP: metrics, health and readiness, and the REST API over a client of this server.
   metrics.readFiguresFrom(
@@ -266,6 +273,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     await listener.close();
     await bootstrap.stop();
     await maintenance.stop();
+    await memberWatch.stop();
     await replicator.stop();
     await raftTransport.close();
     replicas.close();
@@ -281,7 +289,7 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
     metrics,
     readiness: raftReadiness(replicator.node),
     status: () => server.status(),
-    files: { address: listener.address, authenticator, control, membership },
+    files: { address: listener.address, authenticator, peerAuth: auth },
   });
   httpAddress = http?.address ?? "";
   logger.info(
@@ -467,7 +475,7 @@ async function startDataServer(options: NodeOptions): Promise<RunningNode> {
         : { ready: false, detail: `no metadata server took a report in ${heardWithinMs} ms` };
     },
     status: () => server.status(),
-    files: { address, authenticator, control, membership },
+    files: { address, authenticator, peerAuth: auth },
   });
   httpAddress = http?.address ?? "";
   logger.info({ address, metadataServers: metadataServers() }, "data server serving");

@@ -26,6 +26,7 @@ import {
 } from "../membership/membership.ts";
 import { StaticMembership } from "../membership/static-membership.ts";
 import { meteredFileService } from "../observability/metered-file-service.ts";
+import { NodeEvents, recordingElections, watchMembership } from "../observability/node-events.ts";
 import { NodeMetrics } from "../observability/node-metrics.ts";
 import { RendezvousPlacement } from "../placement/rendezvous-placement.ts";
 import { SortedPlacement } from "../placement/sorted-placement.ts";
@@ -60,6 +61,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Metrics: counted by the transport, Raft and the file service as they work, and read from
   // the node's status at each scrape.
   const metrics = new NodeMetrics({ nodeId: id, topology: "hyperconverged", roles: ALL_ROLES });
+  // Events: the elections, repairs, scrub findings and membership changes this node saw.
+  const events = new NodeEvents();
 
   // Membership: the fixed member list, every node with both roles. Liveness and free disk
   // space, so placement skips dead and full nodes, come from etcd's leases and registrations
@@ -159,7 +162,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     faults,
     logger,
     addressOf: (nodeId) => etcd?.addressOf(nodeId),
-    observer: metrics.raftObserver,
+    observer: recordingElections(metrics.raftObserver, events),
   });
 
   // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
@@ -199,6 +202,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     isWriteInFlight: (chunkId) => data.isWriteInFlight(chunkId),
     readRepairsTotal: () => data.readRepairsTotal,
     draining: () => control.drainingNodes(),
+    events,
   });
 
   // Server: clients, authenticated as `--auth` says, and, behind the trust boundary, the other
@@ -222,6 +226,8 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     httpAddress: () => httpAddress,
     maintenance: () => maintenance.status(),
     drainingNodes: () => control.drainingNodes(),
+    events: () => events.recent(),
+    verifyCopy: (nodeId, chunkId, checksum) => replicas.verifyChunk(nodeId, chunkId, checksum),
   });
   const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
@@ -248,6 +254,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   await replicator.start();
   bootstrap.start();
   maintenance.start();
+  const memberWatch = watchMembership(events, membership, () => replicator.node.status().conf);
 
   // HTTP: metrics, health and readiness, and the REST API over a client of this node.
   metrics.readFiguresFrom(
@@ -261,6 +268,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     await listener.close();
     await bootstrap.stop();
     await maintenance.stop();
+    await memberWatch.stop();
     await replicator.stop();
     await raftTransport.close();
     replicas.close();
@@ -277,7 +285,7 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
     metrics,
     readiness: raftReadiness(replicator.node),
     status: () => server.status(),
-    files: { address: listener.address, authenticator, control, membership },
+    files: { address: listener.address, authenticator, peerAuth: auth },
   });
   httpAddress = http?.address ?? "";
   logger.info({ address: listener.address, members: peers.length }, "hyperconverged node serving");

@@ -18,6 +18,7 @@ import type { ReplicaAccess } from "../data/replica-access.ts";
 import type { MaintenanceStatus } from "../gen/sandstore/v1/file_service.ts";
 import type { Membership } from "../membership/membership.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { NodeEvents } from "../observability/node-events.ts";
 import type { PlacementStrategy } from "../placement/placement-strategy.ts";
 import type { NodeOptions } from "./topology.ts";
 
@@ -35,6 +36,8 @@ export interface LeaderMaintenanceOptions {
   readonly readRepairsTotal: () => number;
   /** The data servers the metadata marks draining. */
   readonly draining: () => readonly string[];
+  /** Where repairs and scrub findings are recorded as they happen. */
+  readonly events: NodeEvents;
 }
 
 /** Started maintenance: stop it, and ask its progress. */
@@ -63,6 +66,14 @@ export function leaderMaintenance(o: LeaderMaintenanceOptions): LeaderMaintenanc
     bytesPerSecond: options.repairBytesPerSecond ?? 64 * 1024 * 1024,
     draining: o.draining,
     onError: (error) => logger.warn({ err: error }, "repair step failed"),
+    onRepaired: (chunkId, added, replicas) =>
+      o.events.record(
+        "repair",
+        added.length > 0
+          ? `chunk ${chunkId}: new copies on ${added.join(", ")}; held by ${replicas.join(", ")}`
+          : `chunk ${chunkId}: copies recorded as ${replicas.join(", ")}`,
+        { subject: chunkId },
+      ),
   });
   const rebalancer = new ChunkRebalancer({
     control,
@@ -78,6 +89,12 @@ export function leaderMaintenance(o: LeaderMaintenanceOptions): LeaderMaintenanc
     intervalMs: options.scrubIntervalMs ?? 86_400_000,
     bytesPerSecond: options.scrubBytesPerSecond ?? 16 * 1024 * 1024,
     onError: (error) => logger.warn({ err: error }, "scrub step failed"),
+    onDamaged: (chunkId, nodeIds) =>
+      o.events.record(
+        "scrub",
+        `chunk ${chunkId}: the copies on ${nodeIds.join(", ")} are damaged or missing`,
+        { subject: chunkId },
+      ),
   });
   const gc = new GarbageCollector({
     replicas,

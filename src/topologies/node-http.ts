@@ -5,12 +5,12 @@
  */
 import { join, resolve } from "node:path";
 import { connect } from "../client/connect.ts";
-import type { ControlPlane } from "../control/control-plane.ts";
 import type { HttpGateway, Readiness } from "../gateways/http/http-gateway.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
-import type { Membership } from "../membership/membership.ts";
 import type { NodeFigures, NodeMetrics } from "../observability/node-metrics.ts";
 import type { ClientAuthenticator } from "../server/client-authenticator.ts";
+import { adminLeadershipMover } from "../transport/admin-leadership.ts";
+import type { PeerAuth } from "../transport/peer-auth.ts";
 import { loadTlsDirectory, TLS_FILES } from "../transport/tls-peer-auth.ts";
 import type { NodeOptions } from "./topology.ts";
 
@@ -25,12 +25,12 @@ export interface NodeHttpOptions {
   readonly metrics: NodeMetrics;
   readonly readiness: () => Promise<Readiness>;
   readonly status: () => Promise<StatusResponse>;
-  /** On a node of a file store: the node's RPC address and what checks and places files. */
+  /** On a node of a file store: the node's RPC address and what checks its clients. */
   readonly files?: {
     readonly address: string;
     readonly authenticator: ClientAuthenticator;
-    readonly control: ControlPlane;
-    readonly membership: Membership;
+    /** The node's credentials behind the trust boundary: root's MCP calls move leadership. */
+    readonly peerAuth?: PeerAuth;
   };
 }
 
@@ -59,10 +59,7 @@ async function startGateway(o: NodeHttpOptions): Promise<HttpGateway | undefined
   // Loaded only for a node with an HTTP port: the gateway, its REST API and its MCP server
   // (fastify, the MCP SDK, zod) are memory a node without one would hold for nothing. The
   // 1 GiB put test's node peaked at 261 MiB with them loaded (one CI run), 235 MiB without.
-  const [{ startHttpGateway }, { filePlacement }] = await Promise.all([
-    import("../gateways/http/http-gateway.ts"),
-    import("../gateways/http/file-placement.ts"),
-  ]);
+  const { startHttpGateway } = await import("../gateways/http/http-gateway.ts");
   const tls = tlsDir ? loadTlsDirectory(tlsDir, id) : undefined;
   const tlsCa = tlsDir ? join(tlsDir, TLS_FILES.ca) : undefined;
   const files = o.files;
@@ -82,16 +79,7 @@ async function startGateway(o: NodeHttpOptions): Promise<HttpGateway | undefined
         connect: (credentials) => connect(files.address, { credentials, tlsCa }),
         connectTo: (address) =>
           connect(address, { retryForMs: 0, callTimeoutMs: MEMBER_STATUS_TIMEOUT_MS, tlsCa }),
-        placement: (path, caller, fromSlot, limit) =>
-          filePlacement(
-            files.control,
-            (nodeId) =>
-              files.membership.members().find((member) => member.id === nodeId)?.address ?? "",
-            path,
-            caller,
-            fromSlot,
-            limit,
-          ),
+        ...(files.peerAuth && { leadership: adminLeadershipMover(files.peerAuth) }),
       },
     }),
   });

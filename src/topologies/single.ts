@@ -118,6 +118,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     chunkUsage: () => chunks.usage(),
     operationTotals: () => metrics.fileOperationTotals(),
     httpAddress: () => httpAddress,
+    verifyCopy: (nodeId, chunkId, checksum) => replicas.verifyChunk(nodeId, chunkId, checksum),
   });
   const files = meteredFileService(server, metrics);
   const listener = await transport.listen(options.listen, files, (grpcServer) => {
@@ -174,7 +175,7 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
     metrics,
     readiness: async () => ({ ready: true, detail: "a single node leads itself" }),
     status: () => server.status(),
-    files: { address, authenticator, control, membership },
+    files: { address, authenticator },
   });
   httpAddress = http?.address ?? "";
   logger.info({ address, dataDir: options.dataDir, ...settings }, "node serving");

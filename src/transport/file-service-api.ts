@@ -14,6 +14,8 @@ import type {
   MkdirResponse,
   MknodRequest,
   MknodResponse,
+  PlacementRequest,
+  PlacementResponse,
   ReadDirRequest,
   ReadDirResponse,
   ReadRequest,
@@ -41,6 +43,8 @@ export type {
   MkdirResponse,
   MknodRequest,
   MknodResponse,
+  PlacementRequest,
+  PlacementResponse,
   ReadDirRequest,
   ReadDirResponse,
   ReadRequest,
@@ -97,4 +101,9 @@ export interface FileServiceApi {
    * asks for no credentials: nodes probe each other with it, and it holds no file data.
    */
   status(request?: StatusRequest): Promise<StatusResponse>;
+  /**
+   * A page of the chunk slots of the file at `path`, each copy with its node and health (as
+   * the proto's PlacementRequest says), as the caller may read the file.
+   */
+  placement(request: PlacementRequest, call?: CallInfo): Promise<PlacementResponse>;
 }

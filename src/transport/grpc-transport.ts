@@ -23,6 +23,7 @@ import type {
   LinkRequest,
   MkdirRequest,
   MknodRequest,
+  PlacementRequest,
   ReadDirRequest,
   ReadRequest,
   ReadResponse,
@@ -235,6 +236,7 @@ function serverImplementation(api: FileServiceApi): FileServiceServer {
     setAttr: unary((r, c) => api.setAttr(r, c)),
     readDir: unary((r, c) => api.readDir(r, c)),
     status: unary((r) => api.status(r)),
+    placement: unary((r, c) => api.placement(r, c)),
     writeChunk: (call, callback) => {
       collectWrite(call)
         .then(({ header, data }) => api.writeChunk(header, data, callInfo(call)))
@@ -359,8 +361,11 @@ class GrpcConnection implements Connection {
   readDir(request: ReadDirRequest) {
     return this.unary(this.client.readDir, request);
   }
-  status(request: StatusRequest = { withStateHash: false }) {
+  status(request: StatusRequest = { withStateHash: false, withEvents: false }) {
     return this.unary(this.client.status, request);
+  }
+  placement(request: PlacementRequest) {
+    return this.unary(this.client.placement, request);
   }
 
   writeChunk(header: WriteChunkHeader, data: Buffer): ReturnType<FileServiceApi["writeChunk"]> {

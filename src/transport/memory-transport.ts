@@ -91,6 +91,7 @@ class MemoryConnection implements Connection {
   setAttr: Connection["setAttr"] = (r) => this.call((api) => api.setAttr(copy(r), this.info));
   readDir: Connection["readDir"] = (r) => this.call((api) => api.readDir(copy(r), this.info));
   status: Connection["status"] = (r) => this.call((api) => api.status(r && copy(r)));
+  placement: Connection["placement"] = (r) => this.call((api) => api.placement(copy(r), this.info));
 
   writeChunk: Connection["writeChunk"] = (header, data) =>
     this.call((api) => api.writeChunk(copy(header), Buffer.from(data), this.info));

@@ -30,6 +30,8 @@ import type { StatusResponse } from "../../gen/sandstore/v1/file_service.ts";
 import type { Caller } from "../../gen/sandstore/v1/metadata.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { NodeMetrics } from "../../observability/node-metrics.ts";
+import { MAX_PLACEMENT_PAGE, MAX_VERIFIED_PLACEMENT_PAGE } from "../../server/file-placement.ts";
+import type { LeadershipMover } from "../../transport/admin-leadership.ts";
 import type { ClientCredentials } from "../../transport/file-service-api.ts";
 import { answerRange } from "./byte-range.ts";
 import { ClientPool } from "./client-pool.ts";
@@ -40,27 +42,6 @@ import { registerMcpRoute } from "./mcp-route.ts";
 export interface Readiness {
   readonly ready: boolean;
   readonly detail: string;
-}
-
-/** Where one chunk slot of a file lives. */
-export interface SlotPlacement {
-  readonly index: number;
-  /** Bytes of the file the slot covers: [offset, offset + length). */
-  readonly offset: number;
-  readonly length: number;
-  /** Empty for a slot held inline in the metadata. */
-  readonly chunkId: string;
-  readonly inline: boolean;
-  readonly replicas: ReadonlyArray<{ readonly id: string; readonly address: string }>;
-}
-
-/** A page of a file's chunk placement. */
-export interface FilePlacement {
-  readonly size: number;
-  readonly chunkSize: number;
-  readonly slots: readonly SlotPlacement[];
-  /** The slot index to ask from for the next page; absent on the last page. */
-  readonly nextSlot?: number;
 }
 
 /** What the REST API's file routes need of the node; absent on a node that stores no files. */
@@ -78,13 +59,8 @@ export interface GatewayFiles {
   connect(credentials?: ClientCredentials): SandstoreClient;
   /** A client of another member, with a short deadline, for the cluster's status. */
   connectTo(address: string): SandstoreClient;
-  /** Up to `limit` slots of `path` from slot `fromSlot`, as `caller` may read them. */
-  placement(
-    path: string,
-    caller: Caller | undefined,
-    fromSlot: number,
-    limit: number,
-  ): Promise<FilePlacement>;
+  /** Moves the metadata group's leadership with the node's own credentials, for root's MCP calls. */
+  readonly leadership?: LeadershipMover;
 }
 
 export interface HttpGatewayOptions {
@@ -117,8 +93,6 @@ export interface HttpGateway {
 
 /** Entries a listing page holds at most, and by default. */
 export const MAX_LIST_PAGE = 1000;
-/** Chunk slots a placement page holds at most, and by default. */
-export const MAX_PLACEMENT_PAGE = 1024;
 /** The dashboard's files, as `npm run build` writes them, with their media types. */
 const DASHBOARD_FILES = new Map([
   ["index.html", "text/html; charset=utf-8"],
@@ -414,12 +388,12 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
 
   if (files && pool) {
     registerFileRoutes(app, files, pool);
-    registerMcpRoute(
-      app,
-      async (headers, source) =>
-        (await authenticateRequest(files, headers, source, "/")).credentials,
+    registerMcpRoute(app, {
+      authenticate: (headers, source) => authenticateRequest(files, headers, source, "/"),
       pool,
-    );
+      connectTo: files.connectTo,
+      leadership: files.leadership,
+    });
   } else
     app.all("/api/v1/*", async () => {
       throw new HttpError(
@@ -771,14 +745,13 @@ function registerFileRoutes(app: FastifyInstance, files: GatewayFiles, pool: Cli
 
   app.get<{
     Params: { "*"?: string };
-    Querystring: { from?: number; limit?: number };
+    Querystring: { from?: number; limit?: number; verify?: boolean };
     Headers: { authorization?: string };
   }>(
     "/api/v1/placement/*",
     {
       schema: {
-        description:
-          "Where a file's chunks live: a page of its chunk slots with the nodes holding each copy. Pass `nextSlot` as `from` for the next page.",
+        description: `Where a file's chunks live: a page of its chunk slots with the nodes holding each copy, whether each node is live and, with \`verify=true\`, each copy's health after a read of it where it lies (at most ${MAX_VERIFIED_PLACEMENT_PAGE} slots a page then). Pass \`nextSlot\` as \`from\` for the next page.`,
         tags: ["cluster"],
         params: PATH_PARAMS,
         querystring: {
@@ -787,6 +760,7 @@ function registerFileRoutes(app: FastifyInstance, files: GatewayFiles, pool: Cli
           properties: {
             from: { type: "integer", minimum: 0 },
             limit: { type: "integer", minimum: 1, maximum: MAX_PLACEMENT_PAGE },
+            verify: { type: "boolean" },
           },
         },
         response: ERROR_RESPONSES,
@@ -794,12 +768,10 @@ function registerFileRoutes(app: FastifyInstance, files: GatewayFiles, pool: Cli
     },
     async (request) => {
       const path = pathParam(request.params);
-      const { caller } = await authenticated(request.headers, request.ip, path);
-      const placement = await files.placement(
-        path,
-        caller,
-        request.query.from ?? 0,
-        request.query.limit ?? MAX_PLACEMENT_PAGE,
+      const { credentials } = await authenticated(request.headers, request.ip, path);
+      const { from = 0, limit = 0, verify = false } = request.query;
+      const placement = await pool.withClient(credentials, (client) =>
+        client.placement(path, { fromSlot: from, limit, verify }),
       );
       return { path, ...placement };
     },

@@ -9,32 +9,50 @@
 import { finished } from "node:stream/promises";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance } from "fastify";
+import type { SandstoreClient } from "../../client/sandstore-client.ts";
+import type { Caller } from "../../gen/sandstore/v1/metadata.ts";
 import { MAX_WRITE_BYTES, sandstoreMcpServer } from "../../mcp/sandstore-mcp-server.ts";
+import type { LeadershipMover } from "../../transport/admin-leadership.ts";
 import type { ClientCredentials } from "../../transport/file-service-api.ts";
 import type { ClientPool } from "./client-pool.ts";
 
 /** Largest MCP message taken: a write_file of MAX_WRITE_BYTES in base64, and its envelope. */
 const MAX_MCP_BODY_BYTES = Math.ceil((MAX_WRITE_BYTES * 4) / 3) + 64 * 1024;
 
-/**
- * Serves `/mcp` on `app`. `authenticate` checks a request's credentials (throwing the HTTP
- * error the REST API gives); `pool` holds a client per user.
- */
-export function registerMcpRoute(
-  app: FastifyInstance,
-  authenticate: (
+/** What `/mcp` needs of the gateway. */
+export interface McpRouteOptions {
+  /**
+   * Who a request's credentials prove to be (throwing the HTTP error the REST API gives):
+   * the credentials, and the caller (undefined: root, auth off).
+   */
+  readonly authenticate: (
     headers: { authorization?: string },
     source: string,
-  ) => Promise<ClientCredentials | undefined>,
-  pool: ClientPool,
-): void {
+  ) => Promise<{ credentials: ClientCredentials | undefined; caller: Caller | undefined }>;
+  /** A client per user. */
+  readonly pool: ClientPool;
+  /** A client of one member, for each member's own row of the status. */
+  readonly connectTo: (address: string) => SandstoreClient;
+  /** Moves leadership with the node's credentials: offered to root callers only. */
+  readonly leadership?: LeadershipMover;
+}
+
+/** Serves `/mcp` on `app`. */
+export function registerMcpRoute(app: FastifyInstance, o: McpRouteOptions): void {
   app.post<{ Headers: { authorization?: string } }>(
     "/mcp",
     { bodyLimit: MAX_MCP_BODY_BYTES, schema: { hide: true } },
     async (request, reply) => {
-      const credentials = await authenticate(request.headers, request.ip);
-      await pool.withClient(credentials, async (client) => {
-        const server = sandstoreMcpServer(client);
+      const { credentials, caller } = await o.authenticate(request.headers, request.ip);
+      // Leadership is an operator's to move: root (or anyone, on a cluster without auth)
+      // may, through the node's own credentials; any other user's call is refused EPERM.
+      const root = caller === undefined || caller.uid === 0;
+      await o.pool.withClient(credentials, async (client) => {
+        const server = sandstoreMcpServer({
+          client,
+          connectTo: o.connectTo,
+          ...(root && o.leadership && { leadership: o.leadership }),
+        });
         const transport = new StreamableHTTPServerTransport({
           sessionIdGenerator: undefined,
           enableJsonResponse: true,

@@ -227,6 +227,27 @@ export interface ReadResponse {
 export interface StatusRequest {
   /** Also compute a hash of this node's whole metadata state (costs a pass over the store). */
   withStateHash: boolean;
+  /** Also answer this node's recent events (NodeStatus.events), newest last. */
+  withEvents: boolean;
+}
+
+/**
+ * Something that happened on a node, as it saw it: kept in a bounded ring (the newest few
+ * hundred), lost when the node restarts.
+ */
+export interface NodeEvent {
+  /** Increases by one per event on this node since it started. */
+  sequence: number;
+  /** When, in ms since the epoch, by this node's clock. */
+  timeMs: number;
+  /** "election", "repair", "scrub" or "membership". */
+  kind: string;
+  /** One sentence saying what happened. */
+  message: string;
+  /** What it concerned, when it has one: a node id, or a chunk id. */
+  subject: string;
+  /** The Raft term of an election; 0 otherwise. */
+  term: number;
 }
 
 export interface NodeStatus {
@@ -278,6 +299,8 @@ export interface NodeStatus {
   fileOperationSecondsTotal: number;
   /** Where this node serves HTTP (`--http`), host:port; empty without. */
   httpAddress: string;
+  /** Recent events, oldest first; only when asked for (StatusRequest.with_events). */
+  events: NodeEvent[];
 }
 
 /**
@@ -319,6 +342,55 @@ export interface StatusResponse {
   chunkSize: number;
   replicationFactor: number;
   writeQuorum: number;
+}
+
+export interface PlacementRequest {
+  path: string;
+  /** The first chunk slot to answer (slot i covers bytes [i * chunk_size, (i + 1) * chunk_size)). */
+  fromSlot: number;
+  /** Slots to answer at most: 1 to 1024 (0: 1024); with `verify`, 1 to 16 (0: 16). */
+  limit: number;
+  /**
+   * Also have each copy read whole where it lies and checked against the slot's checksum
+   * (as a scrub does). Costs a read of every copy: bounded by the smaller limit.
+   */
+  verify: boolean;
+}
+
+export interface CopyPlacement {
+  nodeId: string;
+  /** Where the node listens, host:port; empty when the answering node does not know it. */
+  address: string;
+  /** Whether the answering node's membership counts the holder live. */
+  live: boolean;
+  /**
+   * "unverified" (not asked to verify), "good", "damaged" (fails its checksum), "missing"
+   * (the node has no such chunk) or "unreachable" (the node did not answer).
+   */
+  health: string;
+}
+
+export interface SlotPlacement {
+  index: number;
+  /** Bytes of the file the slot covers: [offset, offset + length). */
+  offset: number;
+  length: number;
+  /** Empty for a slot held inline in the metadata. */
+  chunkId: string;
+  inline: boolean;
+  copies: CopyPlacement[];
+}
+
+export interface PlacementResponse {
+  size: number;
+  chunkSize: number;
+  slots: SlotPlacement[];
+  /** The slot to ask from for the next page; absent on the last page. */
+  nextSlot?:
+    | number
+    | undefined;
+  /** The cluster's replication factor: a slot with fewer good copies is under-replicated. */
+  replicationFactor: number;
 }
 
 function createBaseStatRequest(): StatRequest {
@@ -2094,13 +2166,16 @@ export const ReadResponse: MessageFns<ReadResponse> = {
 };
 
 function createBaseStatusRequest(): StatusRequest {
-  return { withStateHash: false };
+  return { withStateHash: false, withEvents: false };
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
   encode(message: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.withStateHash !== false) {
       writer.uint32(8).bool(message.withStateHash);
+    }
+    if (message.withEvents !== false) {
+      writer.uint32(16).bool(message.withEvents);
     }
     return writer;
   },
@@ -2124,6 +2199,115 @@ export const StatusRequest: MessageFns<StatusRequest> = {
             }
 
             message.withStateHash = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.withEvents = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseNodeEvent(): NodeEvent {
+  return { sequence: 0, timeMs: 0, kind: "", message: "", subject: "", term: 0 };
+}
+
+export const NodeEvent: MessageFns<NodeEvent> = {
+  encode(message: NodeEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(16).uint64(message.timeMs);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    if (message.subject !== "") {
+      writer.uint32(42).string(message.subject);
+    }
+    if (message.term !== 0) {
+      writer.uint32(48).uint64(message.term);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -2164,6 +2348,7 @@ function createBaseNodeStatus(): NodeStatus {
     fileOperationsTotal: 0,
     fileOperationSecondsTotal: 0,
     httpAddress: "",
+    events: [],
   };
 }
 
@@ -2237,6 +2422,9 @@ export const NodeStatus: MessageFns<NodeStatus> = {
     }
     if (message.httpAddress !== "") {
       writer.uint32(186).string(message.httpAddress);
+    }
+    for (const v of message.events) {
+      NodeEvent.encode(v!, writer.uint32(194).fork()).join();
     }
     return writer;
   },
@@ -2436,6 +2624,14 @@ export const NodeStatus: MessageFns<NodeStatus> = {
             }
 
             message.httpAddress = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.events.push(NodeEvent.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2792,6 +2988,355 @@ export const StatusResponse: MessageFns<StatusResponse> = {
   },
 };
 
+function createBasePlacementRequest(): PlacementRequest {
+  return { path: "", fromSlot: 0, limit: 0, verify: false };
+}
+
+export const PlacementRequest: MessageFns<PlacementRequest> = {
+  encode(message: PlacementRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.fromSlot !== 0) {
+      writer.uint32(16).uint64(message.fromSlot);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).uint32(message.limit);
+    }
+    if (message.verify !== false) {
+      writer.uint32(32).bool(message.verify);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.fromSlot = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.verify = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseCopyPlacement(): CopyPlacement {
+  return { nodeId: "", address: "", live: false, health: "" };
+}
+
+export const CopyPlacement: MessageFns<CopyPlacement> = {
+  encode(message: CopyPlacement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.live !== false) {
+      writer.uint32(24).bool(message.live);
+    }
+    if (message.health !== "") {
+      writer.uint32(34).string(message.health);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyPlacement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyPlacement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSlotPlacement(): SlotPlacement {
+  return { index: 0, offset: 0, length: 0, chunkId: "", inline: false, copies: [] };
+}
+
+export const SlotPlacement: MessageFns<SlotPlacement> = {
+  encode(message: SlotPlacement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint64(message.index);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(24).uint64(message.length);
+    }
+    if (message.chunkId !== "") {
+      writer.uint32(34).string(message.chunkId);
+    }
+    if (message.inline !== false) {
+      writer.uint32(40).bool(message.inline);
+    }
+    for (const v of message.copies) {
+      CopyPlacement.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotPlacement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotPlacement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.chunkId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.inline = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.copies.push(CopyPlacement.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePlacementResponse(): PlacementResponse {
+  return { size: 0, chunkSize: 0, slots: [], nextSlot: undefined, replicationFactor: 0 };
+}
+
+export const PlacementResponse: MessageFns<PlacementResponse> = {
+  encode(message: PlacementResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).uint64(message.size);
+    }
+    if (message.chunkSize !== 0) {
+      writer.uint32(16).uint32(message.chunkSize);
+    }
+    for (const v of message.slots) {
+      SlotPlacement.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.nextSlot !== undefined) {
+      writer.uint32(32).uint64(message.nextSlot);
+    }
+    if (message.replicationFactor !== 0) {
+      writer.uint32(40).uint32(message.replicationFactor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.chunkSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.slots.push(SlotPlacement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.nextSlot = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replicationFactor = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 /**
  * The client-facing API of a node: one RPC per file-system operation.
  *
@@ -2933,6 +3478,20 @@ export const FileServiceService = {
     responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
+  /**
+   * Where a file's chunks live: a page of its chunk slots, each copy with the node holding it
+   * and that copy's health. Asked as the caller may read the file (EACCES otherwise, EISDIR
+   * for a directory).
+   */
+  placement: {
+    path: "/sandstore.v1.FileService/Placement" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PlacementRequest): Buffer => Buffer.from(PlacementRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlacementRequest => PlacementRequest.decode(value),
+    responseSerialize: (value: PlacementResponse): Buffer => Buffer.from(PlacementResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PlacementResponse => PlacementResponse.decode(value),
+  },
 } as const;
 
 export interface FileServiceServer extends UntypedServiceImplementation {
@@ -2956,6 +3515,12 @@ export interface FileServiceServer extends UntypedServiceImplementation {
   /** Reads a byte range of a file; the reply is streamed in pieces of at most 1 MiB. */
   read: handleServerStreamingCall<ReadRequest, ReadResponse>;
   status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * Where a file's chunks live: a page of its chunk slots, each copy with the node holding it
+   * and that copy's health. Asked as the caller may read the file (EACCES otherwise, EISDIR
+   * for a directory).
+   */
+  placement: handleUnaryCall<PlacementRequest, PlacementResponse>;
 }
 
 export interface FileServiceClient extends Client {
@@ -3156,6 +3721,26 @@ export interface FileServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Where a file's chunks live: a page of its chunk slots, each copy with the node holding it
+   * and that copy's health. Asked as the caller may read the file (EACCES otherwise, EISDIR
+   * for a directory).
+   */
+  placement(
+    request: PlacementRequest,
+    callback: (error: ServiceError | null, response: PlacementResponse) => void,
+  ): ClientUnaryCall;
+  placement(
+    request: PlacementRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PlacementResponse) => void,
+  ): ClientUnaryCall;
+  placement(
+    request: PlacementRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PlacementResponse) => void,
   ): ClientUnaryCall;
 }
 
