@@ -165,6 +165,30 @@ for (const target of targets)
       assert.equal(await code(client.open("/smoke.txt")), "ENOENT");
     });
 
+    test("extended attributes are set together, listed with the entry, and go with a rename", async () => {
+      await client.mkdir("/xattr");
+      const fd = await client.open("/xattr/staged", O_CREAT | O_WRONLY);
+      await client.write(fd, Buffer.from("object bytes"));
+      await client.close(fd);
+      await client.setxattrs("/xattr/staged", {
+        "user.s3.etag": "0123abcd",
+        "user.s3.content-type": "text/plain",
+      });
+      await client.rename("/xattr/staged", "/xattr/visible");
+      const [entry] = await client.readdir("/xattr");
+      assert.deepEqual(
+        Object.entries(entry?.stats.xattrs ?? {}).map(([name, value]) => [name, String(value)]),
+        [
+          ["user.s3.etag", "0123abcd"],
+          ["user.s3.content-type", "text/plain"],
+        ],
+      );
+      await client.setxattrs("/xattr/visible", { "user.s3.content-type": null });
+      assert.deepEqual(Object.keys((await client.stat("/xattr/visible")).xattrs), ["user.s3.etag"]);
+      assert.equal(await code(client.setxattrs("/xattr/visible", { plain: "x" })), "ENOTSUP");
+      await client.rm("/xattr", { recursive: true });
+    });
+
     test("a 50 MiB random file round-trips byte for byte; odd ranges across chunk boundaries", async () => {
       const data = randomBytes(50 * MiB + 12345);
       const fd = await client.open("/big.bin", O_CREAT | O_WRONLY | O_TRUNC);

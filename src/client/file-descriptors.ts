@@ -116,7 +116,7 @@ export class FileDescriptors {
       if (notRegular) throw fsError(notRegular, p);
       if (flags & O_TRUNC && inode.size > 0) {
         const reply = await this.caller.mutate((c, session) =>
-          c.setAttr({ path: p, size: 0, session }),
+          c.setAttr({ path: p, size: 0, session, xattrs: [] }),
         );
         inode = required(reply.inode, p);
       }

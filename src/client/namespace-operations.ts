@@ -100,6 +100,8 @@ export interface Stats {
   readonly atimeMs: number;
   readonly mtimeMs: number;
   readonly ctimeMs: number;
+  /** Extended attributes by name (`setxattrs`); the caller must not change the buffers. */
+  readonly xattrs: Readonly<Record<string, Buffer>>;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
@@ -125,6 +127,7 @@ export function toStats(inode: Inode): Stats {
     atimeMs: inode.atimeMs,
     mtimeMs: inode.mtimeMs,
     ctimeMs: inode.ctimeMs,
+    xattrs: inode.xattrs,
     isFile: () => type === "file",
     isDirectory: () => type === "directory",
     isSymbolicLink: () => type === "symlink",
@@ -249,12 +252,12 @@ export class NamespaceOperations {
   async truncate(path: string, size: number): Promise<void> {
     const p = normalizePath(path);
     checkNonNegative(size, "size", p);
-    await this.caller.mutate((c, session) => c.setAttr({ path: p, size, session }));
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, size, session, xattrs: [] }));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     const p = normalizePath(path);
-    await this.caller.mutate((c, session) => c.setAttr({ path: p, mode, session }));
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, mode, session, xattrs: [] }));
   }
 
   /**
@@ -269,7 +272,24 @@ export class NamespaceOperations {
     ] as const)
       if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
         throw fsError("EINVAL", p, `bad ${what} ${value}`);
-    await this.caller.mutate((c, session) => c.setAttr({ path: p, uid, gid, session }));
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, uid, gid, session, xattrs: [] }));
+  }
+
+  /**
+   * Sets and removes extended attributes of `path` in one change, all or none: each name
+   * maps to its new value, or to null to remove it (a name not there is no error). Names
+   * are `user.*` (needs write access), or `trusted.*`, `security.*`, `system.*` (root); 1 to
+   * 255 bytes; values up to 64 KiB, an inode's all together up to 64 KiB (ENOSPC past it).
+   * Read them back with `stat(path).xattrs`.
+   */
+  async setxattrs(path: string, changes: Readonly<Record<string, Buffer | string | null>>) {
+    const p = normalizePath(path);
+    const xattrs = Object.entries(changes).map(([name, value]) =>
+      value === null
+        ? { name, value: Buffer.alloc(0), remove: true }
+        : { name, value: Buffer.from(value), remove: false },
+    );
+    await this.caller.mutate((c, session) => c.setAttr({ path: p, session, xattrs }));
   }
 
   /** Sets access and modification times, in ms since the epoch. */
@@ -278,7 +298,13 @@ export class NamespaceOperations {
     checkNonNegative(atimeMs, "atime", p);
     checkNonNegative(mtimeMs, "mtime", p);
     await this.caller.mutate((c, session) =>
-      c.setAttr({ path: p, atimeMs: Math.floor(atimeMs), mtimeMs: Math.floor(mtimeMs), session }),
+      c.setAttr({
+        path: p,
+        atimeMs: Math.floor(atimeMs),
+        mtimeMs: Math.floor(mtimeMs),
+        session,
+        xattrs: [],
+      }),
     );
   }
 

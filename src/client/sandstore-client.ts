@@ -111,6 +111,11 @@ export class SandstoreClient {
     return this.namespace.readlink(path);
   }
 
+  /** See `NamespaceOperations.setxattrs`: extended attributes set and removed in one change. */
+  setxattrs(path: string, changes: Readonly<Record<string, Buffer | string | null>>) {
+    return this.namespace.setxattrs(path, changes);
+  }
+
   truncate(path: string, size: number): Promise<void> {
     return this.namespace.truncate(path, size);
   }

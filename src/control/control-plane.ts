@@ -13,6 +13,7 @@ import type {
   FileType,
   Owner,
   UserRecord,
+  XattrChange,
 } from "../gen/sandstore/v1/metadata.ts";
 import type { NodeInfo } from "../membership/membership.ts";
 import type { ClusterSettings } from "../metadata/cluster-settings.ts";
@@ -47,6 +48,8 @@ export interface AttrChanges {
   readonly mtimeMs?: number;
   readonly uid?: number;
   readonly gid?: number;
+  /** Extended attributes to set or remove, in order (`XattrChange`). */
+  readonly xattrs?: readonly XattrChange[];
 }
 
 /** What a `mknod` makes: a special file's type (FileType), permission bits and device. */

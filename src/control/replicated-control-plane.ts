@@ -55,6 +55,12 @@ export interface ReplicatedControlPlaneOptions {
   readonly placement: PlacementStrategy;
   /** The wall clock stamped into commands; injectable for deterministic tests. */
   readonly now?: () => number;
+  /**
+   * Makes a new user's secret from its access key id and salt (`deriveUserSecret`, on a
+   * cluster with a token, so that a gateway with the token can check SigV4 signatures).
+   * Absent: 256 random bits.
+   */
+  readonly userSecret?: (accessKeyId: string, salt: Uint8Array) => string;
 }
 
 export class ReplicatedControlPlane implements ControlPlane {
@@ -244,6 +250,7 @@ export class ReplicatedControlPlane implements ControlPlane {
           mtimeMs: changes.mtimeMs,
           uid: changes.uid,
           gid: changes.gid,
+          xattrs: [...(changes.xattrs ?? [])],
           nowMs: this.now(),
         },
       },
@@ -479,8 +486,8 @@ export class ReplicatedControlPlane implements ControlPlane {
     caller: Caller | undefined,
   ): Promise<UserCredentials> {
     const accessKeyId = `SK${randomBytes(10).toString("hex").toUpperCase()}`;
-    const secret = randomBytes(32).toString("base64url");
     const salt = randomBytes(16);
+    const secret = this.o.userSecret?.(accessKeyId, salt) ?? randomBytes(32).toString("base64url");
     await this.propose(`user ${user.name}`, {
       session: undefined,
       caller,

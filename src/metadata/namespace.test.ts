@@ -88,7 +88,7 @@ const mknod = (path: string, type: FileType, rdev = 0): Cmd => ({
 });
 const truncate = (path: string, size: number): Cmd => ({
   $case: "setAttr",
-  value: { path, size, nowMs: now },
+  value: { path, size, nowMs: now, xattrs: [] },
 });
 const commit = (
   inodeId: number,
@@ -245,7 +245,10 @@ for (const [kind, open] of kinds) {
       const user: Caller = { uid: 1000, gid: 1000, groups: [] };
       assert.equal(errnoOf(store, mkdir("/d")), "");
       assert.equal(
-        errnoOf(store, { $case: "setAttr", value: { path: "/d", mode: 0o777, nowMs: now } }),
+        errnoOf(store, {
+          $case: "setAttr",
+          value: { path: "/d", mode: 0o777, nowMs: now, xattrs: [] },
+        }),
         "",
       );
       const asUser = (command: Cmd) =>
@@ -275,6 +278,68 @@ for (const [kind, open] of kinds) {
       await store.close();
     });
 
+    test("extended attributes: set, replaced and removed together; bounded; by permission", async () => {
+      const store = await open();
+      const as = (
+        caller: Caller | undefined,
+        ...xattrs: ReadonlyArray<readonly [string, string | null]>
+      ) =>
+        store.apply([
+          {
+            index: store.appliedIndex() + 1,
+            command: {
+              caller,
+              command: {
+                $case: "setAttr",
+                value: {
+                  path: "/x",
+                  nowMs: now,
+                  xattrs: xattrs.map(([name, value]) => ({
+                    name,
+                    value: Buffer.from(value ?? ""),
+                    remove: value === null,
+                  })),
+                },
+              },
+            },
+          },
+        ])[0]?.errno;
+      const xattrsOf = () =>
+        Object.fromEntries(
+          Object.entries(store.stat("/x").xattrs).map(([name, value]) => [name, String(value)]),
+        );
+      const user: Caller = { uid: 2000, gid: 2000, groups: [] };
+      assert.equal(errnoOf(store, create("/x")), "");
+      assert.deepEqual(xattrsOf(), {});
+      assert.equal(as(undefined, ["user.etag", "abc"], ["user.type", "text/plain"]), "");
+      assert.deepEqual(xattrsOf(), { "user.etag": "abc", "user.type": "text/plain" });
+      assert.equal(
+        as(undefined, ["user.etag", "def"], ["user.type", null], ["user.gone", null]),
+        "",
+      );
+      assert.deepEqual(xattrsOf(), { "user.etag": "def" });
+      // Refused changes change nothing, the good ones beside them included.
+      for (const [why, errno, change] of [
+        ["no namespace", "ENOTSUP", ["etag", "x"]],
+        ["an empty name", "EINVAL", ["", "x"]],
+        ["a name too long", "EINVAL", [`user.${"n".repeat(251)}`, "x"]],
+        ["a value too large", "EINVAL", ["user.big", "v".repeat(64 * 1024 + 1)]],
+      ] as const) {
+        assert.equal(as(undefined, ["user.ok", "1"], change), errno, why);
+        assert.deepEqual(xattrsOf(), { "user.etag": "def" }, why);
+      }
+      const half = "v".repeat(40 * 1024);
+      assert.equal(as(undefined, ["user.one", half]), "");
+      assert.equal(as(undefined, ["user.two", half]), "ENOSPC", "64 KiB per inode in all");
+      assert.equal(as(undefined, ["user.one", null]), "");
+      // A file 0644 root's: another user may not write its attributes; trusted.* is root's.
+      assert.equal(as(user, ["user.etag", "mine"]), "EACCES");
+      assert.equal(as(user, ["trusted.x", "1"]), "EPERM");
+      assert.equal(as(undefined, ["trusted.x", "1"]), "");
+      assert.deepEqual(xattrsOf(), { "user.etag": "def", "trusted.x": "1" });
+      await store.close();
+    });
+
     test("root makes entries for the owner a command names; anyone else owns what it makes", async () => {
       const store = await open();
       const as = (caller: Caller | undefined, command: Cmd) =>
@@ -292,7 +357,7 @@ for (const [kind, open] of kinds) {
       assert.equal(
         as(root, {
           $case: "setAttr",
-          value: { path: "/no-auth", mode: 0o2777, gid: 3000, nowMs: now },
+          value: { path: "/no-auth", mode: 0o2777, gid: 3000, nowMs: now, xattrs: [] },
         }),
         "",
       );
@@ -753,7 +818,18 @@ const arbitraryCommand: fc.Arbitrary<MetadataCommand["command"]> = fc.oneof(
     .tuple(fc.constantFrom(...names), fc.constantFrom(0o755, 0o700, 0o1777, 0o2775))
     .map(([path, mode]): MetadataCommand["command"] => ({
       $case: "setAttr",
-      value: { path, mode, nowMs: now },
+      value: { path, mode, nowMs: now, xattrs: [] },
+    })),
+  fc
+    .tuple(
+      fc.constantFrom(...names),
+      fc.constantFrom("user.a", "user.b", "trusted.t", "bad"),
+      fc.string({ maxLength: 16 }),
+      fc.boolean(),
+    )
+    .map(([path, name, value, remove]): MetadataCommand["command"] => ({
+      $case: "setAttr",
+      value: { path, nowMs: now, xattrs: [{ name, value: Buffer.from(value), remove }] },
     })),
   fc
     .tuple(fc.constantFrom("ann", "bo"), fc.integer({ min: 1000, max: 1002 }))

@@ -111,6 +111,18 @@ export const MAX_MEMBER_ADDRESSES = 64;
  */
 export const MAX_LINKS = 65_000;
 
+/** Longest extended attribute name, as Linux's XATTR_NAME_MAX. */
+export const MAX_XATTR_NAME_BYTES = 255;
+/** Largest extended attribute value, as Linux's XATTR_SIZE_MAX. */
+export const MAX_XATTR_VALUE_BYTES = 64 * 1024;
+/**
+ * Most bytes of names and values one inode's extended attributes hold together: every
+ * attribute is copied with its inode in every stat, listing and snapshot.
+ */
+export const MAX_XATTR_TOTAL_BYTES = 64 * 1024;
+/** The namespaces an extended attribute's name may be in, as on Linux. */
+const XATTR_NAMESPACES = ["user.", "trusted.", "security.", "system."];
+
 /** Thrown inside apply to reject a command; becomes the command's result, not an exception. */
 class Rejection {
   constructor(
@@ -801,6 +813,7 @@ export abstract class Namespace implements MetadataStore {
       if (inode.type !== FileType.FILE_TYPE_REGULAR) reject("EINVAL", c.path);
       if (!mayAccess(inode, this.caller, W_OK)) reject("EACCES", c.path);
     }
+    const xattrs = c.xattrs.length > 0 ? this.changedXattrs(inode, c) : inode.xattrs;
     if (c.size !== undefined) inode = this.truncate(inode, c.size, c.nowMs);
     let mode = c.mode === undefined ? inode.mode : c.mode & 0o7777;
     // A chown by anyone but root clears set-user-id and set-group-id, as on Linux.
@@ -813,9 +826,38 @@ export abstract class Namespace implements MetadataStore {
       atimeMs: c.atimeMs ?? inode.atimeMs,
       mtimeMs: c.mtimeMs ?? inode.mtimeMs,
       ctimeMs: c.nowMs,
+      xattrs,
     };
     this.tables.putInode(updated);
     return updated;
+  }
+
+  /**
+   * `inode`'s extended attributes after `c`'s changes, or the refusal: ENOTSUP for a name in
+   * no namespace (`user.`, `trusted.`, `security.`, `system.`), EPERM for one under
+   * `trusted.`, `security.` or `system.` unless root, EACCES without write access, EINVAL for
+   * a name or value out of bounds, ENOSPC past the inode's total. Changes nothing itself.
+   */
+  private changedXattrs(inode: Inode, c: SetAttrCommand): Record<string, Buffer> {
+    const xattrs: Record<string, Buffer> = { ...inode.xattrs };
+    for (const change of c.xattrs) {
+      const nameBytes = Buffer.byteLength(change.name);
+      if (nameBytes === 0 || nameBytes > MAX_XATTR_NAME_BYTES || change.name.includes("\0"))
+        reject("EINVAL", c.path);
+      if (change.value.length > MAX_XATTR_VALUE_BYTES) reject("EINVAL", c.path);
+      if (!XATTR_NAMESPACES.some((prefix) => change.name.startsWith(prefix)))
+        reject("ENOTSUP", c.path);
+      const privileged = !change.name.startsWith("user.");
+      if (privileged && !isRoot(this.caller)) reject("EPERM", c.path);
+      if (!privileged && !mayAccess(inode, this.caller, W_OK)) reject("EACCES", c.path);
+      if (change.remove) delete xattrs[change.name];
+      else xattrs[change.name] = Buffer.from(change.value);
+    }
+    let total = 0;
+    for (const [name, value] of Object.entries(xattrs))
+      total += Buffer.byteLength(name) + value.length;
+    if (total > MAX_XATTR_TOTAL_BYTES) reject("ENOSPC", c.path);
+    return xattrs;
   }
 
   /**
@@ -1082,5 +1124,6 @@ function newInode(
     parentId,
     symlinkTarget: "",
     rdev: 0,
+    xattrs: {},
   };
 }

@@ -64,7 +64,7 @@ const mkdir = (path: string, mode: number) =>
     value: { path, mode, uid: 0, gid: 0, recursive: false, nowMs: now },
   }) satisfies Command;
 const setAttr = (path: string, changes: Record<string, number>) =>
-  ({ $case: "setAttr", value: { path, nowMs: now, ...changes } }) satisfies Command;
+  ({ $case: "setAttr", value: { path, nowMs: now, xattrs: [], ...changes } }) satisfies Command;
 
 /** The tree every row starts from (see the top of the file). */
 function tree(): MetadataStore {

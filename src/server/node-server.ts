@@ -9,9 +9,13 @@ import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type { DataPlane } from "../data/data-plane.ts";
 import type { MaintenanceStatus, NodeEvent } from "../gen/sandstore/v1/file_service.ts";
-import type { ClientSession, Owner } from "../gen/sandstore/v1/metadata.ts";
+import type { ClientSession, Owner, XattrChange } from "../gen/sandstore/v1/metadata.ts";
 import type { Membership, NodeRole } from "../membership/membership.ts";
-import { MAX_CLIENT_ID_LENGTH, MAX_READDIR_PAGE } from "../metadata/namespace.ts";
+import {
+  MAX_CLIENT_ID_LENGTH,
+  MAX_READDIR_PAGE,
+  MAX_XATTR_TOTAL_BYTES,
+} from "../metadata/namespace.ts";
 import { R_OK, W_OK, X_OK } from "../metadata/permissions.ts";
 import type {
   CallInfo,
@@ -113,6 +117,20 @@ function checkOwner(owner: Owner | undefined, path: string): Owner | undefined {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
       throw fsError("EINVAL", path, `bad owner ${what} ${value}`);
   return owner;
+}
+
+/** Extended attribute changes a request may carry at most: each within the inode's total. */
+const MAX_XATTR_CHANGES = 256;
+
+/** A request's xattr changes, bounded in count and size (the namespace checks each name). */
+function checkXattrs(changes: XattrChange[], path: string): XattrChange[] {
+  if (changes.length > MAX_XATTR_CHANGES)
+    throw fsError("EINVAL", path, `at most ${MAX_XATTR_CHANGES} extended attribute changes`);
+  let bytes = 0;
+  for (const change of changes) bytes += Buffer.byteLength(change.name) + change.value.length;
+  if (bytes > MAX_XATTR_TOTAL_BYTES)
+    throw fsError("EINVAL", path, `extended attributes over ${MAX_XATTR_TOTAL_BYTES} bytes`);
+  return changes;
 }
 
 function checkAccessBits(access: number, path: string): number {
@@ -273,7 +291,8 @@ export class NodeServer implements FileServiceApi {
       request.atimeMs === undefined &&
       request.mtimeMs === undefined &&
       request.uid === undefined &&
-      request.gid === undefined;
+      request.gid === undefined &&
+      request.xattrs.length === 0;
     if (truncateOnly) await this.o.space?.beforeDelete();
     else this.o.space?.admitWrite(0, path);
     const inode = await this.o.control.setAttr(
@@ -289,6 +308,7 @@ export class NodeServer implements FileServiceApi {
         }),
         ...(request.uid !== undefined && { uid: checkId(request.uid, "uid", path) }),
         ...(request.gid !== undefined && { gid: checkId(request.gid, "gid", path) }),
+        ...(request.xattrs.length > 0 && { xattrs: checkXattrs(request.xattrs, path) }),
       },
       checkSession(request.session, path),
       caller,

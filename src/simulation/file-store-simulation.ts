@@ -202,7 +202,10 @@ export function runFileStoreSimulation(
     else if (kind === "unlink")
       command = { session, command: { $case: "unlink", value: { path, nowMs } } };
     else if (kind === "chmod")
-      command = { session, command: { $case: "setAttr", value: { path, mode, nowMs } } };
+      command = {
+        session,
+        command: { $case: "setAttr", value: { path, mode, nowMs, xattrs: [] } },
+      };
     const op: HistoryOperation = {
       id: history.length + 1,
       key: path,

@@ -48,7 +48,7 @@ import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { fileNodeFigures, raftReadiness, startNodeHttp } from "./node-http.ts";
-import { nodePeerAuth } from "./peer-credentials.ts";
+import { nodePeerAuth, userSecretMaker } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
@@ -154,7 +154,13 @@ async function startMetadataServer(options: NodeOptions): Promise<RunningNode> {
   // Placement and control: chunks go to live data servers with room, R copies, committed at W.
   const placement =
     options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement();
-  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement,
+    userSecret: userSecretMaker(options),
+  });
   const failed = deferred<Error>();
   const bootstrap = new ClusterBootstrap({
     control,

@@ -43,7 +43,7 @@ import { etcdRegistration, startRegistration } from "./etcd-registration.ts";
 import { leaderMaintenance } from "./leader-maintenance.ts";
 import { metadataRaft, openGroupStore } from "./metadata-group.ts";
 import { fileNodeFigures, raftReadiness, startNodeHttp } from "./node-http.ts";
-import { nodePeerAuth } from "./peer-credentials.ts";
+import { nodePeerAuth, userSecretMaker } from "./peer-credentials.ts";
 import { raftAdminHandlers } from "./raft-admin-handlers.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
@@ -168,7 +168,13 @@ export async function startHyperconvergedNode(options: NodeOptions): Promise<Run
   // Placement, control, coordinator, planes: R copies, committed at W, as the log decided.
   const placement =
     options.placement === "rendezvous" ? new RendezvousPlacement() : new SortedPlacement();
-  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement,
+    userSecret: userSecretMaker(options),
+  });
   const failed = deferred<Error>();
   const bootstrap = new ClusterBootstrap({
     control,

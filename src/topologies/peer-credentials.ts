@@ -1,9 +1,11 @@
 /**
  * The trust boundary's wiring, shared by the topologies and the operator's tools: which
  * `PeerAuth` a node or an operator gets from its flags (`--cluster-token`, `--tls-dir`), and
- * how a client of the file service reaches a cluster (`--tls-ca`).
+ * how a client of the file service reaches a cluster (`--tls-ca`), and how users' secrets are
+ * made.
  */
 import { readFileSync } from "node:fs";
+import { deriveUserSecret, userSecretKey } from "../common/secrets.ts";
 import { type ChannelSecurity, type PeerAuth, PLAINTEXT_CHANNELS } from "../transport/peer-auth.ts";
 import { loadTlsDirectory, tlsClientSecurity, tlsPeerAuth } from "../transport/tls-peer-auth.ts";
 import { tokenPeerAuth } from "../transport/token-peer-auth.ts";
@@ -56,4 +58,16 @@ export function clientChannelSecurity(tlsCa: string | undefined): ChannelSecurit
     throw new Error(`cannot read the CA certificate ${tlsCa}: ${reason}`);
   }
   return tlsClientSecurity(pem);
+}
+
+/**
+ * How a node makes users' secrets: derived from the cluster token when it has one (so an S3
+ * gateway with the token can check signatures, `deriveUserSecret`); random without.
+ */
+export function userSecretMaker(
+  o: CredentialOptions,
+): ((accessKeyId: string, salt: Uint8Array) => string) | undefined {
+  if (!o.clusterToken) return undefined;
+  const key = userSecretKey(o.clusterToken);
+  return (accessKeyId, salt) => deriveUserSecret(key, accessKeyId, salt);
 }

@@ -29,7 +29,7 @@ import { addAdminService } from "../transport/grpc-admin-service.ts";
 import { GrpcTransport } from "../transport/grpc-transport.ts";
 import { startDiskGuard } from "./disk-guard.ts";
 import { fileNodeFigures, startNodeHttp } from "./node-http.ts";
-import { nodePeerAuth } from "./peer-credentials.ts";
+import { nodePeerAuth, userSecretMaker } from "./peer-credentials.ts";
 import type { NodeOptions, RunningNode } from "./topology.ts";
 import { userAdmin } from "./user-admin-handlers.ts";
 
@@ -80,7 +80,13 @@ export async function startSingleNode(options: NodeOptions): Promise<RunningNode
   // Placement and control: one copy of each chunk. The settings are decided by the first
   // start, before anything is served; a later start with another chunk size refuses.
   const placement = new SortedPlacement();
-  const control = new ReplicatedControlPlane({ store, replicator, membership, placement });
+  const control = new ReplicatedControlPlane({
+    store,
+    replicator,
+    membership,
+    placement,
+    userSecret: userSecretMaker(options),
+  });
   const requested = { chunkSize: options.chunkSize, replicationFactor: 1, writeQuorum: 1 };
   checkDecidedSettings(store.settings(), requested);
   const settings = await control.bootstrap(settingsFor(requested));

@@ -272,6 +272,7 @@ export function addMetadataService(
         ...(r.mtimeMs !== undefined && { mtimeMs: r.mtimeMs }),
         ...(r.uid !== undefined && { uid: r.uid }),
         ...(r.gid !== undefined && { gid: r.gid }),
+        ...(r.xattrs.length > 0 && { xattrs: r.xattrs }),
       };
       return { inode: await control.setAttr(normalizePath(r.path), changes, r.session, r.caller) };
     }),
@@ -662,6 +663,7 @@ export class RemoteControlPlane implements ControlPlane {
     const reply = await this.call((c) => c.setAttr.bind(c), {
       path,
       ...changes,
+      xattrs: [...(changes.xattrs ?? [])],
       session,
       caller,
     });

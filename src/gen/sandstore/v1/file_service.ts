@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ClientSession, FileType, Inode, Owner } from "./metadata.js";
+import { ClientSession, FileType, Inode, Owner, XattrChange } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -166,6 +166,8 @@ export interface SetAttrRequest {
   gid?:
     | number
     | undefined;
+  /** Extended attributes to set or remove (XattrChange), at most 64 KiB in all. */
+  xattrs: XattrChange[];
   /** Exactly-once: a retry carries the same session and sequence. */
   session?: ClientSession | undefined;
 }
@@ -1494,6 +1496,7 @@ function createBaseSetAttrRequest(): SetAttrRequest {
     mtimeMs: undefined,
     uid: undefined,
     gid: undefined,
+    xattrs: [],
     session: undefined,
   };
 }
@@ -1520,6 +1523,9 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
     }
     if (message.gid !== undefined) {
       writer.uint32(56).uint32(message.gid);
+    }
+    for (const v of message.xattrs) {
+      XattrChange.encode(v!, writer.uint32(66).fork()).join();
     }
     if (message.session !== undefined) {
       ClientSession.encode(message.session, writer.uint32(122).fork()).join();
@@ -1594,6 +1600,14 @@ export const SetAttrRequest: MessageFns<SetAttrRequest> = {
             }
 
             message.gid = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.xattrs.push(XattrChange.decode(reader, reader.uint32()));
             continue;
           }
           case 15: {

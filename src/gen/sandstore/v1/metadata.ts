@@ -47,6 +47,27 @@ export interface Inode {
   symlinkTarget: string;
   /** A device's number (st_rdev, Linux's encoding); 0 for other types. */
   rdev: number;
+  /**
+   * Extended attributes (setxattr(2)): names of 1 to 255 bytes, values up to 64 KiB, all of
+   * them together at most 64 KiB per inode. The S3 gateway keeps an object's ETag, type and
+   * user metadata here, so they appear with its bytes in one rename.
+   */
+  xattrs: { [key: string]: Buffer };
+}
+
+export interface Inode_XattrsEntry {
+  key: string;
+  value: Buffer;
+}
+
+/**
+ * One change to an inode's extended attributes: set `name` to `value`, or remove it (a name
+ * not there is no error).
+ */
+export interface XattrChange {
+  name: string;
+  value: Buffer;
+  remove: boolean;
 }
 
 /**
@@ -152,7 +173,14 @@ export interface SetAttrCommand {
   nowMs: number;
   /** chown: root only. */
   uid?: number | undefined;
-  gid?: number | undefined;
+  gid?:
+    | number
+    | undefined;
+  /**
+   * Extended attributes, applied in order with the other changes, all or none. Names under
+   * `trusted.` and `security.` are root's; others need write access to the file.
+   */
+  xattrs: XattrChange[];
 }
 
 /**
@@ -379,6 +407,7 @@ function createBaseInode(): Inode {
     parentId: 0,
     symlinkTarget: "",
     rdev: 0,
+    xattrs: {},
   };
 }
 
@@ -423,6 +452,9 @@ export const Inode: MessageFns<Inode> = {
     if (message.rdev !== 0) {
       writer.uint32(104).uint64(message.rdev);
     }
+    globalThis.Object.entries(message.xattrs).forEach(([key, value]: [string, Buffer]) => {
+      Inode_XattrsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
     return writer;
   },
 
@@ -541,6 +573,142 @@ export const Inode: MessageFns<Inode> = {
             }
 
             message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = Inode_XattrsEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.xattrs[entry14.key] = entry14.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseInode_XattrsEntry(): Inode_XattrsEntry {
+  return { key: "", value: Buffer.alloc(0) };
+}
+
+export const Inode_XattrsEntry: MessageFns<Inode_XattrsEntry> = {
+  encode(message: Inode_XattrsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Inode_XattrsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInode_XattrsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseXattrChange(): XattrChange {
+  return { name: "", value: Buffer.alloc(0), remove: false };
+}
+
+export const XattrChange: MessageFns<XattrChange> = {
+  encode(message: XattrChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    if (message.remove !== false) {
+      writer.uint32(24).bool(message.remove);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): XattrChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseXattrChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.remove = reader.bool();
             continue;
           }
         }
@@ -1354,6 +1522,7 @@ function createBaseSetAttrCommand(): SetAttrCommand {
     nowMs: 0,
     uid: undefined,
     gid: undefined,
+    xattrs: [],
   };
 }
 
@@ -1382,6 +1551,9 @@ export const SetAttrCommand: MessageFns<SetAttrCommand> = {
     }
     if (message.gid !== undefined) {
       writer.uint32(64).uint32(message.gid);
+    }
+    for (const v of message.xattrs) {
+      XattrChange.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1461,6 +1633,14 @@ export const SetAttrCommand: MessageFns<SetAttrCommand> = {
             }
 
             message.gid = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.xattrs.push(XattrChange.decode(reader, reader.uint32()));
             continue;
           }
         }

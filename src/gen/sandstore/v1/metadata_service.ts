@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Caller, ChunkSlot, ClientSession, FileType, Inode, Owner, UserRecord } from "./metadata.js";
+import { Caller, ChunkSlot, ClientSession, FileType, Inode, Owner, UserRecord, XattrChange } from "./metadata.js";
 
 export const protobufPackage = "sandstore.v1";
 
@@ -120,6 +120,7 @@ export interface MetaSetAttrRequest {
   gid?: number | undefined;
   session?: ClientSession | undefined;
   caller?: Caller | undefined;
+  xattrs: XattrChange[];
 }
 
 export interface MetaReadDirRequest {
@@ -1215,6 +1216,7 @@ function createBaseMetaSetAttrRequest(): MetaSetAttrRequest {
     gid: undefined,
     session: undefined,
     caller: undefined,
+    xattrs: [],
   };
 }
 
@@ -1246,6 +1248,9 @@ export const MetaSetAttrRequest: MessageFns<MetaSetAttrRequest> = {
     }
     if (message.caller !== undefined) {
       Caller.encode(message.caller, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.xattrs) {
+      XattrChange.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1333,6 +1338,14 @@ export const MetaSetAttrRequest: MessageFns<MetaSetAttrRequest> = {
             }
 
             message.caller = Caller.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.xattrs.push(XattrChange.decode(reader, reader.uint32()));
             continue;
           }
         }

@@ -1,0 +1,34 @@
+/**
+ * The S3 gateway's errors: S3's own codes with their HTTP statuses, sent as S3's XML error
+ * document, which clients parse for the code (never for the message).
+ */
+
+/** S3 error codes the gateway answers, with the HTTP status each goes with. */
+export const S3_ERROR_STATUS = {
+  AccessDenied: 403,
+  AuthorizationHeaderMalformed: 400,
+  AuthorizationQueryParametersError: 400,
+  InvalidAccessKeyId: 403,
+  InvalidArgument: 400,
+  InvalidRequest: 400,
+  MissingSecurityHeader: 400,
+  RequestTimeTooSkewed: 403,
+  SignatureDoesNotMatch: 403,
+  XAmzContentSHA256Mismatch: 400,
+} as const;
+
+export type S3ErrorCode = keyof typeof S3_ERROR_STATUS;
+
+/** A request refused the S3 way: `code` and its status, a message for people. */
+export class S3Error extends Error {
+  override readonly name = "S3Error";
+  readonly status: number;
+
+  constructor(
+    readonly code: S3ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = S3_ERROR_STATUS[code];
+  }
+}
