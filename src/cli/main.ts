@@ -14,6 +14,7 @@ import { registerMcpCommands } from "./mcp-commands.ts";
 import { registerMemberCommands } from "./member-commands.ts";
 import { registerMountCommands } from "./mount-commands.ts";
 import { registerNodeCommands } from "./node-commands.ts";
+import { registerS3Commands } from "./s3-commands.ts";
 import { registerUserCommands } from "./user-commands.ts";
 
 // `sandstore ls | head` closes the pipe early: that is the reader's choice, not a failure.
@@ -41,6 +42,7 @@ registerUserCommands(program);
 registerDemoCommands(program);
 registerMountCommands(program);
 registerMcpCommands(program);
+registerS3Commands(program);
 const exitOverrideAll = (command: Command): void => {
   command.exitOverride();
   for (const child of command.commands) exitOverrideAll(child);
