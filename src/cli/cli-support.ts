@@ -19,6 +19,7 @@ import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { leaderAmong } from "../transport/admin-membership.ts";
 import type { ClientCredentials } from "../transport/file-service-api.ts";
 import { AdminClient } from "../transport/grpc-admin-service.ts";
+import type { PeerAuth } from "../transport/peer-auth.ts";
 
 /** A usage error found after parsing (a bad combination of flags): exit 2. */
 export class UsageError extends Error {
@@ -189,14 +190,18 @@ export function operatorClients(
     if (!/^[^:\s]+:\d{1,5}$/.test(address))
       throw new UsageError(`${flag}: "${address}" is not host:port`);
   if (addresses.length === 0) throw new UsageError(`${flag} names no address`);
-  let auth: ReturnType<typeof operatorPeerAuth>;
+  const auth = operatorAuth(credentials);
+  return addresses.map((address) => new AdminClient(address, auth));
+}
+
+/** The operator's `PeerAuth` from its flags; a usage error when they name none. */
+export function operatorAuth(credentials: CredentialFlags): PeerAuth {
   try {
-    auth = operatorPeerAuth(credentials);
+    return operatorPeerAuth(credentials);
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
-  return addresses.map((address) => new AdminClient(address, auth));
 }
 
 /** Flags of a command that asks the metadata leader's AdminService, as an operator. */

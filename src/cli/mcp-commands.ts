@@ -6,30 +6,22 @@
  * only; anything the command says goes to stderr.
  */
 import type { Command } from "commander";
+import { MEMBER_STATUS_TIMEOUT_MS } from "../client/cluster-status.ts";
 import { connect } from "../client/connect.ts";
-import { operatorPeerAuth } from "../topologies/peer-credentials.ts";
 import { adminLeadershipMover } from "../transport/admin-leadership.ts";
 import {
   type ClusterFlags,
   type CredentialFlags,
   clientCredentials,
-  UsageError,
+  operatorAuth,
   withCluster,
   withCredentials,
 } from "./cli-support.ts";
 
-/** How long one member asked for its own status may take, for the cluster's status. */
-const MEMBER_STATUS_TIMEOUT_MS = 2000;
-
 /** The operator's credentials, when given: what moving leadership takes. */
 function leadershipOf(flags: CredentialFlags) {
   if (!flags.clusterToken && !flags.tlsDir) return undefined;
-  try {
-    return adminLeadershipMover(operatorPeerAuth(flags));
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
-    throw error;
-  }
+  return adminLeadershipMover(operatorAuth(flags));
 }
 
 export function registerMcpCommands(program: Command): void {

@@ -6,6 +6,9 @@ import type { NodeStatus, StatusResponse } from "../gen/sandstore/v1/file_servic
 import type { StatusOptions } from "./namespace-operations.ts";
 import type { SandstoreClient } from "./sandstore-client.ts";
 
+/** How long one member asked for its own row may take: a member that takes longer is unreachable. */
+export const MEMBER_STATUS_TIMEOUT_MS = 2000;
+
 /**
  * Every member's row of the cluster `client` reaches, each from the member itself; one that
  * does not answer is kept with role `unreachable`. `connectTo` makes a client of one member

@@ -2,6 +2,7 @@
  * Namespace operations of the SDK: stat, directories, renames, attributes, listings and the
  * cluster's status, each a call (with its retries) through the cluster caller.
  */
+import { type CopyHealth, copyHealthOf } from "../common/cluster-reports.ts";
 import { fsError } from "../common/errors.ts";
 import { type FileKind, kindOf, type SpecialKind, specialType } from "../common/file-kinds.ts";
 import { normalizePath, symlinkTargetProblem } from "../common/paths.ts";
@@ -13,19 +14,7 @@ import type { ClusterCaller } from "./cluster-caller.ts";
 /** Entries asked for per page of a listing: bounds a listing's memory to one page. */
 export const DIR_PAGE_ENTRIES = 10_000;
 
-export type { FileKind, SpecialKind };
-
-/** What a verifying placement found of a copy; `unverified` when it was not asked to. */
-export type CopyHealth = "unverified" | "good" | "damaged" | "missing" | "unreachable";
-
-/** The health names a node may answer, for the SDK to check what it is told. */
-const COPY_HEALTHS: readonly CopyHealth[] = [
-  "unverified",
-  "good",
-  "damaged",
-  "missing",
-  "unreachable",
-];
+export type { CopyHealth, FileKind, SpecialKind };
 
 /** Where a page of a file's chunk slots lives (`placement`). Sizes in bytes. */
 export interface FilePlacement {
@@ -66,7 +55,7 @@ function toPlacement(reply: PlacementResponse, path: string): FilePlacement {
       chunkId: slot.chunkId,
       inline: slot.inline,
       copies: slot.copies.map((copy) => {
-        const health = COPY_HEALTHS.find((known) => known === copy.health);
+        const health = copyHealthOf(copy.health);
         if (!health) throw fsError("EIO", path, `a node answered copy health "${copy.health}"`);
         return { nodeId: copy.nodeId, address: copy.address, live: copy.live, health };
       }),

@@ -21,6 +21,7 @@ import { z } from "zod";
 import { clusterStatus } from "../client/cluster-status.ts";
 import type { Stats } from "../client/namespace-operations.ts";
 import type { SandstoreClient } from "../client/sandstore-client.ts";
+import { COPY_HEALTHS, NODE_EVENT_KINDS, nodeEventKindOf } from "../common/cluster-reports.ts";
 import { fsError, SandstoreError, UnavailableError } from "../common/errors.ts";
 import { FILE_KINDS } from "../common/file-kinds.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
@@ -153,8 +154,6 @@ function jsonResource(uri: URL, body: unknown): ReadResourceResult {
     ],
   };
 }
-
-const EVENT_KINDS = ["election", "repair", "scrub", "membership"] as const;
 
 /** The MCP server over `cluster`; the caller connects it to a transport. */
 export function sandstoreMcpServer(cluster: McpCluster): McpServer {
@@ -369,9 +368,7 @@ export function sandstoreMcpServer(cluster: McpCluster): McpServer {
     nodeId: z.string(),
     address: z.string(),
     live: z.boolean().describe("the cluster's membership counts the holder live"),
-    health: z
-      .enum(["unverified", "good", "damaged", "missing", "unreachable"])
-      .describe("unverified unless verify was asked"),
+    health: z.enum(COPY_HEALTHS).describe("unverified unless verify was asked"),
   });
   const placementShape = {
     path: z.string(),
@@ -449,7 +446,7 @@ export function sandstoreMcpServer(cluster: McpCluster): McpServer {
       title: "Recent events",
       description: `Recent elections, repairs, scrub findings and membership changes, as each member saw them, oldest first (at most ${MAX_EVENTS}). Members keep their newest 256, in memory.`,
       inputSchema: {
-        kinds: z.array(z.enum(EVENT_KINDS)).optional().describe("only these kinds"),
+        kinds: z.array(z.enum(NODE_EVENT_KINDS)).optional().describe("only these kinds"),
         since_ms: z
           .number()
           .int()
@@ -463,7 +460,7 @@ export function sandstoreMcpServer(cluster: McpCluster): McpServer {
           z.object({
             nodeId: z.string().describe("the member that saw it"),
             timeMs: z.number(),
-            kind: z.enum(EVENT_KINDS),
+            kind: z.enum(NODE_EVENT_KINDS),
             message: z.string(),
             subject: z.string(),
             term: z.number(),
@@ -475,12 +472,12 @@ export function sandstoreMcpServer(cluster: McpCluster): McpServer {
     ({ kinds, since_ms = 0, limit = MAX_EVENTS }) =>
       attempt(async () => {
         const status = await wholeStatus(cluster, true);
-        const wanted = new Set<string>(kinds ?? EVENT_KINDS);
+        const wanted = new Set<string>(kinds ?? NODE_EVENT_KINDS);
         const events = status.nodes
           .flatMap((node) =>
             node.events.flatMap((event) => {
               // A kind this server does not know (a newer node's) is left out, not mislabelled.
-              const kind = EVENT_KINDS.find((known) => known === event.kind);
+              const kind = nodeEventKindOf(event.kind);
               if (!kind || !wanted.has(kind) || event.timeMs <= since_ms) return [];
               const { timeMs, message, subject, term, sequence } = event;
               return [{ nodeId: node.id, timeMs, kind, message, subject, term, sequence }];

@@ -4,6 +4,7 @@
  * (or an assistant, through the MCP server's `events` tool) asking what just happened; the
  * log and the metrics are the durable record. Lost when the node restarts.
  */
+import type { NodeEventKind } from "../common/cluster-reports.ts";
 import { PeriodicTask } from "../common/periodic-task.ts";
 import type { NodeEvent } from "../gen/sandstore/v1/file_service.ts";
 import type { Member, Membership } from "../membership/membership.ts";
@@ -13,9 +14,6 @@ export type { NodeEvent };
 
 /** Events a node keeps: enough for the last few failovers, bounded memory (a few KiB). */
 export const MAX_NODE_EVENTS = 256;
-
-/** What an event concerns. */
-export type NodeEventKind = "election" | "repair" | "scrub" | "membership";
 
 /** The ring of a node's recent events; record from anywhere on the node, read with `recent`. */
 export class NodeEvents {

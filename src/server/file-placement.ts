@@ -4,6 +4,7 @@
  * with the node holding it, whether that node is live, and, when asked, whether the copy
  * itself checks out where it lies.
  */
+import type { CopyHealth } from "../common/cluster-reports.ts";
 import { fsError, SandstoreError } from "../common/errors.ts";
 import type { ControlPlane } from "../control/control-plane.ts";
 import type {
@@ -37,7 +38,7 @@ export interface PlacementSources {
 }
 
 /** What a verification found, from its error: the store's own answer, or no answer at all. */
-function healthOf(error: unknown): string {
+function healthOf(error: unknown): CopyHealth {
   // An error without a path came from the transport, not from the node's store.
   if (error instanceof SandstoreError && error.path !== "") {
     if (error.code === "ENOENT") return "missing";
@@ -55,7 +56,7 @@ async function copiesOf(
   const verifyCopy = sources.verifyCopy;
   return Promise.all(
     slot.replicas.map(async (nodeId) => {
-      let health = "unverified";
+      let health: CopyHealth = "unverified";
       if (verify && verifyCopy)
         health = await verifyCopy(nodeId, slot.chunkId, slot.checksum).then(() => "good", healthOf);
       return { nodeId, address: sources.addressOf(nodeId), live: live.has(nodeId), health };

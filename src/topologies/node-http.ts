@@ -4,6 +4,7 @@
  * the node's own authenticator.
  */
 import { join, resolve } from "node:path";
+import { MEMBER_STATUS_TIMEOUT_MS } from "../client/cluster-status.ts";
 import { connect } from "../client/connect.ts";
 import type { HttpGateway, Readiness } from "../gateways/http/http-gateway.ts";
 import type { StatusResponse } from "../gen/sandstore/v1/file_service.ts";
@@ -36,9 +37,6 @@ export interface NodeHttpOptions {
 
 /** Where `npm run build` puts the dashboard, from this file in src/ (or in dist/). */
 const DASHBOARD_DIR = resolve(import.meta.dirname, "../../dist/web");
-
-/** How long a member asked for its own status may take, for the cluster's status. */
-const MEMBER_STATUS_TIMEOUT_MS = 2000;
 
 /**
  * Starts the node's HTTP gateway, or nothing without `--http`. On failure (the port is

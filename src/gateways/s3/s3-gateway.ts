@@ -182,8 +182,22 @@ export async function startS3Gateway(o: S3GatewayOptions): Promise<S3Gateway> {
     if (!stats.isDirectory()) throw new S3Error("NoSuchBucket", `${bucket} is not a bucket`);
   }
 
+  /**
+   * Runs an object operation in `bucket`. The bucket is asked about only when the operation
+   * finds no such entry (NoSuchBucket when the bucket is what is missing), not on every
+   * request.
+   */
+  async function inBucket<T>(client: SandstoreClient, bucket: string, run: () => Promise<T>) {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof SandstoreError && (error.code === "ENOENT" || error.code === "ENOTDIR"))
+        await bucketExists(client, bucket);
+      throw error;
+    }
+  }
+
   async function putObject(client: SandstoreClient, r: S3Request, res: ServerResponse) {
-    await bucketExists(client, r.bucket);
     const declared = r.raw.headers["content-length"];
     if (declared !== undefined && Number(declared) > MAX_PUT_BYTES)
       throw new S3Error("InvalidArgument", `a single PUT is at most ${MAX_PUT_BYTES} bytes`);
@@ -281,7 +295,6 @@ export async function startS3Gateway(o: S3GatewayOptions): Promise<S3Gateway> {
     res: ServerResponse,
     head: boolean,
   ) {
-    await bucketExists(client, r.bucket);
     const path = `/${r.bucket}/${r.key}`;
     const stats = await client.stat(path);
     if (!stats.isFile()) throw new S3Error("NoSuchKey", "the specified key does not exist");
@@ -503,16 +516,17 @@ export async function startS3Gateway(o: S3GatewayOptions): Promise<S3Gateway> {
           "NotImplemented",
           `${r.payloadHash} bodies are not served yet (docs/s3.md)`,
         );
-      return putObject(client, r, res);
+      return inBucket(client, r.bucket, () => putObject(client, r, res));
     }
-    if (method === "GET") return getObject(client, r, res, false);
-    if (method === "HEAD") return getObject(client, r, res, true);
+    if (method === "GET") return inBucket(client, r.bucket, () => getObject(client, r, res, false));
+    if (method === "HEAD") return inBucket(client, r.bucket, () => getObject(client, r, res, true));
     if (method === "DELETE") {
-      await bucketExists(client, r.bucket);
-      // Deleting a key that is not there succeeds, as in S3.
-      await client.unlink(`/${r.bucket}/${r.key}`).catch((error: unknown) => {
-        if (!(error instanceof SandstoreError && error.code === "ENOENT")) throw error;
-      });
+      // Deleting a key that is not there succeeds, as in S3 (in a bucket that is).
+      await inBucket(client, r.bucket, () => client.unlink(`/${r.bucket}/${r.key}`)).catch(
+        (error: unknown) => {
+          if (!(error instanceof SandstoreError && error.code === "ENOENT")) throw error;
+        },
+      );
       // A prefix exists while a key has it, as in S3: the directories the key emptied go.
       const parts = r.key.split("/").slice(0, -1);
       for (let n = parts.length; n > 0; n--) {
