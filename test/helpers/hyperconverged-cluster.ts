@@ -5,13 +5,12 @@
  * traffic with fault files, read the chunk files on each node's disk. `close` stops every
  * process and removes the data.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm, writeFile as writeFileOnDisk } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import {
   connect,
   O_CREAT,
@@ -22,7 +21,7 @@ import {
 } from "../../src/index.ts";
 import { makeCertificates } from "../../src/transport/certificate-authority.ts";
 import { freePorts } from "./kv-cluster.ts";
-import { CLI, waitFor } from "./node-process.ts";
+import { spawnCli, waitFor } from "./node-process.ts";
 
 export interface ClusterOptions {
   /** Nodes in the cluster, data servers included. Default 3. */
@@ -177,11 +176,8 @@ export class Cluster {
                 ...["--topology", "disaggregated", "--roles", "data"],
                 ...(this.options.membership ? [] : ["--metadata", group.join(",")]),
               ];
-    const child = spawn(
-      process.execPath,
+    const child = spawnCli(
       [
-        ...NODE_RUNTIME_FLAGS,
-        CLI,
         "node",
         ...roleArgs,
         "--id",
@@ -199,10 +195,7 @@ export class Cluster {
         ...(this.options.nodeArgs ?? []),
         ...extraArgs,
       ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: this.token },
-      },
+      { SANDSTORE_CLUSTER_TOKEN: this.token },
     );
     let stderr = "";
     child.stderr!.on("data", (c) => {

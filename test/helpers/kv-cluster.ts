@@ -2,16 +2,15 @@
  * A key-value cluster of real `sandstore kv node` processes on 127.0.0.1, with a fault file per
  * node so tests can cut nodes off, and kill -9 / restart of any node.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { freePorts } from "../../src/common/free-ports.ts";
-import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
 import { KvConnection } from "../../src/kv/kv-client.ts";
-import { CLI } from "./node-process.ts";
+import { spawnCli } from "./node-process.ts";
 
 export { freePorts };
 
@@ -55,11 +54,8 @@ export class KvProcessCluster {
       .filter(({ j }) => j !== i)
       .map(({ id, j }) => `${id}:127.0.0.1:${this.raftPorts[j]}:${this.clientPorts[j]}`)
       .join(",");
-    const child = spawn(
-      process.execPath,
+    const child = spawnCli(
       [
-        ...NODE_RUNTIME_FLAGS,
-        CLI,
         "kv",
         "node",
         "-id",
@@ -81,10 +77,7 @@ export class KvProcessCluster {
         "--quiet",
         ...this.extraArgs,
       ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, SANDSTORE_CLUSTER_TOKEN: this.token },
-      },
+      { SANDSTORE_CLUSTER_TOKEN: this.token },
     );
     let stderr = "";
     child.stderr!.on("data", (chunk) => {

@@ -2,12 +2,11 @@
  * `sandstore mount` processes for tests: started on a fresh empty directory, ready once the
  * kernel lists the mount; `unmount` sends Ctrl-C and waits for a clean exit with the mount gone.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NODE_RUNTIME_FLAGS } from "../../src/common/runtime-flags.ts";
-import { CLI, waitFor } from "./node-process.ts";
+import { spawnCli, waitFor } from "./node-process.ts";
 
 /** Whether the kernel lists a mount at `dir`. */
 export async function isMounted(dir: string): Promise<boolean> {
@@ -26,11 +25,7 @@ export async function startMount(
   args: readonly string[] = [],
 ): Promise<MountProcess> {
   const dir = await mkdtemp(join(tmpdir(), "sandstore-mount-"));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...NODE_RUNTIME_FLAGS, CLI, "mount", dir, "--cluster", cluster, ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child: ChildProcess = spawnCli(["mount", dir, "--cluster", cluster, ...args]);
   let output = "";
   child.stdout?.on("data", (piece) => {
     output += String(piece);
