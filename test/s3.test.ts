@@ -306,10 +306,317 @@ describe("the S3 gateway with awscli", () => {
       ...["s3api", "put-object", "--bucket", "shared", "--key", "x", "--body", "/etc/hostname"],
     );
     await ok(root, "s3api", "delete-bucket", "--bucket", "shared");
-    await refused(
-      "NotImplemented",
+    await refused("NotImplemented", root, ...["s3api", "get-bucket-versioning", "--bucket", "any"]);
+  });
+
+  test("multipart uploads: aws s3 cp of 100 MiB, and each step by s3api with S3's checks", async () => {
+    await ok(root, "s3api", "create-bucket", "--bucket", "big");
+    const large = randomBytes(100 * 1024 * 1024);
+    const local = join(cluster.root, "large.bin");
+    await writeFile(local, large);
+    await ok(root, "s3", "cp", local, "s3://big/dir/large.bin");
+    const head = await ok(
       root,
-      ...["s3api", "create-multipart-upload", "--bucket", "any", "--key", "k"],
+      "s3api",
+      "head-object",
+      "--bucket",
+      "big",
+      "--key",
+      "dir/large.bin",
     );
+    assert.match(head.ETag, /^"[0-9a-f]{32}-13"$/, "awscli's 8 MiB parts: md5-of-md5s-13");
+    const out = join(cluster.root, "large.out");
+    await ok(root, "s3", "cp", "s3://big/dir/large.bin", out);
+    assert.ok((await readFile(out)).equals(large), "the 100 MiB object reads back whole");
+
+    const begun = await ok(
+      root,
+      "s3api",
+      "create-multipart-upload",
+      "--bucket",
+      "big",
+      "--key",
+      "parts/obj",
+      "--content-type",
+      "text/x-parts",
+    );
+    const uploadId: string = begun.UploadId;
+    const first = large.subarray(0, 5 * 1024 * 1024);
+    const second = large.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 1000);
+    await writeFile(join(cluster.root, "p1"), first);
+    await writeFile(join(cluster.root, "p2"), second);
+    const part = (n: number, file: string) =>
+      ok(
+        root,
+        "s3api",
+        "upload-part",
+        "--bucket",
+        "big",
+        "--key",
+        "parts/obj",
+        "--upload-id",
+        uploadId,
+        "--part-number",
+        String(n),
+        "--body",
+        join(cluster.root, file),
+      );
+    const e2 = (await part(2, "p2")).ETag;
+    const e1 = (await part(1, "p1")).ETag;
+    const uploads = await ok(root, "s3api", "list-multipart-uploads", "--bucket", "big");
+    assert.deepEqual(
+      uploads.Uploads.map((u: { Key: string; UploadId: string }) => [u.Key, u.UploadId]),
+      [["parts/obj", uploadId]],
+    );
+    const parts = await ok(
+      root,
+      "s3api",
+      "list-parts",
+      "--bucket",
+      "big",
+      "--key",
+      "parts/obj",
+      "--upload-id",
+      uploadId,
+    );
+    assert.deepEqual(
+      parts.Parts.map((p: { PartNumber: number; Size: number }) => [p.PartNumber, p.Size]),
+      [
+        [1, first.length],
+        [2, 1000],
+      ],
+    );
+    const complete = (parts: Array<[number, string]>) =>
+      aws(
+        root,
+        "s3api",
+        "complete-multipart-upload",
+        "--bucket",
+        "big",
+        "--key",
+        "parts/obj",
+        "--upload-id",
+        uploadId,
+        "--multipart-upload",
+        JSON.stringify({ Parts: parts.map(([PartNumber, ETag]) => ({ PartNumber, ETag })) }),
+      );
+    assert.match(
+      (
+        await complete([
+          [1, '"00000000000000000000000000000000"'],
+          [2, e2],
+        ])
+      ).stderr,
+      /InvalidPart/,
+    );
+    assert.match(
+      (
+        await complete([
+          [2, e2],
+          [1, e1],
+        ])
+      ).stderr,
+      /InvalidPartOrder/,
+    );
+    const done = JSON.parse(
+      (
+        await complete([
+          [1, e1],
+          [2, e2],
+        ])
+      ).stdout,
+    );
+    const md5s = createHash("md5")
+      .update(Buffer.from(JSON.parse(e1), "hex"))
+      .update(Buffer.from(JSON.parse(e2), "hex"))
+      .digest("hex");
+    assert.equal(done.ETag, `"${md5s}-2"`);
+    const got = join(cluster.root, "parts.out");
+    const fetched = await ok(
+      root,
+      "s3api",
+      "get-object",
+      "--bucket",
+      "big",
+      "--key",
+      "parts/obj",
+      got,
+    );
+    assert.equal(fetched.ContentType, "text/x-parts");
+    assert.ok((await readFile(got)).equals(Buffer.concat([first, second])));
+    await refused(
+      "NoSuchUpload",
+      root,
+      "s3api",
+      "list-parts",
+      "--bucket",
+      "big",
+      "--key",
+      "parts/obj",
+      "--upload-id",
+      uploadId,
+    );
+
+    // A small part before the last, an abort, and a part copied from an object.
+    const small = (
+      await ok(root, "s3api", "create-multipart-upload", "--bucket", "big", "--key", "small")
+    ).UploadId;
+    const tiny = await ok(
+      root,
+      "s3api",
+      "upload-part",
+      "--bucket",
+      "big",
+      "--key",
+      "small",
+      "--upload-id",
+      small,
+      "--part-number",
+      "1",
+      "--body",
+      join(cluster.root, "p2"),
+    );
+    const copied = await ok(
+      root,
+      "s3api",
+      "upload-part-copy",
+      "--bucket",
+      "big",
+      "--key",
+      "small",
+      "--upload-id",
+      small,
+      "--part-number",
+      "2",
+      "--copy-source",
+      "big/dir/large.bin",
+      "--copy-source-range",
+      "bytes=0-999",
+    );
+    assert.equal(
+      copied.CopyPartResult.ETag,
+      e2.replace(/.*/, `"${createHash("md5").update(large.subarray(0, 1000)).digest("hex")}"`),
+    );
+    const tooSmall = await aws(
+      root,
+      "s3api",
+      "complete-multipart-upload",
+      "--bucket",
+      "big",
+      "--key",
+      "small",
+      "--upload-id",
+      small,
+      "--multipart-upload",
+      JSON.stringify({
+        Parts: [
+          { PartNumber: 1, ETag: tiny.ETag },
+          { PartNumber: 2, ETag: copied.CopyPartResult.ETag },
+        ],
+      }),
+    );
+    assert.match(tooSmall.stderr, /EntityTooSmall/);
+    await ok(
+      root,
+      "s3api",
+      "abort-multipart-upload",
+      "--bucket",
+      "big",
+      "--key",
+      "small",
+      "--upload-id",
+      small,
+    );
+    assert.deepEqual(
+      (await ok(root, "s3api", "list-multipart-uploads", "--bucket", "big")).Uploads ?? [],
+      [],
+    );
+
+    // Copies within and across buckets, keeping or replacing metadata; DeleteObjects.
+    await ok(root, "s3api", "create-bucket", "--bucket", "other");
+    await ok(root, "s3", "cp", "s3://big/parts/obj", "s3://other/copy-of-obj");
+    const copy = await ok(
+      root,
+      "s3api",
+      "head-object",
+      "--bucket",
+      "other",
+      "--key",
+      "copy-of-obj",
+    );
+    assert.deepEqual([copy.ContentLength, copy.ContentType], [first.length + 1000, "text/x-parts"]);
+    await ok(
+      root,
+      "s3api",
+      "copy-object",
+      "--bucket",
+      "other",
+      "--key",
+      "replaced",
+      "--copy-source",
+      "other/copy-of-obj",
+      "--metadata-directive",
+      "REPLACE",
+      "--content-type",
+      "text/plain",
+      "--cache-control",
+      "max-age=60",
+      "--metadata",
+      "k=v",
+    );
+    const replaced = await ok(
+      root,
+      "s3api",
+      "head-object",
+      "--bucket",
+      "other",
+      "--key",
+      "replaced",
+    );
+    assert.deepEqual(
+      [replaced.ContentType, replaced.CacheControl, replaced.Metadata],
+      ["text/plain", "max-age=60", { k: "v" }],
+    );
+    await refused(
+      "InvalidRequest",
+      root,
+      "s3api",
+      "copy-object",
+      "--bucket",
+      "other",
+      "--key",
+      "replaced",
+      "--copy-source",
+      "other/replaced",
+    );
+    await refused(
+      "NoSuchKey",
+      root,
+      "s3api",
+      "copy-object",
+      "--bucket",
+      "other",
+      "--key",
+      "x",
+      "--copy-source",
+      "other/none",
+    );
+    const deleted = await ok(
+      root,
+      "s3api",
+      "delete-objects",
+      "--bucket",
+      "other",
+      "--delete",
+      JSON.stringify({ Objects: [{ Key: "copy-of-obj" }, { Key: "replaced" }, { Key: "never" }] }),
+    );
+    assert.deepEqual(deleted.Deleted.map((d: { Key: string }) => d.Key).sort(), [
+      "copy-of-obj",
+      "never",
+      "replaced",
+    ]);
+    await ok(root, "s3api", "delete-bucket", "--bucket", "other");
+    await ok(root, "s3", "rm", "--recursive", "s3://big/");
+    await ok(root, "s3api", "delete-bucket", "--bucket", "big");
   });
 });

@@ -8,7 +8,7 @@ import { connect } from "../client/connect.ts";
 import { deriveUserSecret, userSecretKey } from "../common/secrets.ts";
 import { nodePeerAuth } from "../topologies/peer-credentials.ts";
 import { RemoteControlPlane } from "../transport/grpc-metadata-service.ts";
-import { hostPort, UsageError } from "./cli-support.ts";
+import { hostPort, positiveInteger, UsageError } from "./cli-support.ts";
 
 interface S3Flags {
   listen: string;
@@ -16,6 +16,7 @@ interface S3Flags {
   clusterToken?: string;
   region: string;
   tlsCa?: string;
+  abandonedUploadAge: number;
 }
 
 export function registerS3Commands(program: Command): void {
@@ -35,6 +36,12 @@ export function registerS3Commands(program: Command): void {
       ).env("SANDSTORE_CLUSTER_TOKEN"),
     )
     .option("--region <name>", "the region clients sign for", "us-east-1")
+    .option(
+      "--abandoned-upload-age <seconds>",
+      "remove multipart uploads untouched this long",
+      positiveInteger,
+      7 * 24 * 3600,
+    )
     .addOption(
       new Option("--tls-ca <file>", "the cluster's CA certificate, when it speaks TLS").env(
         "SANDSTORE_TLS_CA",
@@ -65,6 +72,13 @@ export function registerS3Commands(program: Command): void {
         userByAccessKey: (accessKeyId) => users.userByAccessKey(accessKeyId),
         secretOf: (accessKeyId, salt) => deriveUserSecret(key, accessKeyId, salt),
         connect: (credentials) => connect(seeds, { credentials, tlsCa: flags.tlsCa }),
+        abandonedUploadAgeMs: flags.abandonedUploadAge * 1000,
+        onSweep: ({ removed, failed }) => {
+          if (removed > 0 || failed > 0)
+            console.error(
+              `sandstore s3: removed ${removed} abandoned uploads${failed > 0 ? `, could not remove ${failed}` : ""}`,
+            );
+        },
       });
       console.log(`sandstore s3 serving http://${gateway.address} for ${flags.cluster}`);
       await new Promise<void>((done) => {

@@ -230,11 +230,35 @@ export function expectedSignature(
   ].join("\n");
   const scope = `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`;
   const stringToSign = [ALGORITHM, claim.amzDate, scope, sha256(canonicalRequest)].join("\n");
-  const key = hmac(
+  return createHmac("sha256", signingKey(claim, secret)).update(stringToSign, "utf8").digest("hex");
+}
+
+/** The key SigV4 derives from `secret` for `claim`'s date, region and service. */
+function signingKey(claim: SignatureClaim, secret: string): Buffer {
+  return hmac(
     hmac(hmac(hmac(`AWS4${secret}`, claim.scopeDate), claim.region), claim.service),
     "aws4_request",
   );
-  return createHmac("sha256", key).update(stringToSign, "utf8").digest("hex");
+}
+
+/** What an `aws-chunked` body's chunk signatures are checked with (aws-chunked.ts). */
+export interface ChunkSigning {
+  readonly key: Buffer;
+  readonly amzDate: string;
+  /** `DATE/REGION/SERVICE/aws4_request`. */
+  readonly scope: string;
+  /** The request's own signature: the first chunk's "previous signature". */
+  readonly seedSignature: string;
+}
+
+/** The chunk signing of a request whose `claim` checked out with `secret`. */
+export function chunkSigning(claim: SignatureClaim, secret: string): ChunkSigning {
+  return {
+    key: signingKey(claim, secret),
+    amzDate: claim.amzDate,
+    scope: `${claim.scopeDate}/${claim.region}/${claim.service}/aws4_request`,
+    seedSignature: claim.signature,
+  };
 }
 
 /**
